@@ -1,0 +1,49 @@
+"""Strict JSON for JOSE: UTF-8 only, objects only, no duplicate member names, no NaN/Infinity.
+
+RFC 7515 section 5.2 and RFC 7519 section 7.2 require a parser that either refuses duplicate
+member names or uses the last one; parsers disagree, so we refuse (I-JSON, RFC 7493).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["JSONRefused", "loads_object"]
+
+
+class JSONRefused(ValueError):
+    """The bytes are not a strict JSON object."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise JSONRefused(f"duplicate member name {name[:40]!r}")
+            seen.add(name)
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise JSONRefused(f"{name} is not JSON")
+
+
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+_decode = _decoder.decode
+
+
+def loads_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Parse ``raw`` as one JSON object; raise ``JSONRefused`` naming ``what`` otherwise."""
+    try:
+        text = raw.decode("utf-8")
+        value = _decode(text)
+    except JSONRefused as exc:
+        raise JSONRefused(f"{what}: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise JSONRefused(f"{what} is not valid UTF-8 JSON") from None
+    if type(value) is not dict:
+        raise JSONRefused(f"{what} is not a JSON object")
+    return value

@@ -1,0 +1,268 @@
+"""The jwtwarden error tree.
+
+Every refusal is an exception with a stable ``code``; codes are API, messages are not.
+A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``TypeError`` or
+``ValueError``; a bad *token*, *key* or *claim set* raises one of these::
+
+    JWTWardenError                          base, never raised itself
+    +-- InvalidTokenError                   the token is refused (verification)
+    |   +-- MalformedTokenError             malformed
+    |   +-- UnsupportedSerializationError   unsupported_serialization (JWE, JWS JSON)
+    |   +-- TokenTooLargeError              token_too_large
+    |   +-- AlgorithmNotAllowedError        algorithm_not_allowed
+    |   +-- UnknownKeyError                 unknown_key
+    |   +-- ForbiddenHeaderError            forbidden_header (jku, x5u, jwk, x5c, ...)
+    |   +-- UnsupportedCriticalHeaderError  unsupported_critical_header
+    |   +-- BadSignatureError               bad_signature
+    |   +-- RevokedTokenError               revoked
+    |   +-- ClaimError                      carries ``claim`` and ``reason``
+    |       +-- ExpiredTokenError           expired
+    |       +-- NotYetValidError            not_yet_valid
+    |       +-- IssuedInFutureError         issued_in_future
+    |       +-- TokenTooOldError            too_old
+    |       +-- WrongIssuerError            wrong_issuer
+    |       +-- WrongAudienceError          wrong_audience
+    |       +-- WrongTypeError              wrong_type
+    |       +-- MissingClaimError           missing_claim
+    |       +-- InvalidClaimError           invalid_claim
+    +-- KeyRejectedError                    a key is refused at load or generation
+    |   +-- WeakKeyError                    weak_key (below the strength floor)
+    |   +-- InvalidKeyError                 invalid_key (malformed, wrong curve, bad exponent)
+    |   +-- KeyEnvironmentError             wrong_environment
+    +-- IssueError                          minting is refused
+    |   +-- ClaimLintError                  claim_refused (secrets in claims, reserved names)
+    |   +-- TokenBudgetError                token_over_budget
+    |   +-- NoSigningKeyError               no_signing_key
+    +-- RevocationUnavailableError          revocation_unavailable (a hook could not answer)
+    +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
+    +-- JWKSFetchError                      jwks_fetch_failed
+        +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
+
+The verifier lets nothing else escape, for any input.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlgorithmNotAllowedError",
+    "BadSignatureError",
+    "ClaimError",
+    "ClaimLintError",
+    "ExpiredTokenError",
+    "FetchRefusedError",
+    "ForbiddenHeaderError",
+    "InvalidClaimError",
+    "InvalidKeyError",
+    "InvalidTokenError",
+    "IssueError",
+    "IssuedInFutureError",
+    "JWKSFetchError",
+    "JWTWardenError",
+    "KeyEnvironmentError",
+    "KeyRejectedError",
+    "KeyStoreError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "NoSigningKeyError",
+    "NotYetValidError",
+    "RevocationUnavailableError",
+    "RevokedTokenError",
+    "TokenBudgetError",
+    "TokenTooLargeError",
+    "TokenTooOldError",
+    "UnknownKeyError",
+    "UnsupportedCriticalHeaderError",
+    "UnsupportedSerializationError",
+    "WeakKeyError",
+    "WrongAudienceError",
+    "WrongIssuerError",
+    "WrongTypeError",
+    "error_codes",
+]
+
+
+class JWTWardenError(Exception):
+    """Base of every jwtwarden error. ``code`` is stable; ``detail`` is for humans."""
+
+    code: str = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, detail={self.detail!r})"
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+class InvalidTokenError(JWTWardenError):
+    """The token is refused. Subclasses name the reason."""
+
+    code = "invalid_token"
+
+
+class MalformedTokenError(InvalidTokenError):
+    code = "malformed"
+
+
+class UnsupportedSerializationError(InvalidTokenError):
+    code = "unsupported_serialization"
+
+
+class TokenTooLargeError(InvalidTokenError):
+    code = "token_too_large"
+
+
+class AlgorithmNotAllowedError(InvalidTokenError):
+    code = "algorithm_not_allowed"
+
+
+class UnknownKeyError(InvalidTokenError):
+    code = "unknown_key"
+
+
+class ForbiddenHeaderError(InvalidTokenError):
+    code = "forbidden_header"
+
+
+class UnsupportedCriticalHeaderError(InvalidTokenError):
+    code = "unsupported_critical_header"
+
+
+class BadSignatureError(InvalidTokenError):
+    code = "bad_signature"
+
+
+class RevokedTokenError(InvalidTokenError):
+    code = "revoked"
+
+
+class RevocationUnavailableError(JWTWardenError):
+    """A revocation check (denylist, auth version) could not answer; the token is refused.
+
+    Not an ``InvalidTokenError``: the token may be fine, the service is not (HTTP 503).
+    """
+
+    code = "revocation_unavailable"
+
+
+class ClaimError(InvalidTokenError):
+    """A claim is missing or wrong. ``claim`` names it; ``reason`` is a short machine word."""
+
+    code = "invalid_claim"
+
+    def __init__(self, detail: str, *, claim: str, reason: str) -> None:
+        super().__init__(detail)
+        self.claim = claim
+        self.reason = reason
+
+
+class ExpiredTokenError(ClaimError):
+    code = "expired"
+
+
+class NotYetValidError(ClaimError):
+    code = "not_yet_valid"
+
+
+class IssuedInFutureError(ClaimError):
+    code = "issued_in_future"
+
+
+class TokenTooOldError(ClaimError):
+    code = "too_old"
+
+
+class WrongIssuerError(ClaimError):
+    code = "wrong_issuer"
+
+
+class WrongAudienceError(ClaimError):
+    code = "wrong_audience"
+
+
+class WrongTypeError(ClaimError):
+    code = "wrong_type"
+
+
+class MissingClaimError(ClaimError):
+    code = "missing_claim"
+
+
+class InvalidClaimError(ClaimError):
+    code = "invalid_claim"
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+class KeyRejectedError(JWTWardenError):
+    """A key is refused at import or generation."""
+
+    code = "key_rejected"
+
+
+class WeakKeyError(KeyRejectedError):
+    code = "weak_key"
+
+
+class InvalidKeyError(KeyRejectedError):
+    code = "invalid_key"
+
+
+class KeyEnvironmentError(KeyRejectedError):
+    code = "wrong_environment"
+
+
+class KeyStoreError(JWTWardenError):
+    code = "key_store"
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+class IssueError(JWTWardenError):
+    code = "issue_refused"
+
+
+class ClaimLintError(IssueError):
+    """A claim looks like a secret, or tries to override a reserved claim."""
+
+    code = "claim_refused"
+
+    def __init__(self, detail: str, *, claim: str, reason: str) -> None:
+        super().__init__(detail)
+        self.claim = claim
+        self.reason = reason
+
+
+class TokenBudgetError(IssueError):
+    code = "token_over_budget"
+
+
+class NoSigningKeyError(IssueError):
+    code = "no_signing_key"
+
+
+# --- remote key sets ------------------------------------------------------------------------
+
+
+class JWKSFetchError(JWTWardenError):
+    code = "jwks_fetch_failed"
+
+
+class FetchRefusedError(JWKSFetchError):
+    code = "fetch_refused"
+
+
+def error_codes() -> dict[str, type[JWTWardenError]]:
+    """Every stable code and the class that carries it (for docs and tests)."""
+    out: dict[str, type[JWTWardenError]] = {}
+    stack: list[type[JWTWardenError]] = [JWTWardenError]
+    while stack:
+        cls = stack.pop()
+        out.setdefault(cls.code, cls)
+        stack.extend(cls.__subclasses__())
+    return out

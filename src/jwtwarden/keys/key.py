@@ -1,0 +1,282 @@
+"""``Key``: one key, pinned to exactly one algorithm, with its use and environment.
+
+A key is imported once (from a JWK, PEM or a generated key), checked against the strength
+floors, and from then on only ever used with its own algorithm: the structural fix for
+algorithm confusion (RS256 -> HS256 with the public key as the HMAC secret, and the like).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+
+from .._jose.algorithms import AlgorithmSpec, spec_for
+from .._jose.b64 import b64url_decode_checked
+from ..errors import InvalidKeyError, JWTWardenError
+from .strength import check_hmac_secret, check_rsa_public
+
+__all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
+
+MAX_KID_LENGTH = 256
+
+_KEY_CLASSES: dict[str, Any] = {"oct": OctKey, "RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}
+# The JWK members that carry key material, per kty (RFC 7518 section 6, RFC 8037 section 2).
+_PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x"), "oct": ()}
+_PRIVATE_MEMBERS = {
+    "RSA": ("d", "p", "q", "dp", "dq", "qi"),
+    "EC": ("d",),
+    "OKP": ("d",),
+    "oct": ("k",),
+}
+_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+class Key:
+    """A key pinned to one algorithm. Secret material never shows in ``repr`` or ``str``.
+
+    Attributes: ``kid``, ``alg``, ``token_use`` (the token type it signs, such as ``access``,
+    or ``None`` for any), ``environment`` (``production``, ``staging``, ...; ``None`` if not
+    recorded), ``is_private`` and ``is_symmetric``.
+    """
+
+    __slots__ = ("_jwk", "alg", "environment", "impl", "is_private", "kid", "spec", "token_use")
+
+    def __init__(
+        self,
+        jwk: Any,
+        *,
+        alg: str,
+        kid: str,
+        token_use: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        self.spec: AlgorithmSpec = spec_for(alg)
+        self.alg = alg
+        self.impl = self.spec.impl
+        self._jwk = jwk
+        self.kid = kid
+        self.token_use = token_use
+        self.environment = environment
+        self.is_private = bool(self.spec.kty == "oct" or jwk.is_private)
+
+    @property
+    def is_symmetric(self) -> bool:
+        return self.spec.kty == "oct"
+
+    @property
+    def jwk(self) -> Any:
+        """The ``joserfc`` key object, for handing to ``joserfc`` algorithms."""
+        return self._jwk
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public JWK (``kty``, key members, ``kid``, ``alg``, ``use``). Refuses HMAC keys."""
+        if self.is_symmetric:
+            raise ValueError("an HMAC key has no public part and is never published")
+        data = self._jwk.as_dict(private=False)
+        out: dict[str, Any] = {"kty": data["kty"]}
+        for name in _PUBLIC_MEMBERS[data["kty"]]:
+            out[name] = data[name]
+        out.update(kid=self.kid, alg=self.alg, use="sig")
+        return out
+
+    def export_private_jwk(self) -> dict[str, Any]:
+        """The full private JWK. Only for an explicit export by the key's owner."""
+        data = self._jwk.as_dict(private=True)
+        kty = data["kty"]
+        out: dict[str, Any] = {"kty": kty}
+        for name in (*_PUBLIC_MEMBERS[kty], *_PRIVATE_MEMBERS[kty]):
+            if name in data:
+                out[name] = data[name]
+        out.update(kid=self.kid, alg=self.alg)
+        return out
+
+    def public_key(self) -> Key:
+        """This key without its private half (itself if it is already public)."""
+        if not self.is_private or self.is_symmetric:
+            return self
+        jwk = _KEY_CLASSES[self.spec.kty].import_key(self.public_jwk())
+        return Key(
+            jwk, alg=self.alg, kid=self.kid, token_use=self.token_use, environment=self.environment
+        )
+
+    def thumbprint(self) -> str:
+        """RFC 7638 SHA-256 thumbprint of the key."""
+        return str(self._jwk.thumbprint())
+
+    def with_metadata(self, *, token_use: str | None = None, environment: str | None = None) -> Key:
+        return Key(
+            self._jwk, alg=self.alg, kid=self.kid, token_use=token_use, environment=environment
+        )
+
+    def __repr__(self) -> str:
+        kind = "private" if self.is_private else "public"
+        return (
+            f"Key(kid={self.kid!r}, alg={self.alg!r}, use={self.token_use!r}, "
+            f"environment={self.environment!r}, {kind})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        # Pickling would copy secret material somewhere we cannot see; refuse.
+        raise TypeError("Key objects are not picklable; export explicitly if you must")
+
+
+def _check_kid(kid: Any) -> str:
+    if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+        raise InvalidKeyError(f"kid must be a non-empty string of at most {MAX_KID_LENGTH} chars")
+    return kid
+
+
+def _check_strength(spec: AlgorithmSpec, jwk: Any) -> None:
+    if spec.kty == "oct":
+        check_hmac_secret(jwk.raw_value, alg=spec.name, min_bits=spec.min_bits)
+    elif spec.kty == "RSA":
+        pub = jwk.public_key
+        check_rsa_public(pub, min_bits=spec.min_bits)
+    elif spec.kty in ("EC", "OKP"):
+        curve = jwk.curve_name
+        if curve not in spec.curves:
+            raise InvalidKeyError(
+                f"{spec.name} needs a key on {' or '.join(sorted(spec.curves))}, not {curve}"
+            )
+
+
+def import_jwk(
+    data: Mapping[str, Any] | str | bytes,
+    *,
+    algorithm: str | None = None,
+    token_use: str | None = None,
+    environment: str | None = None,
+) -> Key:
+    """Import one JWK and pin it to its algorithm.
+
+    The key's own ``alg`` member is used; if it has none, ``algorithm`` must name it. A key
+    whose ``alg`` disagrees with ``algorithm``, whose ``use`` is not ``sig``, whose ``key_ops``
+    allow neither signing nor verifying, or which fails a strength floor is refused.
+
+    Raises:
+        InvalidKeyError, WeakKeyError: the key is refused.
+
+    Example:
+        >>> key = import_jwk({"kty": "oct", "k": "...", "alg": "HS256"})  # doctest: +SKIP
+    """
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise InvalidKeyError("the JWK is not valid JSON") from None
+    if not isinstance(data, Mapping):
+        raise InvalidKeyError("a JWK must be a JSON object")
+    kty = data.get("kty")
+    if kty not in _KEY_CLASSES:
+        raise InvalidKeyError(f"unsupported kty {str(kty)[:20]!r}; expected RSA, EC, OKP or oct")
+    own_alg = data.get("alg")
+    if own_alg is not None and algorithm is not None and own_alg != algorithm:
+        raise InvalidKeyError(f"the key is for {own_alg!r}, not {algorithm!r}")
+    alg = own_alg if own_alg is not None else algorithm
+    if alg is None:
+        raise InvalidKeyError(
+            "the key has no 'alg'; name the one algorithm it is for (keys are pinned to one)"
+        )
+    try:
+        spec = spec_for(alg)
+    except ValueError as exc:
+        raise InvalidKeyError(str(exc)) from None
+    if spec.kty != kty:
+        raise InvalidKeyError(f"{alg} needs a {spec.kty} key, not {kty}")
+    use = data.get("use")
+    if use is not None and use != "sig":
+        raise InvalidKeyError(f"the key's use is {str(use)[:20]!r}; a signing key has use 'sig'")
+    ops = data.get("key_ops")
+    if ops is not None and (
+        not isinstance(ops, list) or not ({"sign", "verify"} & set(map(str, ops)))
+    ):
+        raise InvalidKeyError("the key's key_ops allow neither 'sign' nor 'verify'")
+    material = {"kty": kty}
+    for name in (*_PUBLIC_MEMBERS[kty], *_PRIVATE_MEMBERS[kty]):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, str):
+                raise InvalidKeyError(f"JWK member {name!r} must be a string")
+            if name != "crv":
+                try:
+                    b64url_decode_checked(value)
+                except ValueError:
+                    raise InvalidKeyError(f"JWK member {name!r} is not base64url") from None
+            material[name] = value
+    if kty == "oct" and not material.get("k"):
+        raise InvalidKeyError("an HMAC key needs a non-empty 'k'")
+    try:
+        jwk = _KEY_CLASSES[kty].import_key(material)
+    except JWTWardenError:
+        raise
+    except Exception as exc:  # joserfc / cryptography refuse malformed keys in many ways
+        raise InvalidKeyError(f"the {kty} key is invalid: {type(exc).__name__}") from None
+    _check_strength(spec, jwk)
+    kid = data.get("kid")
+    kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
+    return Key(jwk, alg=alg, kid=kid, token_use=token_use, environment=environment)
+
+
+def _native_kty(native: Any) -> str:
+    if isinstance(native, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return "RSA"
+    if isinstance(native, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return "EC"
+    if isinstance(
+        native,
+        ed25519.Ed25519PublicKey
+        | ed25519.Ed25519PrivateKey
+        | ed448.Ed448PublicKey
+        | ed448.Ed448PrivateKey,
+    ):
+        return "OKP"
+    raise InvalidKeyError(f"unsupported key type {type(native).__name__}")
+
+
+def import_pem(
+    pem: str | bytes,
+    *,
+    algorithm: str,
+    kid: str | None = None,
+    token_use: str | None = None,
+    environment: str | None = None,
+    password: bytes | None = None,
+) -> Key:
+    """Import a PEM public key, private key or X.509 certificate, pinned to ``algorithm``.
+
+    PEM carries no algorithm, so the caller must name it.
+    """
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        spec = spec_for(algorithm)
+    except ValueError as exc:
+        raise InvalidKeyError(str(exc)) from None
+    if spec.kty == "oct":
+        raise InvalidKeyError("an HMAC secret is not a PEM key; import it as a JWK")
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            native: Any = x509.load_pem_x509_certificate(data).public_key()
+        elif b"PRIVATE KEY-----" in data:
+            native = load_pem_private_key(data, password=password)
+        else:
+            native = load_pem_public_key(data)
+    except Exception as exc:
+        raise InvalidKeyError(f"not a readable PEM key: {type(exc).__name__}") from None
+    kty = _native_kty(native)
+    if kty != spec.kty:
+        raise InvalidKeyError(f"{algorithm} needs a {spec.kty} key, not {kty}")
+    jwk = _KEY_CLASSES[kty].import_key(native)
+    _check_strength(spec, jwk)
+    kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
+    return Key(jwk, alg=algorithm, kid=kid, token_use=token_use, environment=environment)

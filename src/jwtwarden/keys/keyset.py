@@ -1,0 +1,141 @@
+"""``KeySet``: the keys a verifier trusts, indexed by ``kid`` and by algorithm.
+
+A set is refused at load if two keys share a ``kid`` (which one would verify?) or if it mixes
+HMAC secrets with asymmetric keys: such a set is how a public key ends up used as an HMAC
+secret (Wycheproof ``jws_mixedSymmetryKeyset``, ``jws_duplicate_kid``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ..errors import AlgorithmNotAllowedError, InvalidKeyError, UnknownKeyError
+from .key import Key, import_jwk, import_pem
+
+__all__ = ["KeySet"]
+
+
+class KeySet:
+    """An immutable set of pinned keys.
+
+    Example:
+        >>> keys = KeySet.from_jwks(open("jwks.json").read())  # doctest: +SKIP
+    """
+
+    __slots__ = ("_by_alg", "_by_kid", "_keys")
+
+    def __init__(self, keys: Iterable[Key]) -> None:
+        ordered = tuple(keys)
+        by_kid: dict[str, Key] = {}
+        by_alg: dict[str, list[Key]] = {}
+        for key in ordered:
+            if not isinstance(key, Key):
+                raise TypeError(f"KeySet takes Key objects, not {type(key).__name__}")
+            if key.kid in by_kid:
+                raise InvalidKeyError(f"two keys share the kid {key.kid[:64]!r}")
+            by_kid[key.kid] = key
+            by_alg.setdefault(key.alg, []).append(key)
+        kinds = {k.is_symmetric for k in ordered}
+        if len(kinds) > 1:
+            raise InvalidKeyError(
+                "a key set must not mix HMAC secrets with asymmetric keys (algorithm confusion)"
+            )
+        self._keys = ordered
+        self._by_kid = by_kid
+        self._by_alg = {alg: tuple(v) for alg, v in by_alg.items()}
+
+    @classmethod
+    def from_jwks(
+        cls,
+        data: str | bytes | Mapping[str, Any],
+        *,
+        algorithm: str | None = None,
+        environment: str | None = None,
+    ) -> KeySet:
+        """Load a JWK Set (``{"keys": [...]}``) or a single JWK.
+
+        ``algorithm`` names the algorithm of keys that carry no ``alg`` of their own.
+        """
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                raise InvalidKeyError("the JWK Set is not valid JSON") from None
+        if not isinstance(data, Mapping):
+            raise InvalidKeyError("a JWK Set must be a JSON object")
+        if "keys" not in data:
+            return cls([import_jwk(data, algorithm=algorithm, environment=environment)])
+        items = data["keys"]
+        if not isinstance(items, list):
+            raise InvalidKeyError("the JWK Set's 'keys' must be a list")
+        return cls(import_jwk(item, algorithm=algorithm, environment=environment) for item in items)
+
+    @classmethod
+    def from_pem(cls, pem: str | bytes, *, algorithm: str, kid: str | None = None) -> KeySet:
+        """Load one PEM key (public, private or certificate), pinned to ``algorithm``."""
+        return cls([import_pem(pem, algorithm=algorithm, kid=kid)])
+
+    @classmethod
+    def from_file(cls, path: str, *, algorithm: str | None = None) -> KeySet:
+        """Load a JWK Set (``.json``) or a PEM file; PEM files need ``algorithm``."""
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            if algorithm is None:
+                raise InvalidKeyError(f"{path} is PEM: name its algorithm")
+            return cls.from_pem(raw, algorithm=algorithm)
+        return cls.from_jwks(raw, algorithm=algorithm)
+
+    def select(self, kid: str | None, alg: str) -> Key:
+        """The key for a token's ``kid`` and ``alg``; raise if there is not exactly one.
+
+        A ``kid`` names one key, which must be pinned to ``alg``. Without a ``kid`` the token
+        is accepted only when exactly one key of the set is for ``alg``.
+        """
+        if kid is not None:
+            key = self._by_kid.get(kid)
+            if key is None:
+                raise UnknownKeyError("no trusted key has the token's kid")
+            if key.alg != alg:
+                raise AlgorithmNotAllowedError(
+                    f"the key named by kid is pinned to {key.alg}, but the token says {alg}"
+                )
+            return key
+        candidates = self._by_alg.get(alg, ())
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UnknownKeyError(f"no trusted key is for {alg}")
+        raise UnknownKeyError(f"the token has no kid and {len(candidates)} keys are for {alg}")
+
+    def get(self, kid: str) -> Key | None:
+        return self._by_kid.get(kid)
+
+    def for_algorithm(self, alg: str) -> tuple[Key, ...]:
+        return self._by_alg.get(alg, ())
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        return frozenset(self._by_alg)
+
+    def public(self) -> KeySet:
+        """The same set with private halves dropped (HMAC keys stay as they are)."""
+        return KeySet(k.public_key() for k in self._keys)
+
+    def public_jwks(self) -> dict[str, Any]:
+        """The public JWK Set document. HMAC keys are never published."""
+        return {"keys": [k.public_jwk() for k in self._keys if not k.is_symmetric]}
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._by_kid
+
+    def __repr__(self) -> str:
+        return f"KeySet({', '.join(f'{k.kid[:16]}:{k.alg}' for k in self._keys)})"

@@ -1,0 +1,197 @@
+"""``VerificationPolicy``: what the application expects, validated when built.
+
+A policy names the algorithms, the key set per trusted issuer, the audience, the token type and
+the claim rules. Anything unsafe (no algorithms, ``none``, an empty audience, a key set with no
+key for any allowed algorithm) is refused here, at construction, not at the first request.
+
+Profiles make token types mutually exclusive (cross-JWT confusion, RFC 8725 section 3.12):
+
+- ``access_token``: RFC 9068, ``typ`` must be ``at+jwt``; ``nonce`` is refused.
+- ``id_token``: OpenID Connect, ``typ`` absent or ``JWT``; ``nonce`` required.
+- ``custom``: an application type such as ``reset+jwt``, ``typ`` required and exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._jose.algorithms import ALGORITHMS
+from ._jose.header import KEY_URL_HEADERS, normalize_typ
+from .clock import SYSTEM_CLOCK, Clock
+from .keys.keyset import KeySet
+
+if TYPE_CHECKING:
+    from .verify import KeySource, VerifiedToken
+
+__all__ = ["ACCESS_TOKEN_TYP", "VerificationPolicy"]
+
+ACCESS_TOKEN_TYP = "application/at+jwt"
+_ID_TOKEN_TYPS = frozenset({"application/jwt"})
+_RESERVED_TYPS = frozenset({ACCESS_TOKEN_TYP, "application/jwt"})
+MAX_LEEWAY = 300.0
+MAX_TOKEN_SIZE_CEILING = 65536
+
+Hook = Callable[["VerifiedToken"], Any]
+
+
+def _strings(value: str | Collection[str], what: str) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not items or not all(isinstance(v, str) and v.strip() for v in items):
+        raise ValueError(f"{what} must be a non-empty string or a non-empty list of them")
+    return items
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VerificationPolicy:
+    """Everything a verifier checks. Build one at start-up and share it.
+
+    Parameters:
+        algorithms: the allowlist, e.g. ``["ES256"]``. ``none`` is never accepted.
+        issuer: the one trusted ``iss`` (exact match), with ``keys`` its key set; or
+        issuers: a mapping of each trusted ``iss`` to its own key set (``keys`` unset).
+        audience: the ``aud`` value(s) that mean "this service"; one must be in the token.
+        typ: the expected ``typ`` header, compared as a media type. ``None``: not checked.
+        leeway: clock skew allowed on ``exp``, ``nbf`` and ``iat`` (default 30 s, max 300).
+        max_age: refuse tokens whose ``iat`` is older than this many seconds.
+        required_claims: claims that must be present (default ``exp`` and ``sub``).
+        max_token_size: refuse longer tokens before any work (default 8 KiB).
+        allowed_headers: key-location headers tolerated (``jku``, ``x5u``, ``jwk``, ``x5c``);
+            keys are still only ever taken from the key set.
+        nonce: for ID tokens, the nonce the client sent (compared in constant time).
+        forbidden_claims: claims that must be absent (the access profile forbids ``nonce``).
+        subject_exists: ``sub -> bool``; ``False`` refuses the token (``invalid_claim``).
+        checks: hooks run on every verified token (denylist, auth version); they raise
+            ``RevokedTokenError`` to refuse. Coroutine hooks need ``verify_async``.
+        clock: where "now" comes from.
+
+    Raises:
+        ValueError, TypeError: the policy cannot be safe.
+
+    Example:
+        >>> policy = VerificationPolicy.access_token(  # doctest: +SKIP
+        ...     algorithms=["ES256"], issuer="https://auth.example.com",
+        ...     audience="https://api.example.com", keys=KeySet.from_jwks(jwks_json))
+    """
+
+    algorithms: Collection[str]
+    audience: str | Collection[str]
+    issuer: str | None = None
+    keys: KeySet | KeySource | None = None
+    issuers: Mapping[str, KeySet | KeySource] | None = None
+    typ: str | None = None
+    leeway: float = 30.0
+    max_age: float | None = None
+    required_claims: Collection[str] = ("exp", "sub")
+    max_token_size: int = 8192
+    allowed_headers: Collection[str] = ()
+    nonce: str | None = None
+    require_nonce: bool = False
+    forbidden_claims: Collection[str] = ()
+    typ_absent_ok: bool = False
+    subject_exists: Callable[[str], bool] | None = None
+    checks: tuple[Hook, ...] = ()
+    clock: Clock = SYSTEM_CLOCK
+    profile: str = "generic"
+    # derived, filled in by __post_init__
+    allowed_algorithms: frozenset[str] = field(init=False, repr=False, compare=False)
+    audiences: frozenset[str] = field(init=False, repr=False, compare=False)
+    key_sources: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+    expected_typs: frozenset[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        algs = _strings(self.algorithms, "algorithms")
+        for alg in algs:
+            if alg.lower() == "none":
+                raise ValueError("the 'none' algorithm is never allowed")
+            if alg not in ALGORITHMS:
+                raise ValueError(
+                    f"unknown algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
+                )
+        setattr_(self, "allowed_algorithms", frozenset(algs))
+        setattr_(self, "audiences", frozenset(_strings(self.audience, "audience")))
+        if self.issuers is not None:
+            if self.issuer is not None or self.keys is not None:
+                raise ValueError("give either issuer= and keys=, or issuers=, not both")
+            if not isinstance(self.issuers, Mapping) or not self.issuers:
+                raise ValueError("issuers must map each trusted issuer to its key set")
+            sources = dict(self.issuers)
+        else:
+            if self.issuer is None or self.keys is None:
+                raise ValueError("a policy needs the trusted issuer and its keys (or issuers=)")
+            sources = {self.issuer: self.keys}
+        for iss, source in sources.items():
+            _strings(iss, "issuer")
+            if not hasattr(source, "select"):
+                raise TypeError(f"the keys of {iss!r} must be a KeySet or a key source")
+            if isinstance(source, KeySet) and not (source.algorithms & self.allowed_algorithms):
+                raise ValueError(
+                    f"the key set of {iss!r} has no key for the allowed algorithms "
+                    f"({', '.join(sorted(self.allowed_algorithms))})"
+                )
+        setattr_(self, "key_sources", sources)
+        if self.typ is not None:
+            typs: frozenset[str] | None = frozenset({normalize_typ(_strings(self.typ, "typ")[0])})
+        elif self.typ_absent_ok:
+            typs = _ID_TOKEN_TYPS
+        else:
+            typs = None
+        setattr_(self, "expected_typs", typs)
+        if not (isinstance(self.leeway, int | float) and 0 <= self.leeway <= MAX_LEEWAY):
+            raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY:g} seconds")
+        if self.max_age is not None and not (
+            isinstance(self.max_age, int | float)
+            and math.isfinite(self.max_age)
+            and self.max_age > 0
+        ):
+            raise ValueError("max_age must be a positive number of seconds")
+        if not 0 < self.max_token_size <= MAX_TOKEN_SIZE_CEILING:
+            raise ValueError(f"max_token_size must be between 1 and {MAX_TOKEN_SIZE_CEILING}")
+        unknown = set(self.allowed_headers) - KEY_URL_HEADERS
+        if unknown:
+            raise ValueError(f"allowed_headers may only name {sorted(KEY_URL_HEADERS)}")
+        setattr_(self, "allowed_headers", frozenset(self.allowed_headers))
+        setattr_(self, "required_claims", frozenset(self.required_claims))
+        setattr_(self, "forbidden_claims", frozenset(self.forbidden_claims))
+        setattr_(self, "checks", tuple(self.checks))
+        if self.nonce is not None and not self.require_nonce:
+            raise ValueError("nonce is only checked by the id_token profile")
+
+    # --- profiles ---------------------------------------------------------------------------
+
+    @classmethod
+    def access_token(cls, **kwargs: Any) -> VerificationPolicy:
+        """RFC 9068 access tokens: ``typ`` ``at+jwt``; ``exp``, ``iat``, ``sub``, ``jti``
+        required; ``nonce`` refused (so an ID token never passes)."""
+        kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
+        _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
+        return cls(typ=ACCESS_TOKEN_TYP, forbidden_claims=("nonce",), profile="access", **kwargs)
+
+    @classmethod
+    def id_token(cls, *, nonce: str | None = None, **kwargs: Any) -> VerificationPolicy:
+        """OpenID Connect ID tokens: ``typ`` absent or ``JWT``; ``nonce`` required (and equal
+        to ``nonce`` when given); ``exp``, ``iat``, ``sub`` required."""
+        kwargs.setdefault("required_claims", ("exp", "iat", "sub"))
+        _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
+        return cls(
+            typ=None, typ_absent_ok=True, require_nonce=True, nonce=nonce, profile="id", **kwargs
+        )
+
+    @classmethod
+    def custom(cls, *, typ: str, **kwargs: Any) -> VerificationPolicy:
+        """An application token type (``reset+jwt``, ...): ``typ`` required and exact;
+        ``nonce`` refused. ``at+jwt`` and ``JWT`` belong to the built-in profiles."""
+        if normalize_typ(typ) in _RESERVED_TYPS:
+            raise ValueError(f"typ {typ!r} belongs to a built-in profile; choose your own")
+        kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
+        _no_overrides(kwargs, "forbidden_claims", "require_nonce", "typ_absent_ok")
+        return cls(typ=typ, forbidden_claims=("nonce",), profile=f"custom:{typ}", **kwargs)
+
+
+def _no_overrides(kwargs: Mapping[str, Any], *names: str) -> None:
+    for name in names:
+        if name in kwargs:
+            raise TypeError(f"{name} is fixed by the profile")

@@ -1,0 +1,424 @@
+"""Verification: structure -> header -> issuer -> key -> signature -> claims -> hooks.
+
+One call checks the signature *and* every claim; there is no second step to forget. The token
+is parsed once, by our strict parser, and the signature is checked by ``joserfc``'s algorithm
+object for the key's own pinned algorithm.
+
+    >>> verifier = Verifier(policy)            # doctest: +SKIP
+    >>> token = verifier.verify(raw_token)     # doctest: +SKIP
+    >>> token.claims["sub"]                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import math
+from collections.abc import Collection
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from ._jose.b64 import b64url_decode
+from ._jose.compact import Segments, split_compact
+from ._jose.header import check_header, normalize_typ
+from ._jose.strict_json import JSONRefused, loads_object
+from .errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    IssuedInFutureError,
+    JWTWardenError,
+    MalformedTokenError,
+    MissingClaimError,
+    NotYetValidError,
+    RevocationUnavailableError,
+    TokenTooOldError,
+    WrongAudienceError,
+    WrongIssuerError,
+    WrongTypeError,
+)
+from .keys.key import Key
+from .keys.keyset import KeySet
+from .policy import VerificationPolicy
+
+__all__ = [
+    "JWSVerifier",
+    "KeySource",
+    "VerifiedJWS",
+    "VerifiedToken",
+    "Verifier",
+    "verify",
+    "verify_compact",
+]
+
+
+@runtime_checkable
+class KeySource(Protocol):
+    """Where a verifier gets keys: a ``KeySet``, or a remote JWKS client.
+
+    ``select`` returns the one key for the token's ``kid`` and ``alg`` or raises
+    ``UnknownKeyError`` / ``AlgorithmNotAllowedError``. A source may also offer
+    ``async def aselect(kid, alg)`` for ``verify_async``.
+    """
+
+    def select(self, kid: str | None, alg: str) -> Key: ...
+
+
+class VerifiedToken(NamedTuple):
+    """A token that passed every check: its protected header, its claims, and the key."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    key: Key
+
+
+class VerifiedJWS(NamedTuple):
+    """A compact JWS whose signature verified (no claims semantics)."""
+
+    header: dict[str, Any]
+    payload: bytes
+    key: Key
+
+
+def _json(segment: str, what: str) -> dict[str, Any]:
+    try:
+        return loads_object(b64url_decode(segment), what)
+    except JSONRefused as exc:
+        raise MalformedTokenError(str(exc)) from None
+
+
+def _check_signature(seg: Segments, key: Key) -> None:
+    sig = seg.signature
+    size = key.spec.signature_bytes
+    if size and len(sig) != size:
+        raise BadSignatureError(f"a {key.alg} signature is {size} bytes, not {len(sig)}")
+    try:
+        ok = key.impl.verify(seg.signing_input, sig, key.jwk)
+    except Exception:  # joserfc/cryptography refusing a malformed signature
+        ok = False
+    if not ok:
+        raise BadSignatureError("the signature does not verify with the trusted key")
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        if name in claims:
+            raise InvalidClaimError(f"{name!r} is null", claim=name, reason="not_a_number")
+        return None
+    # RFC 7519 2: a NumericDate is a JSON number. Not a string, not a boolean, finite.
+    if (type(value) is not int and type(value) is not float) or not math.isfinite(value):
+        raise InvalidClaimError(
+            f"{name!r} must be a finite number of seconds", claim=name, reason="not_a_number"
+        )
+    return value
+
+
+class JWSVerifier:
+    """Compact JWS verification with a pinned key set, no claims (the JOSE layer).
+
+    Use ``Verifier`` for JWTs; this is for signed payloads that are not claim sets.
+    """
+
+    __slots__ = ("_algorithms", "_allowed_headers", "_keys", "_max_size")
+
+    def __init__(
+        self,
+        *,
+        keys: KeySet | KeySource,
+        algorithms: Collection[str],
+        max_token_size: int = 8192,
+        allowed_headers: Collection[str] = (),
+    ) -> None:
+        # Build (and so validate) through a policy: same rules for algorithms and headers.
+        probe = VerificationPolicy(
+            algorithms=algorithms,
+            audience="-",
+            issuer="-",
+            keys=keys,
+            max_token_size=max_token_size,
+            allowed_headers=allowed_headers,
+        )
+        self._algorithms = probe.allowed_algorithms
+        self._allowed_headers = frozenset(probe.allowed_headers)
+        self._keys = keys
+        self._max_size = max_token_size
+
+    def verify(self, token: str | bytes) -> VerifiedJWS:
+        """Verify a compact JWS; raise an ``InvalidTokenError`` subclass otherwise."""
+        try:
+            seg = split_compact(token, self._max_size)
+            header = _json(seg.header_b64, "header")
+            alg, kid = check_header(header, self._algorithms, self._allowed_headers)
+            key = self._keys.select(kid, alg)
+            _check_signature(seg, key)
+            return VerifiedJWS(header, b64url_decode(seg.payload_b64), key)
+        except JWTWardenError:
+            raise
+        except Exception:
+            raise MalformedTokenError("the token could not be processed") from None
+
+
+class Verifier:
+    """A compiled ``VerificationPolicy``: build once, call ``verify`` per request.
+
+    Thread-safe and allocation-light: nothing is built per call but the result.
+    """
+
+    __slots__ = (
+        "_absent_typ_ok",
+        "_algorithms",
+        "_allowed_headers",
+        "_audiences",
+        "_checks",
+        "_clock",
+        "_forbidden",
+        "_leeway",
+        "_max_age",
+        "_max_size",
+        "_nonce",
+        "_require_nonce",
+        "_required",
+        "_sources",
+        "_subject_exists",
+        "_typ_memo",
+        "_typs",
+        "policy",
+    )
+
+    def __init__(self, policy: VerificationPolicy) -> None:
+        if not isinstance(policy, VerificationPolicy):
+            raise TypeError("Verifier takes a VerificationPolicy")
+        self.policy = policy
+        self._algorithms = policy.allowed_algorithms
+        self._allowed_headers = frozenset(policy.allowed_headers)
+        self._sources = dict(policy.key_sources)
+        self._audiences = policy.audiences
+        self._typs = policy.expected_typs
+        self._absent_typ_ok = policy.typ_absent_ok
+        self._leeway = float(policy.leeway)
+        self._max_age = policy.max_age
+        self._max_size = policy.max_token_size
+        self._required = frozenset(policy.required_claims)
+        self._forbidden = frozenset(policy.forbidden_claims)
+        self._nonce = policy.nonce
+        self._require_nonce = policy.require_nonce
+        self._subject_exists = policy.subject_exists
+        self._checks = policy.checks
+        self._clock = policy.clock
+        self._typ_memo: dict[str, str] = {}
+
+    # --- the pipeline -----------------------------------------------------------------------
+
+    def _parse(
+        self, token: str | bytes
+    ) -> tuple[Segments, dict[str, Any], dict[str, Any], Any, str, str | None]:
+        seg = split_compact(token, self._max_size)
+        header = _json(seg.header_b64, "header")
+        alg, kid = check_header(header, self._algorithms, self._allowed_headers)
+        claims = _json(seg.payload_b64, "payload")
+        iss = claims.get("iss")
+        source = self._sources.get(iss) if type(iss) is str else None
+        if source is None:
+            if iss is None:
+                raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
+            # Exact match only: never a prefix, substring or normalised URL.
+            raise WrongIssuerError(
+                f"issuer is not trusted; expected {' or '.join(sorted(self._sources))}",
+                claim="iss",
+                reason="untrusted",
+            )
+        return seg, header, claims, source, alg, kid
+
+    def verify(self, token: str | bytes) -> VerifiedToken:
+        """Verify signature and claims; return the ``VerifiedToken`` or raise.
+
+        Raises:
+            InvalidTokenError: a subclass per stable code (see ``jwtwarden.errors``).
+            RevocationUnavailableError: a revocation hook could not answer (fail closed).
+        """
+        try:
+            seg, header, claims, source, alg, kid = self._parse(token)
+            key = source.select(kid, alg)
+            _check_signature(seg, key)
+            self._check_claims(header, claims)
+            result = VerifiedToken(header, claims, key)
+        except JWTWardenError:
+            raise
+        except Exception:
+            raise MalformedTokenError("the token could not be processed") from None
+        if self._checks:
+            self._run_hooks(result)
+        return result
+
+    async def verify_async(self, token: str | bytes) -> VerifiedToken:
+        """Like ``verify``, awaiting async key sources (``aselect``) and async hooks."""
+        try:
+            seg, header, claims, source, alg, kid = self._parse(token)
+            aselect = getattr(source, "aselect", None)
+            key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+            _check_signature(seg, key)
+            self._check_claims(header, claims)
+            result = VerifiedToken(header, claims, key)
+        except JWTWardenError:
+            raise
+        except Exception:
+            raise MalformedTokenError("the token could not be processed") from None
+        for hook in self._checks:
+            try:
+                outcome = hook(result)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except JWTWardenError:
+                raise
+            except Exception as exc:
+                raise RevocationUnavailableError(
+                    f"a revocation check failed ({type(exc).__name__}); refusing"
+                ) from None
+        return result
+
+    def check_claims(self, result: VerifiedToken) -> None:
+        """Re-run the time-dependent and claim checks on an already verified token
+        (the verified-token cache calls this on every hit)."""
+        self._check_claims(result.header, result.claims)
+
+    def run_hooks(self, result: VerifiedToken) -> None:
+        if self._checks:
+            self._run_hooks(result)
+
+    def _run_hooks(self, result: VerifiedToken) -> None:
+        for hook in self._checks:
+            try:
+                outcome = hook(result)
+            except JWTWardenError:
+                raise
+            except Exception as exc:
+                raise RevocationUnavailableError(
+                    f"a revocation check failed ({type(exc).__name__}); refusing"
+                ) from None
+            if inspect.isawaitable(outcome):
+                if hasattr(outcome, "close"):
+                    outcome.close()
+                raise TypeError("an async hook needs verify_async")
+
+    def _check_typ(self, header: dict[str, Any]) -> None:
+        typs = self._typs
+        if typs is None:
+            return
+        typ = header.get("typ")
+        if typ is None:
+            if self._absent_typ_ok:
+                return
+            raise WrongTypeError(
+                f"the token has no 'typ'; expected {' or '.join(sorted(typs))}",
+                claim="typ",
+                reason="missing",
+            )
+        norm = self._typ_memo.get(typ)
+        if norm is None:
+            norm = normalize_typ(typ)
+            if len(self._typ_memo) < 64:
+                self._typ_memo[typ] = norm
+        if norm not in typs:
+            raise WrongTypeError(
+                f"typ {typ[:40]!r} is not {' or '.join(sorted(typs))}",
+                claim="typ",
+                reason="mismatch",
+            )
+
+    def _check_claims(self, header: dict[str, Any], claims: dict[str, Any]) -> None:
+        self._check_typ(header)
+        for name in self._required:
+            if name not in claims:
+                raise MissingClaimError(f"the token has no {name!r}", claim=name, reason="missing")
+        for name in self._forbidden:
+            if name in claims:
+                raise InvalidClaimError(
+                    f"{name!r} is not allowed in this token type (cross-JWT confusion)",
+                    claim=name,
+                    reason="forbidden",
+                )
+        now = self._clock.now()
+        leeway = self._leeway
+        exp = _numeric_date(claims, "exp")
+        if exp is not None and now >= exp + leeway:
+            raise ExpiredTokenError("the token has expired", claim="exp", reason="expired")
+        nbf = _numeric_date(claims, "nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise NotYetValidError("the token is not valid yet", claim="nbf", reason="future")
+        iat = _numeric_date(claims, "iat")
+        if iat is not None and iat > now + leeway:
+            raise IssuedInFutureError(
+                "the token was issued in the future", claim="iat", reason="future"
+            )
+        if self._max_age is not None:
+            if iat is None:
+                raise MissingClaimError(
+                    "max_age needs an 'iat' claim", claim="iat", reason="missing"
+                )
+            if now - iat > self._max_age + leeway:
+                raise TokenTooOldError(
+                    f"the token is older than {self._max_age:g} s", claim="iat", reason="too_old"
+                )
+        self._check_audience(claims)
+        sub = claims.get("sub")
+        if sub is not None or "sub" in claims:
+            if type(sub) is not str or not sub:
+                raise InvalidClaimError(
+                    "'sub' must be a non-empty string", claim="sub", reason="not_a_string"
+                )
+            if self._subject_exists is not None and not self._subject_exists(sub):
+                raise InvalidClaimError(
+                    "the subject is not a known account", claim="sub", reason="unknown_subject"
+                )
+        jti = claims.get("jti")
+        if jti is not None and (type(jti) is not str or not jti):
+            raise InvalidClaimError(
+                "'jti' must be a non-empty string", claim="jti", reason="not_a_string"
+            )
+        if self._require_nonce:
+            self._check_nonce(claims)
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        aud = claims.get("aud")
+        if aud is None:
+            raise MissingClaimError("the token has no 'aud'", claim="aud", reason="missing")
+        if type(aud) is str:
+            if aud in self._audiences:
+                return
+        elif type(aud) is list and aud and all(type(a) is str for a in aud):
+            if not self._audiences.isdisjoint(aud):
+                return
+        else:
+            raise InvalidClaimError(
+                "'aud' must be a string or a non-empty list of strings",
+                claim="aud",
+                reason="not_a_string",
+            )
+        raise WrongAudienceError(
+            "the token is not meant for this audience", claim="aud", reason="mismatch"
+        )
+
+    def _check_nonce(self, claims: dict[str, Any]) -> None:
+        nonce = claims.get("nonce")
+        if nonce is None:
+            raise MissingClaimError("an ID token needs a 'nonce'", claim="nonce", reason="missing")
+        if type(nonce) is not str:
+            raise InvalidClaimError(
+                "'nonce' must be a string", claim="nonce", reason="not_a_string"
+            )
+        if self._nonce is not None and not hmac.compare_digest(
+            nonce.encode(), self._nonce.encode()
+        ):
+            raise InvalidClaimError("the nonce does not match", claim="nonce", reason="mismatch")
+
+
+def verify(token: str | bytes, policy: VerificationPolicy) -> VerifiedToken:
+    """Verify ``token`` against ``policy`` (builds a ``Verifier``; keep one for hot paths)."""
+    return Verifier(policy).verify(token)
+
+
+def verify_compact(
+    token: str | bytes, *, keys: KeySet | KeySource, algorithms: Collection[str]
+) -> VerifiedJWS:
+    """Verify a compact JWS with no claims semantics (see ``JWSVerifier``)."""
+    return JWSVerifier(keys=keys, algorithms=algorithms).verify(token)
