@@ -13,6 +13,7 @@ Profiles make token types mutually exclusive (cross-JWT confusion, RFC 8725 sect
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -159,6 +160,11 @@ class VerificationPolicy:
         setattr_(self, "checks", tuple(self.checks))
         if self.nonce is not None and not self.require_nonce:
             raise ValueError("nonce is only checked by the id_token profile")
+        if self.subject_exists is not None and (
+            not callable(self.subject_exists) or inspect.iscoroutinefunction(self.subject_exists)
+        ):
+            # An async hook returns a coroutine, which is truthy: it would accept every subject.
+            raise TypeError("subject_exists must be a plain function sub -> bool")
 
     # --- profiles ---------------------------------------------------------------------------
 

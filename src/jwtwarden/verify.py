@@ -31,6 +31,7 @@ from .errors import (
     MissingClaimError,
     NotYetValidError,
     RevocationUnavailableError,
+    RevokedTokenError,
     TokenTooOldError,
     WrongAudienceError,
     WrongIssuerError,
@@ -57,7 +58,9 @@ class KeySource(Protocol):
 
     ``select`` returns the one key for the token's ``kid`` and ``alg`` or raises
     ``UnknownKeyError`` / ``AlgorithmNotAllowedError``. A source may also offer
-    ``async def aselect(kid, alg)`` for ``verify_async``.
+    ``async def aselect(kid, alg)`` for ``verify_async``, and ``select_for_header(header,
+    kid, alg)`` / ``aselect_for_header`` when it needs the protected header (``TrustedJKU``);
+    the verifier prefers those when present.
     """
 
     def select(self, kid: str | None, alg: str) -> Key: ...
@@ -105,12 +108,27 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
         if name in claims:
             raise InvalidClaimError(f"{name!r} is null", claim=name, reason="not_a_number")
         return None
-    # RFC 7519 2: a NumericDate is a JSON number. Not a string, not a boolean, finite.
-    if (type(value) is not int and type(value) is not float) or not math.isfinite(value):
+    # RFC 7519 2: a NumericDate is a JSON number. Not a string, not a boolean, finite; an
+    # integer too large for a float (10**400) is no date either.
+    if (type(value) is not int and type(value) is not float) or not _finite(value):
         raise InvalidClaimError(
             f"{name!r} must be a finite number of seconds", claim=name, reason="not_a_number"
         )
     return value
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _refuse_if_false(outcome: object) -> None:
+    # Hooks refuse by raising RevokedTokenError; one written as a predicate that returns False
+    # must not let the token through (fail closed).
+    if outcome is False:
+        raise RevokedTokenError("a revocation check refused the token")
 
 
 class JWSVerifier:
@@ -238,7 +256,12 @@ class Verifier:
         """
         try:
             seg, header, claims, source, alg, kid = self._parse(token)
-            key = source.select(kid, alg)
+            # A source that needs the header (an allowlisted jku) says so; others get kid/alg.
+            # Only policies allowing such headers look (keeps the common path lean).
+            by_header = (
+                getattr(source, "select_for_header", None) if self._allowed_headers else None
+            )
+            key = by_header(header, kid, alg) if by_header else source.select(kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -254,8 +277,14 @@ class Verifier:
         """Like ``verify``, awaiting async key sources (``aselect``) and async hooks."""
         try:
             seg, header, claims, source, alg, kid = self._parse(token)
+            by_header = (
+                getattr(source, "aselect_for_header", None) if self._allowed_headers else None
+            )
             aselect = getattr(source, "aselect", None)
-            key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+            if by_header is not None:
+                key = await by_header(header, kid, alg)
+            else:
+                key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -263,17 +292,8 @@ class Verifier:
             raise
         except Exception:
             raise MalformedTokenError("the token could not be processed") from None
-        for hook in self._checks:
-            try:
-                outcome = hook(result)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except JWTWardenError:
-                raise
-            except Exception as exc:
-                raise RevocationUnavailableError(
-                    f"a revocation check failed ({type(exc).__name__}); refusing"
-                ) from None
+        if self._checks:
+            await self.run_hooks_async(result)
         return result
 
     def check_claims(self, result: VerifiedToken) -> None:
@@ -282,8 +302,30 @@ class Verifier:
         self._check_claims(result.header, result.claims)
 
     def run_hooks(self, result: VerifiedToken) -> None:
+        """Run the policy's revocation hooks (``policy.checks``) on a verified token.
+
+        Raises:
+            JWTWardenError: what a hook raised (``RevokedTokenError``, ...).
+            RevocationUnavailableError: a hook failed in any other way (fail closed).
+            TypeError: a hook is async (use ``run_hooks_async``).
+        """
         if self._checks:
             self._run_hooks(result)
+
+    async def run_hooks_async(self, result: VerifiedToken) -> None:
+        """Like ``run_hooks``, awaiting async hooks (``verify_async`` and the cache use it)."""
+        for hook in self._checks:
+            try:
+                outcome = hook(result)
+                if inspect.isawaitable(outcome):
+                    outcome = await outcome
+            except JWTWardenError:
+                raise
+            except Exception as exc:
+                raise RevocationUnavailableError(
+                    f"a revocation check failed ({type(exc).__name__}); refusing"
+                ) from None
+            _refuse_if_false(outcome)
 
     def _run_hooks(self, result: VerifiedToken) -> None:
         for hook in self._checks:
@@ -299,6 +341,7 @@ class Verifier:
                 if hasattr(outcome, "close"):
                     outcome.close()
                 raise TypeError("an async hook needs verify_async")
+            _refuse_if_false(outcome)
 
     def _check_typ(self, header: dict[str, Any]) -> None:
         typs = self._typs
@@ -366,17 +409,36 @@ class Verifier:
                 raise InvalidClaimError(
                     "'sub' must be a non-empty string", claim="sub", reason="not_a_string"
                 )
-            if self._subject_exists is not None and not self._subject_exists(sub):
+            if self._subject_exists is not None and not self._subject_known(sub):
                 raise InvalidClaimError(
                     "the subject is not a known account", claim="sub", reason="unknown_subject"
                 )
         jti = claims.get("jti")
-        if jti is not None and (type(jti) is not str or not jti):
+        if (jti is not None or "jti" in claims) and (type(jti) is not str or not jti):
             raise InvalidClaimError(
                 "'jti' must be a non-empty string", claim="jti", reason="not_a_string"
             )
         if self._require_nonce:
             self._check_nonce(claims)
+
+    def _subject_known(self, sub: str) -> bool:
+        # A lookup that cannot answer (database down) refuses the token as "unavailable", not
+        # as "malformed": the token may be fine, the service is not (fail closed, HTTP 503).
+        assert self._subject_exists is not None
+        try:
+            known = self._subject_exists(sub)
+        except JWTWardenError:
+            raise
+        except Exception as exc:
+            raise RevocationUnavailableError(
+                f"the subject_exists hook failed ({type(exc).__name__}); refusing"
+            ) from None
+        if inspect.isawaitable(known):
+            # A coroutine is truthy: accepting it would let every subject through.
+            if hasattr(known, "close"):
+                known.close()
+            raise RevocationUnavailableError("subject_exists returned an awaitable; refusing")
+        return bool(known)
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         aud = claims.get("aud")

@@ -27,9 +27,16 @@ def is_canonical(segment: str) -> bool:
     return False  # 4k+1 characters encode no whole number of bytes
 
 
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
 def b64url_decode(segment: str) -> bytes:
     """Decode a segment already checked against the url-safe alphabet and for canonicity."""
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) & 3))
+    # What base64.urlsafe_b64decode does, minus its three Python-level wrappers: this runs
+    # three times per verification, and the wrappers cost more than the decoding itself.
+    return binascii.a2b_base64(
+        segment.encode("ascii").translate(_URLSAFE_TO_STANDARD) + b"=" * (-len(segment) & 3)
+    )
 
 
 def b64url_decode_checked(segment: str) -> bytes:
@@ -45,5 +52,14 @@ def b64url_decode_checked(segment: str) -> bytes:
         raise ValueError("not canonical base64url") from exc
 
 
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """Unpadded base64url (RFC 7515 section 2); the binascii call without base64's wrappers."""
+    return (
+        binascii.b2a_base64(data, newline=False)
+        .translate(_STANDARD_TO_URLSAFE)
+        .rstrip(b"=")
+        .decode("ascii")
+    )

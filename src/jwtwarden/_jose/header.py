@@ -20,6 +20,9 @@ MAX_KID_LENGTH = 256
 KEY_URL_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 # Headers that only make sense in a JWE; their presence means this is not a JWS.
 _JWE_HEADERS = ("enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c")
+# Every member name a rule below looks at besides typ. A header with none of them (the usual
+# alg, kid, typ) needs only the typ check: one set operation instead of some twenty lookups.
+_LOOKED_AT = frozenset((*_JWE_HEADERS, "crit", "b64", *KEY_URL_HEADERS, "cty"))
 
 
 def normalize_typ(value: str) -> str:
@@ -52,6 +55,11 @@ def check_header(
 
 
 def _check_other_members(header: dict[str, Any], allowed_headers: frozenset[str]) -> None:
+    if header.keys().isdisjoint(_LOOKED_AT):
+        typ = header.get("typ")
+        if typ is not None and type(typ) is not str:
+            raise MalformedTokenError("'typ' must be a string")
+        return
     for name in _JWE_HEADERS:
         if name in header:
             raise UnsupportedSerializationError(

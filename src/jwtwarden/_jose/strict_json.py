@@ -33,13 +33,27 @@ def _no_constants(name: str) -> Any:
 
 _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 _decode = _decoder.decode
+_scan_once = _decoder.scan_once  # type: ignore[attr-defined]  # set in JSONDecoder.__init__
+
+
+def _parse(text: str) -> Any:
+    # JSONDecoder.decode is two whitespace regexes around scan_once. A token's JSON has no
+    # surrounding whitespace, so try scan_once alone and let decode handle (and explain)
+    # anything else: same values, same errors, about a microsecond less per segment.
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:
+        return _decode(text)
+    if end != len(text):
+        return _decode(text)
+    return value
 
 
 def loads_object(raw: bytes, what: str) -> dict[str, Any]:
     """Parse ``raw`` as one JSON object; raise ``JSONRefused`` naming ``what`` otherwise."""
     try:
         text = raw.decode("utf-8")
-        value = _decode(text)
+        value = _parse(text)
     except JSONRefused as exc:
         raise JSONRefused(f"{what}: {exc}") from None
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -21,7 +21,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from .._jose.algorithms import AlgorithmSpec, spec_for
 from .._jose.b64 import b64url_decode_checked
-from ..errors import InvalidKeyError, JWTWardenError
+from ..errors import InvalidKeyError, JWTWardenError, WeakKeyError
 from .strength import check_hmac_secret, check_rsa_public
 
 __all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
@@ -151,6 +151,22 @@ def _check_strength(spec: AlgorithmSpec, jwk: Any) -> None:
             )
 
 
+def _check_size_before_import(spec: AlgorithmSpec, material: Mapping[str, str]) -> None:
+    # The size floors run on the raw members, before joserfc sees the key: joserfc warns
+    # (SecurityWarning) about short HMAC secrets and RSA moduli, and under a "warnings are
+    # errors" filter that warning would replace our weak_key refusal with another error.
+    if spec.kty == "oct":
+        check_hmac_secret(
+            b64url_decode_checked(material["k"]), alg=spec.name, min_bits=spec.min_bits
+        )
+    elif spec.kty == "RSA" and "n" in material:
+        bits = int.from_bytes(b64url_decode_checked(material["n"]), "big").bit_length()
+        if bits < spec.min_bits:
+            raise WeakKeyError(
+                f"RSA key of {bits} bits; at least {spec.min_bits} bits are required"
+            )
+
+
 def import_jwk(
     data: Mapping[str, Any] | str | bytes,
     *,
@@ -216,6 +232,7 @@ def import_jwk(
             material[name] = value
     if kty == "oct" and not material.get("k"):
         raise InvalidKeyError("an HMAC key needs a non-empty 'k'")
+    _check_size_before_import(spec, material)
     try:
         jwk = _KEY_CLASSES[kty].import_key(material)
     except JWTWardenError:
@@ -276,6 +293,10 @@ def import_pem(
     kty = _native_kty(native)
     if kty != spec.kty:
         raise InvalidKeyError(f"{algorithm} needs a {spec.kty} key, not {kty}")
+    if kty == "RSA":
+        # Before joserfc's import, which only warns about short moduli (see import_jwk).
+        public = native.public_key() if isinstance(native, rsa.RSAPrivateKey) else native
+        check_rsa_public(public, min_bits=spec.min_bits)
     jwk = _KEY_CLASSES[kty].import_key(native)
     _check_strength(spec, jwk)
     kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())

@@ -1,0 +1,178 @@
+"""Shared pieces of the ``verify`` and ``inspect`` commands: exit codes, usage errors, and the
+one place where a key source and a policy are built from command-line options.
+
+Configuration problems (an unreadable or refused key set, an unsafe policy, a bad option) exit
+with code 2 and a one-line message on stderr; they never look like a refused token (exit 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from ..errors import InvalidKeyError, JWTWardenError, KeyRejectedError
+from ..keys.keyset import KeySet
+from ..policy import VerificationPolicy
+from ..verify import KeySource
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "PROFILES",
+    "build_key_source",
+    "build_policy",
+    "usage_error",
+]
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+PROFILES = ("generic", "access", "id")
+
+
+def usage_error(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def build_key_source(
+    jwks_path: Path | None,
+    jwks_url: str | None,
+    discovery: str | None,
+    allow_loopback_http: bool,
+    algorithm: str | None,
+) -> KeySet | KeySource:
+    """The trusted keys named on the command line: exactly one of ``--jwks PATH`` (a JWK Set,
+    a single JWK or a PEM file), ``--jwks-url URL`` or ``--discovery ISSUER``.
+
+    ``algorithm`` pins keys that carry no ``alg`` of their own (and every PEM key).
+    Exits with code 2 (``usage_error``) when the source cannot be built.
+
+    Example:
+        >>> keys = build_key_source(Path("jwks.json"), None, None, False, None)  # doctest: +SKIP
+    """
+    given = [
+        name
+        for name, v in (("--jwks", jwks_path), ("--jwks-url", jwks_url), ("--discovery", discovery))
+        if v
+    ]
+    if len(given) != 1:
+        usage_error("give exactly one of --jwks PATH, --jwks-url URL or --discovery ISSUER")
+    if jwks_path is not None:
+        try:
+            return _load_key_file(jwks_path, algorithm)
+        except OSError as exc:
+            usage_error(f"cannot read the key set {str(jwks_path)!r}: {exc.strerror or exc}")
+        except KeyRejectedError as exc:
+            usage_error(f"the key set {str(jwks_path)!r} is refused: {exc.detail} [{exc.code}]")
+    return _remote_key_source(jwks_url, discovery, allow_loopback_http, algorithm)
+
+
+def _remote_key_source(
+    jwks_url: str | None, discovery: str | None, allow_loopback_http: bool, algorithm: str | None
+) -> KeySource:
+    if not _httpx_available():
+        usage_error("remote JWKS needs jwtwarden[remote] (pip install 'jwtwarden[remote]')")
+    from ..jwks import RemoteJWKS
+
+    options: dict[str, Any] = {"allow_loopback_http": allow_loopback_http, "algorithm": algorithm}
+    try:
+        if jwks_url is not None:
+            source = RemoteJWKS(jwks_url, **options)
+        else:
+            source = RemoteJWKS.from_discovery(str(discovery), **options)
+    except (ValueError, TypeError) as exc:
+        usage_error(f"the key set URL is refused: {exc}")
+    # Fetch once up front: an unreachable or refused key set is a configuration error (exit 2),
+    # not a refused token; the same source then serves every token of a batch.
+    try:
+        source.refresh()
+    except JWTWardenError as exc:
+        usage_error(f"cannot fetch the key set: {exc.detail} [{exc.code}]")
+    return source
+
+
+def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
+    raw = path.read_bytes()
+    if algorithm is None or raw.lstrip().startswith(b"-----BEGIN"):
+        return KeySet.from_file(str(path), algorithm=algorithm)
+    # --algorithm pins only the keys that name no algorithm of their own; a key that does keeps
+    # it (and the policy's allowlist decides whether that algorithm is accepted).
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidKeyError("the key file is neither PEM nor JSON") from None
+    if isinstance(data, dict) and isinstance(data.get("keys"), list):
+        data = {
+            **data,
+            "keys": [
+                {**k, "alg": algorithm} if isinstance(k, dict) and "alg" not in k else k
+                for k in data["keys"]
+            ],
+        }
+    elif isinstance(data, dict) and "alg" not in data:
+        data = {**data, "alg": algorithm}
+    return KeySet.from_jwks(data)
+
+
+def _httpx_available() -> bool:
+    return importlib.util.find_spec("httpx") is not None
+
+
+def build_policy(
+    keys: KeySet | KeySource,
+    *,
+    issuer: str,
+    audiences: Sequence[str],
+    typ: str | None = None,
+    algorithms: Sequence[str] = (),
+    leeway: float = 30.0,
+    max_age: float | None = None,
+    require: Sequence[str] = (),
+    profile: str = "generic",
+) -> VerificationPolicy:
+    """A ``VerificationPolicy`` from command-line options; exits with code 2 if it is unsafe.
+
+    Algorithms default to those of the keys in the set. ``--profile access`` and ``id`` use
+    the ready-made profiles; otherwise a generic policy, with ``--type`` as its ``typ``.
+    ``--require`` adds claims to the profile's required ones (it never removes ``exp``).
+    """
+    if profile not in PROFILES:
+        usage_error(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if not algorithms:
+        if not isinstance(keys, KeySet):
+            usage_error("name the algorithms with --algorithm (a remote key set can change)")
+        algorithms = sorted(keys.algorithms)
+    if profile != "generic" and typ is not None:
+        usage_error(f"--type is fixed by --profile {profile}; drop one of them")
+    common: dict[str, Any] = {
+        "algorithms": list(algorithms),
+        "issuer": issuer,
+        "audience": list(audiences),
+        "keys": keys,
+        "leeway": leeway,
+        "max_age": max_age,
+    }
+    try:
+        if profile == "access":
+            policy = VerificationPolicy.access_token(**common)
+        elif profile == "id":
+            policy = VerificationPolicy.id_token(**common)
+        else:
+            policy = VerificationPolicy(typ=typ, **common)
+        if require:
+            required = frozenset(policy.required_claims) | frozenset(require)
+            policy = dataclasses.replace(policy, required_claims=required)
+    except (ValueError, TypeError) as exc:
+        usage_error(f"unsafe or invalid policy: {exc}")
+    except JWTWardenError as exc:  # pragma: no cover - policies raise ValueError/TypeError
+        usage_error(f"{exc.detail} [{exc.code}]")
+    return policy
