@@ -1,0 +1,247 @@
+"""``jwtwarden keys``: generate, list, rotate, revoke and publish signing keys.
+
+Works over a directory key store (``--dir``; the KEK comes from ``$JWTWARDEN_KEK``, and only
+the ``development`` environment generates one). Private key material is never printed, except
+by ``keys export KID --private``, which says so on stderr.
+
+Exit codes: 0 done, 1 a key was refused (a strength floor), 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import (
+    JWTWardenError,
+    KeyEnvironmentError,
+    KeyStoreError,
+    NoSigningKeyError,
+)
+from ..keys.generate import DEFAULT_ALGORITHM, DEFAULT_RSA_BITS
+from ..keys.records import KeyRecord
+from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
+from ..keys.stores import DirectoryKeyStore
+from . import app
+
+__all__ = ["keys_app"]
+
+keys_app = typer.Typer(
+    name="keys",
+    help="Generate, list, rotate, revoke and publish signing keys.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+# Configuration problems (exit 2) as opposed to refusals (exit 1).
+_CONFIG_ERRORS = (KeyStoreError, KeyEnvironmentError, NoSigningKeyError)
+
+DirOption = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        envvar="JWTWARDEN_KEY_DIR",
+        help="The key directory (created 0700). The KEK comes from $JWTWARDEN_KEK.",
+    ),
+]
+EnvironmentOption = Annotated[
+    str,
+    typer.Option(
+        "--environment",
+        "-e",
+        envvar="JWTWARDEN_ENVIRONMENT",
+        help="The environment the keys belong to (production, staging, development...).",
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn library errors into messages and exit codes (2 usage/config, 1 refused)."""
+    try:
+        yield
+    except _CONFIG_ERRORS as exc:
+        fail(f"{exc.detail} [{exc.code}]", 2)
+    except JWTWardenError as exc:
+        fail(f"refused: {exc.detail} [{exc.code}]", 1)
+    except (ValueError, TypeError) as exc:
+        fail(str(exc), 2)
+
+
+def open_ring(directory: Path, environment: str, **options: Any) -> KeyRing:
+    """A ``KeyRing`` over the directory store (raises library errors; wrap in cli_errors).
+
+    Without ``algorithms=``, new keys (scheduled, rotated, replacements) keep the algorithm of
+    the key they replace: the command line has no configuration to take another from.
+    """
+    store = DirectoryKeyStore(directory, environment=environment)
+    options.setdefault("algorithms", {})
+    return KeyRing(store, **options)
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _record_json(record: KeyRecord) -> dict[str, Any]:
+    return record.to_metadata()
+
+
+def _print_changes(changes: list[KeyChange], nothing: str) -> None:
+    if not changes:
+        typer.echo(nothing)
+    for change in changes:
+        typer.echo(f"{change.change:<9} {change.kid} (use {change.use})")
+
+
+@keys_app.command("generate")
+def generate(
+    directory: DirOption,
+    use: Annotated[str, typer.Option("--use", help="The token use it signs.")] = "access",
+    alg: Annotated[str, typer.Option("--alg", help="The algorithm.")] = DEFAULT_ALGORITHM,
+    environment: EnvironmentOption = "development",
+    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=2048)] = DEFAULT_RSA_BITS,
+) -> None:
+    """Generate the first key of a use and make it active (use `rotate` to replace one)."""
+    with cli_errors():
+        ring = open_ring(directory, environment, algorithms={use: alg}, rsa_bits=rsa_bits)
+        active = [r for r in ring.status() if r.key.token_use == use and r.state == "active"]
+        if active:
+            current = active[-1]
+            if current.key.alg == alg:
+                typer.echo(f"use {use!r} already has an active {alg} key: {current.kid}")
+                return
+            fail(
+                f"use {use!r} already has an active {current.key.alg} key ({current.kid}); "
+                f"replace it with: jwtwarden keys rotate --use {use} --alg {alg}"
+            )
+        _print_changes(ring.ensure([use]), "nothing to do")
+
+
+@keys_app.command("list")
+def list_keys(
+    directory: DirOption,
+    environment: EnvironmentOption = "development",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List every key: kid, algorithm, use, environment, state and dates."""
+    with cli_errors():
+        records = open_ring(directory, environment).status()
+    if as_json:
+        typer.echo(json.dumps([_record_json(r) for r in records], indent=2))
+        return
+    table = Table(title=f"keys in {directory} ({environment})")
+    for column in ("kid", "alg", "use", "environment", "state"):
+        table.add_column(column, overflow="fold")
+    for column in ("published", "activates", "retires", "removed"):
+        table.add_column(column)
+    for r in records:
+        state = "revoked" if r.revoked else r.state.value
+        table.add_row(
+            r.kid,
+            r.key.alg,
+            r.key.token_use or "-",
+            r.key.environment or "-",
+            state,
+            _when(r.publish_at),
+            _when(r.activate_at),
+            _when(r.retire_at),
+            _when(r.remove_at),
+        )
+    Console(width=max(160, Console().width)).print(table)
+
+
+@keys_app.command("rotate")
+def rotate(
+    directory: DirOption,
+    use: Annotated[str, typer.Option("--use", help="The token use to rotate.")] = "access",
+    environment: EnvironmentOption = "development",
+    immediate: Annotated[
+        bool, typer.Option("--immediate", help="Sign with the new key now (skips publishing).")
+    ] = False,
+    alg: Annotated[str | None, typer.Option("--alg", help="Algorithm of the new key.")] = None,
+    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=2048)] = DEFAULT_RSA_BITS,
+) -> None:
+    """Start a rotation: a new key, published now, signing after the publish-ahead delay."""
+    with cli_errors():
+        ring = open_ring(directory, environment, rsa_bits=rsa_bits)
+        if alg is None and not any(r.key.token_use == use for r in ring.status()):
+            alg = DEFAULT_ALGORITHMS.get(use, DEFAULT_ALGORITHM)
+        record = ring.rotate(use, immediate=immediate, algorithm=alg)
+    typer.echo(f"{record.kid} ({record.key.alg}, use {use}) signs from {_when(record.activate_at)}")
+
+
+@keys_app.command("revoke")
+def revoke(
+    directory: DirOption,
+    kid: Annotated[str, typer.Argument(help="The kid of the key to remove now.")],
+    environment: EnvironmentOption = "development",
+) -> None:
+    """Remove a key at once (compromise); a replacement signs immediately."""
+    with cli_errors():
+        changes = open_ring(directory, environment).revoke(kid)
+    _print_changes(changes, f"{kid} was already revoked")
+
+
+@keys_app.command("tick")
+def tick(directory: DirOption, environment: EnvironmentOption = "development") -> None:
+    """Apply the rotation schedule (run from cron or a timer)."""
+    with cli_errors():
+        changes = open_ring(directory, environment).tick()
+    _print_changes(changes, "no change")
+
+
+@keys_app.command("jwks")
+def jwks(directory: DirOption, environment: EnvironmentOption = "development") -> None:
+    """Print the public JWK Set (public members, kid, alg, use; never an HMAC key)."""
+    with cli_errors():
+        ring = open_ring(directory, environment)
+        document = ring.jwks()
+        max_age = ring.jwks_max_age()
+    typer.echo(json.dumps(document, indent=2))
+    typer.echo(f"Cache-Control: public, max-age={max_age}", err=True)
+
+
+@keys_app.command("export")
+def export(
+    directory: DirOption,
+    kid: Annotated[str, typer.Argument(help="The kid of the key to export.")],
+    environment: EnvironmentOption = "development",
+    private: Annotated[
+        bool, typer.Option("--private", help="Print the PRIVATE key (keep it secret).")
+    ] = False,
+) -> None:
+    """Print one key as a JWK: public by default, the private key only with --private."""
+    with cli_errors():
+        found = [r for r in open_ring(directory, environment).status() if r.kid == kid]
+        if not found:
+            fail(f"no key {kid!r} in {directory} ({environment})")
+        key = found[0].key
+        if private:
+            if not key.is_private:
+                fail(f"key {kid!r} has no private half any more (revoked)")
+            typer.echo("warning: printing a PRIVATE key; it can sign tokens", err=True)
+            document = key.export_private_jwk()
+        elif key.is_symmetric:
+            fail("an HMAC key has no public half; export it with --private if you must")
+        else:
+            document = key.public_jwk()
+    typer.echo(json.dumps(document, indent=2))
+    sys.stdout.flush()

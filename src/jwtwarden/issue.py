@@ -1,0 +1,453 @@
+"""The ``Issuer``: mint a token for a profile, signed with that profile's own active key.
+
+Every token gets ``iss``, ``sub``, ``aud``, ``iat``, ``exp`` and a ``jti`` of 256 random bits
+(RFC 7519 section 4.1), ``nbf`` when asked, and the profile's ``typ`` header (RFC 8725
+section 3.11: explicit typing). Custom claims cannot override those, are linted for secrets
+before signing (``jwtwarden.lint``), and the token must fit the size budget.
+
+Profiles are mutually exclusive by construction (cross-JWT confusion, RFC 8725 section 2.8):
+each has its own ``typ``, its own signing key (``token_use``), and ``verification_policy``
+builds the verifier profile that accepts it and refuses every other profile's tokens.
+
+Example:
+    >>> issuer = Issuer(issuer="https://auth.example.com", keys=ring)       # doctest: +SKIP
+    >>> token = issuer.mint("access", sub="user-1", audience="https://api.example.com")
+    ...                                                                     # doctest: +SKIP
+    >>> policy = issuer.verification_policy("access", audience="https://api.example.com")
+    ...                                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ._jose.header import normalize_typ
+from ._jose.sign import sign_compact
+from .clock import SYSTEM_CLOCK, Clock
+from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError, TokenBudgetError
+from .keys.key import Key
+from .keys.keyset import KeySet
+from .lint import lint_claims
+from .policy import VerificationPolicy
+from .token_profiles import (
+    ACCESS_TOKEN,
+    DEFAULT_PROFILES,
+    ID_TOKEN,
+    RESERVED_CLAIMS,
+    RESET_TOKEN,
+    TokenProfile,
+)
+
+__all__ = [
+    "ACCESS_TOKEN",
+    "DEFAULT_PROFILES",
+    "ID_TOKEN",
+    "RESERVED_CLAIMS",
+    "RESET_TOKEN",
+    "Issuer",
+    "SigningKeyProvider",
+    "TokenProfile",
+]
+
+_log = logging.getLogger("jwtwarden.issue")
+_MAX_BUDGET = 65536
+
+
+@runtime_checkable
+class SigningKeyProvider(Protocol):
+    """Where the issuer gets keys (``KeyRing`` implements it).
+
+    ``signing_key(use)`` returns the active private key of a token use or raises
+    ``NoSigningKeyError``; ``verification_keys(use)`` the keys that verify that use's tokens
+    now. A provider may also offer ``max_token_ttl(use)``: the issuer then refuses tokens that
+    would outlive the key's publication.
+    """
+
+    def signing_key(self, token_use: str) -> Key: ...
+
+    def verification_keys(self, token_use: str | None = None) -> KeySet: ...
+
+
+@runtime_checkable
+class _LifetimeBound(Protocol):
+    def max_token_ttl(self, use: str) -> float: ...
+
+
+class _UseKeys:
+    """A live key source: the provider's current verification keys of one use."""
+
+    __slots__ = ("_provider", "_use")
+
+    def __init__(self, provider: SigningKeyProvider, use: str) -> None:
+        self._provider = provider
+        self._use = use
+
+    def select(self, kid: str | None, alg: str) -> Key:
+        return self._provider.verification_keys(self._use).select(kid, alg)
+
+    def __repr__(self) -> str:
+        return f"UseKeys(use={self._use!r})"
+
+
+def _audience(value: object) -> str | list[str]:
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("audience must not be empty")
+        return value
+    if not isinstance(value, Sequence) or not value:
+        raise ValueError("audience must be a string or a non-empty list of strings")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise ValueError("audience must be a string or a non-empty list of strings")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+class Issuer:
+    """Mints tokens per profile. Build one at start-up and share it (thread-safe).
+
+    Parameters:
+        issuer: the ``iss`` value (your authorization server's URL).
+        keys: a ``SigningKeyProvider`` (usually a ``KeyRing``).
+        profiles: the token kinds (default access, ID and reset tokens).
+        clock: where "now" comes from.
+        size_budget: refuse tokens longer than this (default 4096 bytes).
+        size_warning: log a warning for tokens longer than this (default 1024 bytes).
+        environment: refuse signing keys of any other environment (``None``: not checked).
+
+    Raises:
+        ValueError, TypeError: an unsafe or inconsistent configuration.
+    """
+
+    __slots__ = (
+        "_budget",
+        "_environment",
+        "_keys",
+        "_profiles",
+        "_warned",
+        "_warning",
+        "clock",
+        "issuer",
+    )
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        keys: SigningKeyProvider,
+        profiles: Iterable[TokenProfile] = DEFAULT_PROFILES,
+        clock: Clock = SYSTEM_CLOCK,
+        size_budget: int = 4096,
+        size_warning: int = 1024,
+        environment: str | None = None,
+    ) -> None:
+        if not isinstance(issuer, str) or not issuer.strip():
+            raise ValueError("issuer must be a non-empty string (your server's URL)")
+        if not isinstance(keys, SigningKeyProvider):
+            raise TypeError("keys must provide signing_key() and verification_keys()")
+        table: dict[str, TokenProfile] = {}
+        typs: dict[str, str] = {}
+        for profile in profiles:
+            if not isinstance(profile, TokenProfile):
+                raise TypeError("profiles must be TokenProfile objects")
+            typ = normalize_typ(profile.typ)
+            if profile.name in table or typ in typs:
+                # Two profiles with one typ could be swapped for each other by a token holder.
+                raise ValueError(f"profile {profile.name!r}: names and typ values must be unique")
+            table[profile.name] = profile
+            typs[typ] = profile.name
+        if not table:
+            raise ValueError("an issuer needs at least one profile")
+        if not 0 < size_warning <= size_budget <= _MAX_BUDGET:
+            raise ValueError(f"need 0 < size_warning <= size_budget <= {_MAX_BUDGET}")
+        if environment is not None and (not isinstance(environment, str) or not environment):
+            raise ValueError("environment must be a non-empty string or None")
+        self.issuer = issuer
+        self.clock = clock
+        self._keys = keys
+        self._profiles = table
+        self._budget = size_budget
+        self._warning = size_warning
+        self._environment = environment
+        # Warnings are logged once per profile and cause, not on every token minted.
+        self._warned: set[tuple[str, str, str]] = set()
+
+    @property
+    def profiles(self) -> Mapping[str, TokenProfile]:
+        return dict(self._profiles)
+
+    def profile(self, name: str | TokenProfile) -> TokenProfile:
+        """The registered profile of that name; ``ValueError`` if there is none."""
+        key = name.name if isinstance(name, TokenProfile) else name
+        found = self._profiles.get(key) if isinstance(key, str) else None
+        if found is None:
+            raise ValueError(f"unknown token profile {key!r}; known: {', '.join(self._profiles)}")
+        return found
+
+    def mint(
+        self,
+        profile: str | TokenProfile = "access",
+        *,
+        sub: str,
+        audience: str | Sequence[str],
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+        not_before: float | None = None,
+        nonce: str | None = None,
+        allow_long_ttl: bool = False,
+    ) -> str:
+        """Mint and sign one token; return the compact JWS.
+
+        Parameters:
+            profile: the profile's name (default ``access``).
+            sub: the subject (the user's stable id, never an email).
+            audience: the ``aud``: who the token is for.
+            claims: extra claims (no reserved ones; linted for secrets).
+            ttl: lifetime in seconds (default: the profile's); longer than ``max_ttl`` needs
+                ``allow_long_ttl`` and is still capped.
+            not_before: an ``nbf`` (seconds since the epoch), before ``exp``.
+            nonce: the OpenID Connect nonce (ID tokens only, and required there).
+
+        Raises:
+            ClaimLintError: a claim looks like a secret, or overrides a reserved claim.
+            TokenBudgetError: the token is over the size budget.
+            NoSigningKeyError, KeyEnvironmentError: no usable key for the profile.
+            ValueError, TypeError: a bad call (lifetime out of range, missing nonce...).
+
+        Example:
+            >>> issuer.mint("access", sub="u1", audience="api", claims={"scope": "read"})
+            ...                                                   # doctest: +SKIP
+        """
+        return self.mint_with_claims(
+            profile,
+            sub=sub,
+            audience=audience,
+            claims=claims,
+            ttl=ttl,
+            not_before=not_before,
+            nonce=nonce,
+            allow_long_ttl=allow_long_ttl,
+        )[0]
+
+    def mint_with_claims(
+        self,
+        profile: str | TokenProfile = "access",
+        *,
+        sub: str,
+        audience: str | Sequence[str],
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+        not_before: float | None = None,
+        nonce: str | None = None,
+        allow_long_ttl: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        """Like ``mint``; also returns the claim set that was signed."""
+        spec = self.profile(profile)
+        if not isinstance(sub, str) or not sub:
+            raise ValueError("sub must be a non-empty string")
+        aud = _audience(audience)
+        extra = self._custom_claims(spec, claims)
+        lifetime = self._lifetime(spec, ttl, allow_long_ttl)
+        nonce = self._nonce(spec, nonce)
+        key = self._signing_key(spec)
+        iat = int(self.clock.now())
+        payload: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": sub,
+            "aud": aud,
+            "iat": iat,
+            "exp": iat + lifetime,
+        }
+        if not_before is not None or spec.set_nbf:
+            payload["nbf"] = self._not_before(not_before, iat, iat + lifetime)
+        payload["jti"] = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
+        if nonce is not None:
+            payload["nonce"] = nonce
+        payload.update(extra)
+        token = sign_compact({"typ": spec.typ}, payload, key)
+        self._check_size(spec, token, extra)
+        return token, payload
+
+    # --- the checks -------------------------------------------------------------------------
+
+    def _custom_claims(
+        self, spec: TokenProfile, claims: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        extra = dict(claims or {})
+        for name in extra:
+            if not isinstance(name, str) or not name:
+                raise TypeError("claim names must be non-empty strings")
+            if name in RESERVED_CLAIMS:
+                raise ClaimLintError(
+                    f"claim {name!r} is set by the issuer and cannot be overridden",
+                    claim=name,
+                    reason="reserved",
+                )
+        missing = [c for c in spec.required_claims if c not in extra]
+        if missing:
+            raise ValueError(f"the {spec.name} profile requires the claims {missing}")
+        try:
+            json.dumps(extra, allow_nan=False)
+        except (TypeError, ValueError):
+            raise TypeError("claims must be JSON values (no NaN, no infinities)") from None
+        for finding in lint_claims(extra):
+            if finding.severity == "refuse":
+                raise ClaimLintError(finding.message, claim=finding.claim, reason=finding.reason)
+            self._warn_once(
+                (spec.name, finding.claim, finding.reason),
+                "%s token: %s [%s]",
+                spec.name,
+                finding.message,
+                finding.reason,
+            )
+        return extra
+
+    def _lifetime(self, spec: TokenProfile, ttl: float | None, allow_long: bool) -> int:
+        if ttl is None:
+            lifetime = spec.default_ttl
+        else:
+            if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
+                raise ValueError("ttl must be a finite number of seconds")
+            lifetime = int(ttl)
+        cap = spec.long_ttl_cap if allow_long else spec.max_ttl
+        assert cap is not None  # filled in by TokenProfile.__post_init__
+        if lifetime < spec.min_ttl:
+            raise ValueError(f"{spec.name} tokens live at least {spec.min_ttl} s, not {lifetime}")
+        if lifetime > cap:
+            hint = (
+                f" (allow_long_ttl=True, --allow-long-ttl, allows up to {spec.long_ttl_cap} s)"
+                if not allow_long and spec.long_ttl_cap != spec.max_ttl
+                else " (hard cap)"
+            )
+            raise ValueError(f"{spec.name} tokens live at most {cap} s, not {lifetime}{hint}")
+        if isinstance(self._keys, _LifetimeBound):
+            limit = self._keys.max_token_ttl(spec.token_use)
+            if lifetime > limit:
+                # The key ring keeps a retired key published this long; a longer-lived token
+                # would stop verifying before it expires.
+                raise ValueError(
+                    f"{spec.name} tokens may live at most {limit:g} s with this key ring "
+                    f"(its max_token_ttl for {spec.token_use!r})"
+                )
+        return lifetime
+
+    @staticmethod
+    def _nonce(spec: TokenProfile, nonce: str | None) -> str | None:
+        if spec.kind == "id":
+            if not isinstance(nonce, str) or not nonce:
+                raise ValueError("an ID token needs the nonce the client sent (OpenID Connect)")
+            return nonce
+        if nonce is not None:
+            raise ValueError(f"{spec.name} tokens carry no nonce (only ID tokens do)")
+        return None
+
+    @staticmethod
+    def _not_before(value: float | None, iat: int, exp: int) -> int:
+        if value is None:
+            return iat
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ValueError("not_before must be a finite number of seconds since the epoch")
+        nbf = int(value)
+        if nbf >= exp:
+            raise ValueError("not_before must be before the token expires")
+        return nbf
+
+    def _signing_key(self, spec: TokenProfile) -> Key:
+        key = self._keys.signing_key(spec.token_use)
+        if not isinstance(key, Key):
+            raise TypeError("the key provider must return a Key")
+        if self._environment is not None and key.environment != self._environment:
+            raise KeyEnvironmentError(
+                f"the {spec.token_use!r} signing key {key.kid[:64]!r} belongs to environment "
+                f"{key.environment!r}, not {self._environment!r}"
+            )
+        if key.token_use is not None and key.token_use != spec.token_use:
+            raise NoSigningKeyError(
+                f"the provider returned a key for {key.token_use!r} tokens, not "
+                f"{spec.token_use!r}: each token kind has its own key"
+            )
+        if not key.is_private:
+            raise NoSigningKeyError(f"the {spec.token_use!r} key {key.kid[:64]!r} is public only")
+        return key
+
+    def _check_size(self, spec: TokenProfile, token: str, extra: Mapping[str, Any]) -> None:
+        size = len(token)
+        if size <= self._warning:
+            return
+        largest = max(extra, key=lambda n: len(json.dumps(extra[n])), default=None)
+        hint = f"; the largest custom claim is {largest!r}" if largest else ""
+        if size > self._budget:
+            raise TokenBudgetError(
+                f"the {spec.name} token is {size} bytes, over the budget of {self._budget}{hint}"
+            )
+        self._warn_once(
+            (spec.name, "size", str(largest)),
+            "%s token is %d bytes (over %d): tokens travel on every request%s",
+            spec.name,
+            size,
+            self._warning,
+            hint,
+        )
+
+    def _warn_once(self, cause: tuple[str, str, str], message: str, *args: object) -> None:
+        if cause in self._warned:
+            return
+        if len(self._warned) < 1024:
+            self._warned.add(cause)
+        _log.warning(message, *args)
+
+    # --- the verifier side ------------------------------------------------------------------
+
+    def verification_policy(
+        self,
+        profile: str | TokenProfile = "access",
+        *,
+        audience: str | Collection[str],
+        **overrides: Any,
+    ) -> VerificationPolicy:
+        """The ``VerificationPolicy`` that accepts this profile's tokens and refuses every
+        other profile's. Keys are looked up live (rotation is followed).
+
+        ``overrides`` go to the policy (``leeway``, ``max_age``, ``nonce`` for ID tokens,
+        ``checks``, ``algorithms``, ``keys``...).
+
+        Raises:
+            ValueError: no verification keys for the profile's use (and none given).
+        """
+        spec = self.profile(profile)
+        keys = overrides.pop("keys", None) or _UseKeys(self._keys, spec.token_use)
+        algorithms = overrides.pop("algorithms", None)
+        if algorithms is None:
+            algorithms = sorted(self._keys.verification_keys(spec.token_use).algorithms)
+            if not algorithms:
+                raise ValueError(f"no verification keys for {spec.token_use!r} tokens yet")
+        if spec.required_claims and "required_claims" not in overrides:
+            base = ("exp", "iat", "sub") if spec.kind == "id" else ("exp", "iat", "sub", "jti")
+            overrides["required_claims"] = (*base, *spec.required_claims)
+        kwargs: dict[str, Any] = {
+            "algorithms": algorithms,
+            "issuer": self.issuer,
+            "keys": keys,
+            "audience": audience,
+            "clock": self.clock,
+            **overrides,
+        }
+        if spec.kind == "access":
+            return VerificationPolicy.access_token(**kwargs)
+        if spec.kind == "id":
+            return VerificationPolicy.id_token(**kwargs)
+        return VerificationPolicy.custom(typ=spec.typ, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Issuer(issuer={self.issuer!r}, profiles={list(self._profiles)})"

@@ -1,0 +1,443 @@
+"""``KeyRing``: per-use signing keys over a ``KeyStore``, rotated on a schedule.
+
+Each token use (``access``, ``id``, ``reset``, ...) has its own keys, so a key that signs ID
+tokens never verifies an access token (cross-JWT confusion, RFC 8725 section 2.8). A key
+moves through ``pending -> active -> retiring -> retired``:
+
+- a new key is *published* ``publish_ahead`` seconds before it signs, so every verifier whose
+  JWKS cache is at most that old has it when the first token arrives (``jwks_max_age()``);
+- when it activates, its predecessor stops signing (``retire_at``) but stays published until
+  every token it signed has expired: ``remove_at = retire_at + max_token_ttl[use] + leeway +
+  refresh_interval`` (the last term covers a process that has not re-read the store yet);
+- ``revoke`` removes a key at once (an emergency), and activates a replacement.
+
+The state at any moment is *computed from the recorded dates* (``status()``), so every process
+sharing a store agrees without a coordinator, and nothing breaks if ``tick()`` runs late:
+``tick()`` only writes the computed states back, deletes removed keys, and schedules the next
+key. Call it from a scheduler (every few minutes; at least once per ``publish_ahead``).
+
+Example:
+    >>> ring = KeyRing(DirectoryKeyStore("keys", environment="development"))  # doctest: +SKIP
+    >>> ring.ensure()                       # one active key per use  # doctest: +SKIP
+    >>> ring.tick()                         # from a scheduler        # doctest: +SKIP
+    >>> jwks, max_age = ring.jwks(), ring.jwks_max_age()               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+
+from .._jose.algorithms import spec_for
+from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import InvalidKeyError, KeyEnvironmentError, NoSigningKeyError
+from ._lifecycle import LIVE, KeyChange, View, active_view, effective_views, pending_records
+from .generate import DEFAULT_RSA_BITS, generate_key
+from .key import Key
+from .keyset import KeySet
+from .records import KeyRecord, KeyState, KeyStore, LockableKeyStore
+
+__all__ = [
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_MAX_TOKEN_TTL",
+    "FALLBACK_MAX_TOKEN_TTL",
+    "KeyChange",
+    "KeyRing",
+]
+
+DAY = 86400.0
+DEFAULT_ALGORITHMS: Mapping[str, str] = {"access": "ES256", "id": "ES256", "reset": "ES256"}
+# The issuer's hard caps (issue.py): no token of these uses can live longer.
+DEFAULT_MAX_TOKEN_TTL: Mapping[str, float] = {"access": 3600.0, "id": 3600.0, "reset": 3600.0}
+FALLBACK_MAX_TOKEN_TTL = DAY  # a use with no configured lifetime keeps its old keys a day
+
+
+def _positive(value: float, name: str, *, zero_ok: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'at least 0' if zero_ok else 'positive'}")
+    return float(value)
+
+
+class KeyRing:
+    """Signing and verification keys per token use, over a ``KeyStore``.
+
+    Parameters:
+        store: where records live (``DirectoryKeyStore``, ``EnvKeyStore``, a SQL store...).
+        clock: where "now" comes from.
+        algorithms: the algorithm of new keys per use (default ES256 for access, id, reset).
+        rotation_period: how long a key signs before the next one takes over (default 30 days).
+        publish_ahead: how long a new key is published before it signs (default 1 hour); also
+            the JWKS ``Cache-Control: max-age``.
+        max_token_ttl: the longest lifetime of a token per use (default 1 hour; other uses 1
+            day); a retiring key stays published that long after its last signature.
+        leeway: the verifiers' clock-skew allowance (default 30 s).
+        refresh_interval: how often the store is re-read (default 60 s; at most
+            ``publish_ahead``), so processes sharing a store converge.
+        rsa_bits: size of generated RSA keys (default 3072, never under 2048).
+
+    Raises:
+        ValueError, TypeError: an inconsistent configuration.
+    """
+
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        algorithms: Mapping[str, str] = DEFAULT_ALGORITHMS,
+        rotation_period: float = 30 * DAY,
+        publish_ahead: float = 3600.0,
+        max_token_ttl: Mapping[str, float] = DEFAULT_MAX_TOKEN_TTL,
+        leeway: float = 30.0,
+        refresh_interval: float = 60.0,
+        rsa_bits: int = DEFAULT_RSA_BITS,
+    ) -> None:
+        if not isinstance(store, KeyStore):
+            raise TypeError("store must implement the KeyStore protocol (load, save, delete)")
+        for use, alg in algorithms.items():
+            if not isinstance(use, str) or not use:
+                raise ValueError("token uses must be non-empty strings")
+            spec_for(alg)  # ValueError for unknown algorithms and "none"
+        self._store = store
+        self._clock = clock
+        self._algorithms = dict(algorithms)
+        self._period = _positive(rotation_period, "rotation_period")
+        self._ahead = _positive(publish_ahead, "publish_ahead", zero_ok=True)
+        self._ttl = {u: _positive(t, f"max_token_ttl[{u!r}]") for u, t in max_token_ttl.items()}
+        self._leeway = _positive(leeway, "leeway", zero_ok=True)
+        self._refresh = _positive(refresh_interval, "refresh_interval", zero_ok=True)
+        if self._ahead >= self._period:
+            raise ValueError("publish_ahead must be shorter than rotation_period")
+        if self._refresh > self._ahead:
+            # A process that re-reads the store less often than a new key is published ahead
+            # could meet a token signed by a key it has never seen.
+            raise ValueError("refresh_interval must not exceed publish_ahead")
+        if rsa_bits < 2048:
+            raise ValueError("rsa_bits must be at least 2048")
+        self._rsa_bits = rsa_bits
+        self._mutex = threading.RLock()
+        self._records: dict[str, KeyRecord] = {}
+        self._loaded_at: float | None = None
+        self._keysets: dict[tuple[str | None, tuple[str, ...]], KeySet] = {}
+
+    # --- reading ----------------------------------------------------------------------------
+
+    @property
+    def environment(self) -> str:
+        return self._store.environment
+
+    def reload(self) -> None:
+        """Re-read the store now (other processes' rotations and revocations)."""
+        with self._mutex:
+            records = {}
+            for record in self._store.load():
+                if record.key.environment != self._store.environment:
+                    raise KeyEnvironmentError(
+                        f"the store returned key {record.kid[:64]!r} of environment "
+                        f"{record.key.environment!r}, not {self._store.environment!r}"
+                    )
+                records[record.kid] = record
+            self._records = records
+            self._loaded_at = self._clock.now()
+
+    def _current(self, now: float) -> list[KeyRecord]:
+        with self._mutex:
+            if self._loaded_at is None or now - self._loaded_at >= self._refresh:
+                self.reload()
+            return list(self._records.values())
+
+    def max_token_ttl(self, use: str) -> float:
+        """The longest lifetime a token of ``use`` may have (the issuer refuses longer)."""
+        return self._ttl.get(use, FALLBACK_MAX_TOKEN_TTL)
+
+    def _slack(self, use: str | None) -> float:
+        ttl = self._ttl.get(use, FALLBACK_MAX_TOKEN_TTL) if use else FALLBACK_MAX_TOKEN_TTL
+        return ttl + self._leeway + self._refresh
+
+    def _views(self, records: Iterable[KeyRecord], now: float) -> dict[str, View]:
+        return effective_views(records, now, self._slack)
+
+    def status(self) -> list[KeyRecord]:
+        """Every stored record with its state and dates as of now, by use and activation."""
+        now = self._clock.now()
+        views = self._views(self._current(now), now)
+        out = [
+            v.record.moved(state=v.state, retire_at=v.retire_at, remove_at=v.remove_at)
+            for v in views.values()
+        ]
+        out.sort(key=lambda r: (r.key.token_use or "", r.activate_at, r.kid))
+        return out
+
+    def signing_key(self, use: str) -> Key:
+        """The active private key of ``use``.
+
+        Raises:
+            NoSigningKeyError: no key of ``use`` is active (none generated yet, or revoked).
+        """
+        now = self._clock.now()
+        view = active_view(self._views(self._current(now), now), use)
+        if view is None or not view.record.key.is_private:
+            raise NoSigningKeyError(
+                f"no active signing key for use {use!r} in environment {self.environment!r}; "
+                f"call KeyRing.ensure() or run: jwtwarden keys generate --use {use}"
+            )
+        return view.record.key
+
+    def verification_keys(self, use: str | None = None) -> KeySet:
+        """The keys that verify tokens now: pending, active and retiring (public halves;
+        HMAC keys as they are, since they verify with the secret).
+
+        Raises:
+            ValueError: ``use`` is ``None`` and the ring mixes HMAC and asymmetric uses.
+        """
+        now = self._clock.now()
+        views = self._views(self._current(now), now)
+        live = sorted(
+            (
+                v.record.key
+                for v in views.values()
+                if v.state in LIVE and (use is None or v.record.key.token_use == use)
+            ),
+            key=lambda k: k.kid,
+        )
+        cache_key = (use, tuple(k.kid for k in live))
+        with self._mutex:
+            keyset = self._keysets.get(cache_key)
+            if keyset is None:
+                try:
+                    keyset = KeySet(k.public_key() for k in live)
+                except InvalidKeyError:
+                    raise ValueError(
+                        "the ring mixes HMAC and asymmetric keys; ask per use"
+                    ) from None
+                if len(self._keysets) > 64:
+                    self._keysets.clear()
+                self._keysets[cache_key] = keyset
+        return keyset
+
+    def jwks(self) -> dict[str, list[dict[str, object]]]:
+        """The public JWK Set: public members, ``kid``, ``alg``, ``use`` only; no HMAC key."""
+        now = self._clock.now()
+        views = sorted(
+            (v for v in self._views(self._current(now), now).values() if v.state in LIVE),
+            key=lambda v: (v.record.key.token_use or "", -v.record.activate_at, v.record.kid),
+        )
+        return {"keys": [v.record.key.public_jwk() for v in views if not v.record.key.is_symmetric]}
+
+    def jwks_max_age(self) -> int:
+        """The ``Cache-Control`` max-age for the JWKS: ``publish_ahead``, so a cache never
+        misses a key that signs (manual ``immediate`` rotation and ``revoke`` excepted)."""
+        return int(self._ahead)
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def _locked(self) -> AbstractContextManager[None]:
+        store = self._store
+        return store.lock() if isinstance(store, LockableKeyStore) else nullcontext()
+
+    def _new_key(self, use: str, algorithm: str | None, fallback: Key | None) -> Key:
+        alg = algorithm or self._algorithms.get(use) or (fallback.alg if fallback else None)
+        if alg is None:
+            raise ValueError(
+                f"no algorithm configured for use {use!r}; name one (algorithm=, --alg)"
+            )
+        return generate_key(
+            alg, token_use=use, environment=self.environment, rsa_bits=self._rsa_bits
+        )
+
+    def _retire(self, view: View, at: float, now: float) -> KeyRecord:
+        record = view.record
+        state = KeyState.RETIRING if at <= now else record.state
+        return record.moved(
+            state=state, retire_at=at, remove_at=at + self._slack(record.key.token_use)
+        )
+
+    def ensure(self, uses: Collection[str] | None = None) -> list[KeyChange]:
+        """Make sure each use (default: every configured use) has an active key.
+
+        A pending key is activated early if there is one; otherwise a key is generated and
+        activated at once (no verifier can hold a token of a use that had no key).
+        """
+        wanted = list(self._algorithms if uses is None else uses)
+        changes: list[KeyChange] = []
+        with self._mutex, self._locked():
+            self.reload()
+            now = self._clock.now()
+            views = self._views(self._records.values(), now)
+            for use in wanted:
+                if active_view(views, use) is not None:
+                    continue
+                pending = pending_records(views, use)
+                if pending:
+                    first = pending[0]
+                    self._store.save(first.moved(state=KeyState.ACTIVE, activate_at=now))
+                    changes.append(KeyChange(first.kid, use, "activated"))
+                    continue
+                key = self._new_key(use, None, None)
+                record = KeyRecord(key=key, state=KeyState.ACTIVE, publish_at=now, activate_at=now)
+                self._store.save(record)
+                changes.append(KeyChange(key.kid, use, "created"))
+            self.reload()
+        return changes
+
+    def tick(self) -> list[KeyChange]:
+        """Apply the schedule: record state changes, delete removed keys, and create the next
+        key ``publish_ahead`` before the active key's rotation is due."""
+        changes: list[KeyChange] = []
+        with self._mutex, self._locked():
+            self.reload()
+            now = self._clock.now()
+            views = self._views(self._records.values(), now)
+            for view in views.values():
+                record, use = view.record, view.record.key.token_use
+                if view.state is KeyState.RETIRED:
+                    self._store.delete(record.kid)
+                    changes.append(KeyChange(record.kid, use, "removed"))
+                elif (view.state, view.retire_at, view.remove_at) != (
+                    record.state,
+                    record.retire_at,
+                    record.remove_at,
+                ):
+                    self._store.save(
+                        record.moved(
+                            state=view.state, retire_at=view.retire_at, remove_at=view.remove_at
+                        )
+                    )
+                    if view.state is not record.state:
+                        changes.append(KeyChange(record.kid, use, view.state.value))
+            uses = set(self._algorithms) | {
+                v.record.key.token_use for v in views.values() if v.record.key.token_use
+            }
+            for use in sorted(u for u in uses if u):
+                changes.extend(self._schedule(views, use, now))
+            self.reload()
+        return changes
+
+    def _schedule(self, views: Mapping[str, View], use: str, now: float) -> Iterator[KeyChange]:
+        active = active_view(views, use)
+        if active is None:
+            return
+        has_successor = bool(pending_records(views, use))
+        due = active.record.activate_at + self._period
+        if has_successor or now < due - self._ahead:
+            return
+        key = self._new_key(use, None, active.record.key)
+        start = max(now + self._ahead, due)
+        self._store.save(
+            KeyRecord(key=key, state=KeyState.PENDING, publish_at=now, activate_at=start)
+        )
+        self._store.save(self._retire(active, start, now))
+        yield KeyChange(key.kid, use, "created")
+
+    def rotate(
+        self, use: str, *, immediate: bool = False, algorithm: str | None = None
+    ) -> KeyRecord:
+        """Start a rotation of ``use`` now: a new key, published at once, signing after
+        ``publish_ahead`` (or at once with ``immediate=True``; verifiers with a cached JWKS
+        then meet an unknown kid and must refetch). Returns the new (or already pending) key.
+
+        Idempotent: if a key of the same algorithm is already pending it is returned (and
+        activated at once when ``immediate``).
+        """
+        with self._mutex, self._locked():
+            self.reload()
+            now = self._clock.now()
+            views = self._views(self._records.values(), now)
+            active = active_view(views, use)
+            pending = pending_records(views, use)
+            start = now if immediate or active is None else now + self._ahead
+            reuse = [r for r in pending if algorithm is None or r.key.alg == algorithm]
+            if reuse:
+                record = reuse[0]
+                if immediate:
+                    record = record.moved(state=KeyState.ACTIVE, activate_at=now)
+                    self._store.save(record)
+            else:
+                key = self._new_key(use, algorithm, active.record.key if active else None)
+                state = KeyState.ACTIVE if start <= now else KeyState.PENDING
+                record = KeyRecord(key=key, state=state, publish_at=now, activate_at=start)
+                self._store.save(record)
+            if active is not None and (immediate or not reuse):
+                self._store.save(self._retire(active, record.activate_at, now))
+            self.reload()
+            return record
+
+    def revoke(self, kid: str) -> list[KeyChange]:
+        """Remove a key at once (compromise): gone from the JWKS and from verification.
+
+        If it was the active key of its use, the next pending key (or a new one) activates
+        immediately. Other processes sharing the store drop it at their next reload.
+
+        Raises:
+            ValueError: no such key in the store.
+        """
+        changes: list[KeyChange] = []
+        with self._mutex, self._locked():
+            self.reload()
+            now = self._clock.now()
+            record = self._records.get(kid)
+            if record is None:
+                raise ValueError(f"no key {kid[:64]!r} in the {self.environment!r} store")
+            if record.revoked:
+                return changes
+            views = self._views(self._records.values(), now)
+            view, use = views[kid], record.key.token_use
+            for other in views.values():
+                # Write down when older keys of this use stopped signing: that date was implied
+                # by this key's activation, and must not move once this key is gone.
+                past = other.record
+                if (
+                    past is not record
+                    and past.key.token_use == use
+                    and past.retire_at is None
+                    and other.retire_at is not None
+                    and other.retire_at <= now
+                ):
+                    self._store.save(
+                        past.moved(
+                            state=other.state, retire_at=other.retire_at, remove_at=other.remove_at
+                        )
+                    )
+            if view.state is KeyState.PENDING:
+                # Its predecessor was told to stop signing when it activates: undo that first,
+                # so a crash in between leaves a signing key.
+                for other in views.values():
+                    persisted = other.record.retire_at
+                    if other.record is not record and persisted == record.activate_at > now:
+                        self._store.save(other.record.moved(retire_at=None, remove_at=None))
+            tombstone = record.moved(
+                key=record.key.public_key(),  # the private half is destroyed
+                state=KeyState.RETIRED,
+                revoked=True,
+                retire_at=min(view.retire_at or now, now),
+                remove_at=now,
+            )
+            self._store.save(tombstone)
+            changes.append(KeyChange(kid, use, "revoked"))
+            if view.state is KeyState.ACTIVE and use:
+                changes.extend(self._replace(views, record, use, now))
+            self.reload()
+        return changes
+
+    def _replace(
+        self, views: Mapping[str, View], revoked: KeyRecord, use: str, now: float
+    ) -> Iterator[KeyChange]:
+        pending = pending_records(views, use)
+        if pending:
+            successor = pending[0]
+            self._store.save(successor.moved(state=KeyState.ACTIVE, activate_at=now))
+            yield KeyChange(successor.kid, use, "activated")
+            return
+        key = self._new_key(use, None, revoked.key)
+        self._store.save(KeyRecord(key=key, state=KeyState.ACTIVE, publish_at=now, activate_at=now))
+        yield KeyChange(key.kid, use, "created")
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyRing({self._store!r}, uses={sorted(self._algorithms)}, "
+            f"rotation_period={self._period:g}, publish_ahead={self._ahead:g})"
+        )

@@ -1,0 +1,103 @@
+"""Token profiles: the kinds of token the ``Issuer`` mints (access, ID, reset, yours).
+
+A profile fixes the ``typ`` header, the signing key's use and the lifetimes. Profiles are
+mutually exclusive by construction (cross-JWT confusion, RFC 8725 section 2.8): each has its
+own ``typ`` and its own key, and ``Issuer.verification_policy`` builds the verifier profile
+that accepts it and refuses every other profile's tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._jose.header import normalize_typ
+from .policy import ACCESS_TOKEN_TYP
+
+__all__ = [
+    "ACCESS_TOKEN",
+    "DEFAULT_PROFILES",
+    "ID_TOKEN",
+    "RESERVED_CLAIMS",
+    "RESET_TOKEN",
+    "TokenProfile",
+]
+
+# Set by the issuer only. "typ", "token_use" and "nonce" are reserved too: some verifiers read
+# a token's kind from a payload "typ" (Keycloak) or "token_use" (Cognito), so a caller-chosen
+# value would be a cross-JWT confusion vector; "nonce" goes through its own parameter.
+RESERVED_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "typ", "nonce", "token_use"}
+)
+_ID_TYP = "application/jwt"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TokenProfile:
+    """A kind of token the issuer mints.
+
+    Parameters:
+        name: the profile's name (``access``, ``id``, ``reset``, ...).
+        typ: the ``typ`` header. ``at+jwt`` makes an RFC 9068 access token, ``JWT`` an OpenID
+            Connect ID token (``nonce`` required); anything else is an application type.
+        token_use: which ``KeyRing`` use signs it (its own key).
+        default_ttl: lifetime in seconds when the caller gives none.
+        max_ttl: the longest lifetime without ``allow_long_ttl``.
+        min_ttl: the shortest lifetime accepted (default 1 s).
+        long_ttl_cap: the hard cap with ``allow_long_ttl`` (default: ``max_ttl``).
+        required_claims: custom claims every token of this profile must carry.
+        set_nbf: always set ``nbf`` (to ``iat`` unless ``not_before`` is given).
+
+    Raises:
+        ValueError: inconsistent lifetimes, empty names, reserved required claims.
+    """
+
+    name: str
+    typ: str
+    token_use: str
+    default_ttl: int
+    max_ttl: int
+    min_ttl: int = 1
+    long_ttl_cap: int | None = None
+    required_claims: tuple[str, ...] = ()
+    set_nbf: bool = False
+
+    def __post_init__(self) -> None:
+        for field_name in ("name", "typ", "token_use"):
+            value = getattr(self, field_name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"TokenProfile.{field_name} must be a non-empty string")
+        cap = self.max_ttl if self.long_ttl_cap is None else self.long_ttl_cap
+        lifetimes = (self.min_ttl, self.default_ttl, self.max_ttl, cap)
+        if not all(type(t) is int for t in lifetimes):
+            raise ValueError("TokenProfile lifetimes must be whole seconds")
+        if not 0 < self.min_ttl <= self.default_ttl <= self.max_ttl <= cap:
+            raise ValueError("TokenProfile needs 0 < min_ttl <= default_ttl <= max_ttl <= cap")
+        object.__setattr__(self, "long_ttl_cap", cap)
+        object.__setattr__(self, "required_claims", tuple(self.required_claims))
+        reserved = RESERVED_CLAIMS.intersection(self.required_claims)
+        if reserved:
+            raise ValueError(f"required_claims may not name reserved claims {sorted(reserved)}")
+
+    @property
+    def kind(self) -> str:
+        """``access`` (``at+jwt``), ``id`` (``JWT``) or ``custom``: the verifier profile."""
+        typ = normalize_typ(self.typ)
+        if typ == ACCESS_TOKEN_TYP:
+            return "access"
+        return "id" if typ == _ID_TYP else "custom"
+
+
+ACCESS_TOKEN = TokenProfile(
+    name="access",
+    typ="at+jwt",
+    token_use="access",
+    default_ttl=600,
+    min_ttl=300,
+    max_ttl=900,
+    long_ttl_cap=3600,
+)
+ID_TOKEN = TokenProfile(name="id", typ="JWT", token_use="id", default_ttl=600, max_ttl=3600)
+RESET_TOKEN = TokenProfile(
+    name="reset", typ="reset+jwt", token_use="reset", default_ttl=900, min_ttl=60, max_ttl=900
+)
+DEFAULT_PROFILES: tuple[TokenProfile, ...] = (ACCESS_TOKEN, ID_TOKEN, RESET_TOKEN)
