@@ -34,9 +34,19 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- TokenBudgetError                token_over_budget
     |   +-- NoSigningKeyError               no_signing_key
     +-- RevocationUnavailableError          revocation_unavailable (a hook could not answer)
+    +-- SessionError                        the session service refuses (auth server)
+    |   +-- InvalidCredentialsError         invalid_credentials (login; never says which check)
+    |   +-- InvalidRefreshTokenError        invalid_refresh_token (unknown, expired, ended)
+    |   +-- RefreshTokenReuseError          refresh_token_reused (spent token: session revoked)
+    |   +-- InvalidScopeError               invalid_scope (more than the session was granted)
+    |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
+    |   +-- PasswordPolicyError             weak_password
+    |   +-- UserExistsError                 user_exists
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
     +-- JWKSFetchError                      jwks_fetch_failed
-        +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
+    |   +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
+    +-- TokenRefreshError                   token_refresh_failed (client side, RFC 6749 6)
+        +-- RefreshTokenRejectedError       refresh_token_rejected (invalid_grant)
 
 The verifier lets nothing else escape, for any input.
 """
@@ -52,7 +62,10 @@ __all__ = [
     "FetchRefusedError",
     "ForbiddenHeaderError",
     "InvalidClaimError",
+    "InvalidCredentialsError",
     "InvalidKeyError",
+    "InvalidRefreshTokenError",
+    "InvalidScopeError",
     "InvalidTokenError",
     "IssueError",
     "IssuedInFutureError",
@@ -65,14 +78,21 @@ __all__ = [
     "MissingClaimError",
     "NoSigningKeyError",
     "NotYetValidError",
+    "PasswordPolicyError",
+    "RateLimitedError",
+    "RefreshTokenRejectedError",
+    "RefreshTokenReuseError",
     "RevocationUnavailableError",
     "RevokedTokenError",
+    "SessionError",
     "TokenBudgetError",
+    "TokenRefreshError",
     "TokenTooLargeError",
     "TokenTooOldError",
     "UnknownKeyError",
     "UnsupportedCriticalHeaderError",
     "UnsupportedSerializationError",
+    "UserExistsError",
     "WeakKeyError",
     "WrongAudienceError",
     "WrongIssuerError",
@@ -246,6 +266,63 @@ class NoSigningKeyError(IssueError):
     code = "no_signing_key"
 
 
+# --- sessions (the auth server) -------------------------------------------------------------
+
+
+class SessionError(JWTWardenError):
+    """The session service refuses a login, a refresh or a change."""
+
+    code = "session_refused"
+
+
+class InvalidCredentialsError(SessionError):
+    """Login failed. Deliberately one error for every cause (unknown email, wrong password,
+    disabled account): the answer must not tell an attacker which accounts exist."""
+
+    code = "invalid_credentials"
+
+
+class InvalidRefreshTokenError(SessionError):
+    """The refresh token is unknown, expired, or its session has ended."""
+
+    code = "invalid_refresh_token"
+
+
+class RefreshTokenReuseError(SessionError):
+    """A spent refresh token was presented again (RFC 6819 5.2.2.3): the whole session
+    (every refresh token of the family and its live access tokens) has been revoked."""
+
+    code = "refresh_token_reused"
+
+
+class InvalidScopeError(SessionError):
+    """The requested scope is unknown or wider than the session was granted (RFC 6749 6)."""
+
+    code = "invalid_scope"
+
+
+class RateLimitedError(SessionError):
+    """Too many attempts; ``retry_after`` says how many seconds to wait."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class PasswordPolicyError(SessionError):
+    """A new password does not meet the password policy."""
+
+    code = "weak_password"
+
+
+class UserExistsError(SessionError):
+    """An account with this email already exists."""
+
+    code = "user_exists"
+
+
 # --- remote key sets ------------------------------------------------------------------------
 
 
@@ -257,12 +334,31 @@ class FetchRefusedError(JWKSFetchError):
     code = "fetch_refused"
 
 
+# --- client side: refreshing access tokens ---------------------------------------------------
+
+
+class TokenRefreshError(JWTWardenError):
+    """A client could not refresh its access token (network, server error, bad response)."""
+
+    code = "token_refresh_failed"
+
+
+class RefreshTokenRejectedError(TokenRefreshError):
+    """The token endpoint answered ``invalid_grant``: the refresh token is revoked, expired or
+    was already used. The client must sign in again; it never retries the same token."""
+
+    code = "refresh_token_rejected"
+
+
 def error_codes() -> dict[str, type[JWTWardenError]]:
     """Every stable code and the class that carries it (for docs and tests)."""
     out: dict[str, type[JWTWardenError]] = {}
     stack: list[type[JWTWardenError]] = [JWTWardenError]
     while stack:
         cls = stack.pop()
-        out.setdefault(cls.code, cls)
+        current = out.get(cls.code)
+        # ClaimError and InvalidClaimError share "invalid_claim": name the one that is raised.
+        if current is None or issubclass(cls, current):
+            out[cls.code] = cls
         stack.extend(cls.__subclasses__())
     return out

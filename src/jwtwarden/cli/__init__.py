@@ -20,6 +20,15 @@ app = typer.Typer(
 )
 
 # --- command registration (one line per module) ---------------------------------------------
+from . import inspect as _inspect  # noqa: E402
+from . import keys as _keys  # noqa: E402, F401
+from . import mint as _mint  # noqa: E402, F401
+from . import server as _server  # noqa: E402
+from . import verify as _verify  # noqa: E402
+
+_verify.register(app)
+_inspect.register(app)
+_server.register(app)
 # --- end of command registration ------------------------------------------------------------
 
 

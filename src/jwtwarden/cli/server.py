@@ -1,0 +1,217 @@
+"""``jwtwarden serve``, ``jwtwarden users create`` and ``jwtwarden db upgrade``: the auth
+server's command line (needs ``jwtwarden[server]``).
+
+Options override ``JWTWARDEN_*`` variables, which override the ``--config`` TOML file.
+Exit codes: 0 done, 1 refused (the account exists), 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+__all__ = ["register"]
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+users_app = typer.Typer(help="Manage the auth server's accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the auth server's database schema.", no_args_is_help=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where SQLite and development keys live (./.jwtwarden)."),
+]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="A TOML file of settings (JWTWARDEN_CONFIG).")
+]
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"jwtwarden: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None, *, export: bool = False, **overrides: Any) -> Any:
+    """Validated settings, or exit 2 with every problem listed (values never echoed)."""
+    try:
+        from ..server.settings import Settings, format_settings_errors
+    except ImportError:
+        _fail("the auth server needs the server extra: pip install 'jwtwarden[server]'")
+    if config is not None:
+        os.environ["JWTWARDEN_CONFIG"] = str(config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings(**given)
+    except Exception as exc:
+        _fail("configuration error:\n" + format_settings_errors(exc))
+    if export:
+        # Workers are separate processes that read the environment: hand them the options.
+        for name, value in given.items():
+            os.environ["JWTWARDEN_" + name.upper()] = str(value)
+    return settings
+
+
+def _startup_error(exc: BaseException) -> NoReturn:
+    from ..errors import JWTWardenError
+    from ..server.migrate import SchemaNotCurrentError
+
+    if isinstance(exc, JWTWardenError | SchemaNotCurrentError | ValueError):
+        _fail(f"cannot start: {exc}")
+    # Driver messages can quote connection details; name the failure, not its text.
+    _fail(f"cannot start: {type(exc).__name__} (is the database reachable and migrated?)")
+
+
+async def _prepare(settings: Any) -> None:
+    from ..server.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        await runtime.start()
+    finally:
+        await runtime.close()
+
+
+def _banner(settings: Any) -> None:
+    lines = [f"jwtwarden: serving {settings.issuer_url} (environment {settings.environment})"]
+    if settings.is_development:
+        lines.append(
+            "jwtwarden: DEVELOPMENT MODE: "
+            f"{settings.database_kind} database, {settings.effective_key_store} key store "
+            f"(development keys in {settings.data_dir / 'keys'}), "
+            f"{settings.effective_denylist} denylist. Not for production: set "
+            "JWTWARDEN_ENVIRONMENT=production, JWTWARDEN_ISSUER, JWTWARDEN_KEK, "
+            "JWTWARDEN_DATABASE_URL and JWTWARDEN_REDIS_URL."
+        )
+    for line in lines:
+        typer.echo(line, err=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (8000).")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (1).")] = None,
+    config: ConfigFile = None,
+) -> None:
+    """Run the auth server (FastAPI on uvicorn). With no configuration: development mode on
+    SQLite, development keys and an in-process denylist in ./.jwtwarden."""
+    settings = _settings(
+        config, export=True, host=host, port=port, data_dir=data_dir, workers=workers
+    )
+    import uvicorn
+
+    from ..server.logs import configure_logging, logging_config
+
+    configure_logging(settings.log_level)
+    _banner(settings)
+    if settings.is_development:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        # Migrate and create the first key once, here, before any worker races to do it.
+        asyncio.run(_prepare(settings))
+    except Exception as exc:
+        _startup_error(exc)
+    uvicorn.run(
+        "jwtwarden.server.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_config=logging_config(settings.log_level),
+        lifespan="on",
+    )
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="May use the admin API.")] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create an account (the password is read from stdin, never from the command line)."""
+    if not password_stdin:
+        _fail("pass --password-stdin and pipe the password (never on the command line)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        _fail("no password on standard input")
+    settings = _settings(config, data_dir=data_dir)
+    from ..errors import PasswordPolicyError, UserExistsError
+
+    try:
+        user = asyncio.run(_create_user(settings, email, password, admin))
+    except (PasswordPolicyError, ValueError) as exc:
+        _fail(str(exc))
+    except UserExistsError as exc:
+        _fail(str(exc), EXIT_REFUSED)
+    except Exception as exc:
+        _startup_error(exc)
+    typer.echo(f"created user {user.id} <{user.email}>{' (admin)' if admin else ''}")
+
+
+async def _create_user(settings: Any, email: str, password: str, admin: bool) -> Any:
+    from ..server.migrate import check_schema, upgrade
+    from ..sessions.passwords import PasswordHasher
+    from ..sessions.ports import UserRecord
+    from ..sessions.service import normalize_email
+    from ..stores.sql import SQLUserStore, create_engine
+
+    if settings.is_development:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if settings.effective_auto_migrate:
+        await asyncio.to_thread(upgrade, settings.database, schema=settings.database_schema)
+    engine = create_engine(settings.database, schema=settings.database_schema, pool_size=1)
+    try:
+        await check_schema(engine)
+        normalised = normalize_email(email)
+        if normalised is None:
+            raise ValueError(f"{email!r} is not an email address")
+        import time
+        import uuid
+
+        hasher = PasswordHasher(min_length=settings.password_min_length)
+        user = UserRecord(
+            id=str(uuid.uuid4()),
+            email=normalised,
+            password_hash=await hasher.ahash(password),
+            is_admin=admin,
+            created_at=time.time(),
+        )
+        await SQLUserStore(engine).create_user(user)
+        return user
+    finally:
+        await engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Bring the database schema to the newest migration (Alembic)."""
+    settings = _settings(config, data_dir=data_dir)
+    from ..server.migrate import head_revision, upgrade
+
+    if settings.is_development:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        upgrade(settings.database, schema=settings.database_schema)
+    except Exception as exc:
+        _startup_error(exc)
+    typer.echo(f"database schema at revision {head_revision()}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``users`` and ``db`` to the ``jwtwarden`` command."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+    app.add_typer(db_app, name="db")

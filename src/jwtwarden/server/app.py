@@ -1,0 +1,264 @@
+"""The auth server's app factory: ``create_app(settings)`` (FastAPI on uvicorn).
+
+    $ jwtwarden serve                     # development: SQLite and keys in ./.jwtwarden
+    >>> app = create_app(Settings())      # doctest: +SKIP
+
+Every error is an OAuth body (RFC 6749 5.2) with a 4xx status for every bad input, 503 when a
+dependency cannot answer (fail closed), and a bare 500 ``server_error`` (logged by type, never
+with a traceback) for anything unforeseen. Request bodies are capped (16 KiB by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    InvalidScopeError,
+    InvalidTokenError,
+    IssueError,
+    JWTWardenError,
+    KeyRejectedError,
+    KeyStoreError,
+    PasswordPolicyError,
+    RateLimitedError,
+    RefreshTokenReuseError,
+    RevocationUnavailableError,
+    UserExistsError,
+)
+from .errors import (
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    InvalidToken,
+    MethodNotAllowed,
+    NotFound,
+    OAuthError,
+    PayloadTooLarge,
+    ServerError,
+    TemporarilyUnavailable,
+    TooManyRequests,
+)
+from .runtime import Runtime
+from .settings import Settings
+
+__all__ = ["app_from_env", "create_app"]
+
+_log = logging.getLogger("jwtwarden.server")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class EdgeMiddleware:
+    """Pure ASGI: caps request bodies, turns any unhandled exception into an OAuth 500 (no
+    traceback anywhere), and writes one structured access-log line (path without the query)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = {"started": False, "status": 0}
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_body
+                except ValueError:
+                    too_large = True
+                if too_large:
+                    await _send_error(PayloadTooLarge(), scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                state["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not state["started"]:
+                await _send_error(PayloadTooLarge(), scope, receive, tracking_send)
+        except Exception as exc:
+            error = _map(exc)
+            _log.error(
+                "unhandled error",
+                extra={"event": "unhandled", "error": type(exc).__name__, "status": error.status},
+            )
+            if not state["started"]:
+                await _send_error(error, scope, receive, tracking_send)
+        finally:
+            _log.debug(
+                "request",
+                extra={
+                    "event": "http",
+                    "method": scope.get("method"),
+                    "path": scope.get("path", "")[:200],
+                    "status": state["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+
+async def _send_error(error: OAuthError, scope: Scope, receive: Receive, send: Send) -> None:
+    await error.response()(scope, receive, send)
+
+
+def _map(exc: Exception) -> OAuthError:
+    """The OAuth error for an exception from the service layer or a dependency."""
+    if isinstance(exc, OAuthError):
+        return exc
+    if isinstance(exc, RateLimitedError):
+        return TooManyRequests(exc.retry_after)
+    if isinstance(exc, InvalidCredentialsError):
+        return InvalidGrant("the email or password is wrong")
+    if isinstance(exc, RefreshTokenReuseError | InvalidRefreshTokenError):
+        return InvalidGrant("the refresh token is invalid, expired or revoked")
+    if isinstance(exc, InvalidScopeError):
+        return InvalidScope(exc.detail)
+    if isinstance(exc, PasswordPolicyError):
+        return InvalidRequest(exc.detail)
+    if isinstance(exc, UserExistsError):
+        return InvalidRequest("an account with this email already exists")
+    if isinstance(exc, InvalidTokenError):
+        return InvalidToken()
+    if isinstance(exc, RevocationUnavailableError | KeyStoreError | IssueError | KeyRejectedError):
+        return TemporarilyUnavailable(log_detail=exc.code)
+    if isinstance(exc, JWTWardenError):
+        return InvalidRequest(log_detail=exc.code)
+    if _is_dependency_failure(exc):
+        return TemporarilyUnavailable(log_detail=type(exc).__name__)
+    return ServerError(log_detail=type(exc).__name__)
+
+
+def _is_dependency_failure(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from ..stores.redis import RateLimitUnavailable
+
+    if isinstance(exc, DBAPIError | OperationalError | PoolTimeout | RateLimitUnavailable):
+        return True
+    if isinstance(exc, OSError | TimeoutError | ConnectionError):
+        return True
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, RedisError)
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    error = _map(exc)
+    level = logging.WARNING if error.status >= 500 else logging.INFO
+    _log.log(
+        level,
+        "request refused",
+        extra={
+            "event": "refused",
+            "error": error.error,
+            "status": error.status,
+            "reason": error.log_detail,
+            "path": request.url.path[:200],
+        },
+    )
+    return error.response()
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 400)
+    if status == 404:
+        return NotFound().response()
+    if status == 405:
+        return MethodNotAllowed().response()
+    return InvalidRequest().response()
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the auth server.
+
+    Parameters:
+        settings: the validated configuration (default: from the environment).
+        runtime: prebuilt parts (tests inject a clock this way); built from ``settings``
+            at start-up otherwise.
+
+    Example:
+        >>> app = create_app(Settings(port=8080))  # doctest: +SKIP
+    """
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parts = runtime if runtime is not None else Runtime(settings)
+        await parts.start()
+        app.state.runtime = parts
+        if settings.is_development:
+            _log.warning(
+                "DEVELOPMENT MODE: database %s, keys %s, denylist %s; not for production",
+                settings.database_kind,
+                settings.effective_key_store,
+                settings.effective_denylist,
+                extra={"event": "development_mode"},
+            )
+        try:
+            yield
+        finally:
+            await parts.close()
+
+    app = FastAPI(
+        title="jwtwarden",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        OAuthError: _handle,
+        JWTWardenError: _handle,
+        StarletteHTTPException: _http_exception,
+    }
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)
+    from .routes.admin import router as admin_routes
+    from .routes.auth import router as auth_routes
+    from .routes.discovery import router as discovery_routes
+    from .routes.oauth import router as oauth_routes
+
+    for router in (discovery_routes, auth_routes, oauth_routes, admin_routes):
+        app.include_router(router)
+    app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn workers call (``--factory``): settings from the environment."""
+    return create_app(Settings())

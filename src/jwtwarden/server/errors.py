@@ -1,0 +1,162 @@
+"""OAuth errors at the HTTP edge: one class per error code, each rendering its own RFC 6749
+section 5.2 body (``error``, ``error_description``), status and headers.
+
+``description`` is the hint for the client and never says more than it must (a login failure
+never says which check failed); ``log_detail`` is for the log only. Neither ever holds a token,
+a password or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import ClassVar
+
+from starlette.responses import Response
+
+__all__ = [
+    "NO_STORE",
+    "AccessDenied",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "InvalidScope",
+    "InvalidToken",
+    "MethodNotAllowed",
+    "NotFound",
+    "OAuthError",
+    "PayloadTooLarge",
+    "ServerError",
+    "TemporarilyUnavailable",
+    "TooManyRequests",
+    "UnsupportedGrantType",
+    "UnsupportedMediaType",
+    "UnsupportedTokenType",
+]
+
+# RFC 6749 5.1: responses carrying tokens or credentials-related errors are not cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthError(Exception):
+    """Base: ``error`` code, HTTP ``status``, client ``description``, log-only ``log_detail``."""
+
+    error: ClassVar[str] = "invalid_request"
+    status: ClassVar[int] = 400
+    default_description: ClassVar[str] = "the request is invalid"
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        log_detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.description = description or self.default_description
+        self.log_detail = log_detail
+        self.headers = dict(headers or {})
+        super().__init__(self.description)
+
+    def response(self) -> Response:
+        body = {"error": self.error, "error_description": self.description}
+        return Response(
+            json.dumps(body).encode(),
+            status_code=self.status,
+            media_type="application/json",
+            headers={**NO_STORE, **self.extra_headers(), **self.headers},
+        )
+
+    def extra_headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidRequest(OAuthError):
+    error, status = "invalid_request", 400
+
+
+class InvalidClient(OAuthError):
+    error, status = "invalid_client", 401
+    default_description = "client authentication failed"
+
+    def extra_headers(self) -> dict[str, str]:
+        # RFC 6749 5.2: a 401 for invalid_client names the scheme the client should use.
+        return {"WWW-Authenticate": 'Basic realm="jwtwarden"'}
+
+
+class InvalidGrant(OAuthError):
+    error, status = "invalid_grant", 400
+    default_description = "the grant is invalid, expired or revoked"
+
+
+class InvalidScope(OAuthError):
+    error, status = "invalid_scope", 400
+    default_description = "the requested scope is invalid or too broad"
+
+
+class UnsupportedGrantType(OAuthError):
+    error, status = "unsupported_grant_type", 400
+    default_description = "only grant_type=refresh_token is supported here"
+
+
+class UnsupportedTokenType(OAuthError):
+    error, status = "unsupported_token_type", 400
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 3.1: a missing, malformed, expired or revoked bearer token."""
+
+    error, status = "invalid_token", 401
+    default_description = "the access token is missing, invalid, expired or revoked"
+
+    def extra_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="jwtwarden", error="invalid_token"'}
+
+
+class AccessDenied(OAuthError):
+    error, status = "access_denied", 403
+    default_description = "the request is not allowed"
+
+
+class NotFound(OAuthError):
+    error, status = "not_found", 404
+    default_description = "no such endpoint"
+
+
+class MethodNotAllowed(OAuthError):
+    error, status = "invalid_request", 405
+    default_description = "method not allowed"
+
+
+class PayloadTooLarge(OAuthError):
+    error, status = "invalid_request", 413
+    default_description = "the request body is too large"
+
+
+class UnsupportedMediaType(OAuthError):
+    error, status = "invalid_request", 415
+    default_description = "unsupported content type"
+
+
+class TooManyRequests(OAuthError):
+    """Rate limited; ``Retry-After`` says when to try again (RFC 9110 10.2.3)."""
+
+    error, status = "too_many_requests", 429
+    default_description = "too many attempts; try again later"
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(description, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
+class TemporarilyUnavailable(OAuthError):
+    """A dependency (database, Redis, key store) cannot answer: fail closed, retry later."""
+
+    error, status = "temporarily_unavailable", 503
+    default_description = "the service is temporarily unavailable; try again shortly"
+
+    def extra_headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class ServerError(OAuthError):
+    error, status = "server_error", 500
+    default_description = "an unexpected error occurred"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the auth server's schema (``jwtwarden db upgrade``)."""

@@ -1,0 +1,135 @@
+"""The admin API (``/admin/...``): users and signing keys. Only for users whose account has
+``is_admin`` (read fresh from the database on every request, not from the token)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...sessions.ports import UserRecord
+from ..errors import AccessDenied, InvalidRequest, NotFound
+from ..parsing import json_body, required_string
+from ..responses import json_response
+from ..runtime import Runtime
+from . import authenticate, runtime
+
+router = APIRouter(prefix="/admin")
+
+
+async def _admin(request: Request) -> Runtime:
+    parts = runtime(request)
+    verified, _ = await authenticate(request, parts)
+    user = await parts.users.user_by_id(str(verified.claims["sub"]))
+    if user is None or user.disabled or not user.is_admin:
+        raise AccessDenied("administrators only")
+    return parts
+
+
+def _user(user: UserRecord) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "is_admin": user.is_admin,
+        "disabled": user.disabled,
+        "auth_version": user.auth_version,
+        "created_at": user.created_at,
+    }
+
+
+def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= high:
+        raise InvalidRequest(f"{name} must be an integer between 0 and {high}")
+    return int(raw)
+
+
+@router.post("/users")
+async def create_user(request: Request) -> Response:
+    parts = await _admin(request)
+    data = await json_body(request)
+    email = required_string(data, "email", max_length=320)
+    password = required_string(data, "password", max_length=4096)
+    is_admin = data.get("is_admin", False)
+    if not isinstance(is_admin, bool):
+        raise InvalidRequest("is_admin must be a boolean")
+    try:
+        user = await parts.service.create_user(email, password, is_admin=is_admin)
+    except ValueError:
+        raise InvalidRequest("email is not an email address") from None
+    return json_response(_user(user), status=201)
+
+
+@router.get("/users")
+async def list_users(request: Request) -> Response:
+    parts = await _admin(request)
+    limit = _bounded_int(request, "limit", 100, 1000)
+    offset = _bounded_int(request, "offset", 0, 10**9)
+    users = await parts.users.list_users(limit=limit, offset=offset)
+    return json_response({"users": [_user(u) for u in users]})
+
+
+@router.get("/users/{user_id}")
+async def get_user(request: Request, user_id: str) -> Response:
+    parts = await _admin(request)
+    user = await parts.users.user_by_id(user_id[:64])
+    if user is None:
+        raise NotFound("no such user")
+    return json_response(_user(user))
+
+
+@router.post("/users/{user_id}/disable")
+@router.post("/users/{user_id}/enable")
+async def set_disabled(request: Request, user_id: str) -> Response:
+    parts = await _admin(request)
+    disabled = request.url.path.endswith("/disable")
+    if not await parts.service.set_disabled(user_id[:64], disabled):
+        raise NotFound("no such user")
+    return json_response({"id": user_id, "disabled": disabled})
+
+
+@router.post("/users/{user_id}/sessions/revoke")
+async def end_sessions(request: Request, user_id: str) -> Response:
+    parts = await _admin(request)
+    count = await parts.service.end_all_sessions(user_id[:64], reason="admin")
+    return json_response({"id": user_id, "sessions_ended": count})
+
+
+@router.get("/keys")
+async def keys(request: Request) -> Response:
+    parts = await _admin(request)
+    records = await asyncio.to_thread(parts.ring.status)
+    body = [
+        {
+            "kid": r.kid,
+            "alg": r.key.alg,
+            "use": r.key.token_use,
+            "state": r.state.value,
+            "publish_at": r.publish_at,
+            "activate_at": r.activate_at,
+            "retire_at": r.retire_at,
+            "remove_at": r.remove_at,
+        }
+        for r in records
+    ]
+    return json_response({"keys": body})
+
+
+@router.post("/keys/rotate")
+async def rotate(request: Request) -> Response:
+    """Start a rotation of the access-token key (``{"immediate": true}`` to sign at once)."""
+    parts = await _admin(request)
+    data = await json_body(request)
+    immediate = data.get("immediate", False)
+    if not isinstance(immediate, bool):
+        raise InvalidRequest("immediate must be a boolean")
+    record = await asyncio.to_thread(parts.ring.rotate, "access", immediate=immediate)
+    parts.refresh_jwks()
+    return json_response(
+        {"kid": record.kid, "state": record.state.value, "activate_at": record.activate_at}
+    )

@@ -1,0 +1,125 @@
+"""``POST /auth/login``, ``POST /auth/logout``, ``POST /auth/password``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import InvalidCredentialsError, RateLimitedError
+from ...sessions.service import normalize_email
+from ..errors import InvalidGrant, InvalidRequest
+from ..parsing import (
+    bearer_token,
+    client_address,
+    form_body,
+    json_body,
+    optional_string,
+    required_string,
+)
+from ..responses import json_response
+from ..runtime import Runtime
+from . import authenticate, runtime
+from .tokens import render_tokens
+
+router = APIRouter()
+
+
+def _cookie_mode(request: Request, parts: Runtime) -> bool:
+    """Which way a login answers (see ``server.cookies``)."""
+    mode = request.query_params.get("mode")
+    if mode not in (None, "cookie", "body"):
+        raise InvalidRequest("mode must be 'cookie' or 'body'")
+    if parts.settings.cookie_mode:
+        if mode == "body":
+            # Else an injected script could simply ask for the refresh token in a body.
+            raise InvalidRequest("this server answers logins in cookie mode only")
+        return True
+    if mode == "cookie":
+        if not parts.settings.allowed_origins:
+            raise InvalidRequest("cookie mode is not configured (allowed_origins)")
+        return True
+    return False
+
+
+@router.post("/auth/login")
+async def login(request: Request) -> Response:
+    parts = runtime(request)
+    cookie_mode = _cookie_mode(request, parts)
+    if cookie_mode:
+        # Login CSRF: a cross-site page must not log the browser into another account.
+        parts.cookies.check_origin(request)
+    data = await json_body(request)
+    email = required_string(data, "email", max_length=320)
+    password = required_string(data, "password", max_length=4096)
+    client_id = optional_string(data, "client_id", max_length=128)
+    scope = optional_string(data, "scope", max_length=1024)
+    settings = parts.settings
+    if client_id is not None and client_id not in (settings.client_id, *settings.client_ids):
+        raise InvalidRequest("unknown client_id")
+    account = normalize_email(email) or email.strip().lower()
+    try:
+        await parts.limiter.check(account=account, address=client_address(request))
+    except RateLimitedError:
+        parts.metrics.logins.labels("rate_limited").inc()
+        parts.metrics.rate_limited.labels("login").inc()
+        raise
+    pair = await parts.service.login(email, password, client_id=client_id, scope=scope)
+    return render_tokens(parts, pair, cookie_mode=cookie_mode)
+
+
+async def _optional_body(request: Request) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return await json_body(request)
+    return dict(await form_body(request, allow_empty=True))
+
+
+@router.post("/auth/logout")
+async def logout(request: Request) -> Response:
+    """End the session of a refresh token (body or cookie) or of a bearer access token."""
+    parts = runtime(request)
+    data = await _optional_body(request)
+    token = optional_string(data, "refresh_token", max_length=256)
+    from_cookie = False
+    if token is None:
+        token = parts.cookies.refresh_cookie(request)
+        if token is not None:
+            parts.cookies.check_csrf(request)
+            from_cookie = True
+    session_id = None
+    if token is None:
+        if bearer_token(request) is None and parts.cookies.access_cookie_value(request) is None:
+            raise InvalidRequest("send a refresh token, the session cookie or an access token")
+        verified, from_cookie = await authenticate(request, parts)
+        sid = verified.claims.get("sid")
+        session_id = sid if isinstance(sid, str) else None
+    await parts.service.logout(refresh_token=token, session_id=session_id)
+    response = json_response({"status": "logged_out"}, headers={"Cache-Control": "no-store"})
+    if from_cookie:
+        parts.cookies.clear(response)
+    return response
+
+
+@router.post("/auth/password")
+async def change_password(request: Request) -> Response:
+    """Change the caller's password: bumps the auth version, ends every session."""
+    parts = runtime(request)
+    verified, from_cookie = await authenticate(request, parts)
+    data = await json_body(request)
+    current = required_string(data, "current_password", max_length=4096)
+    new = required_string(data, "new_password", max_length=4096)
+    user_id = str(verified.claims["sub"])
+    await parts.limiter.check(
+        account="user:" + user_id, address=client_address(request), scope="password"
+    )
+    try:
+        await parts.service.change_password(user_id, current, new)
+    except InvalidCredentialsError:
+        raise InvalidGrant("the current password is wrong") from None
+    response = json_response({"status": "password_changed"}, headers={"Cache-Control": "no-store"})
+    if from_cookie:
+        parts.cookies.clear(response)
+    return response

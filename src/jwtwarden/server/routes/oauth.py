@@ -1,0 +1,100 @@
+"""``POST /oauth/token`` (RFC 6749 section 6), ``/oauth/revoke`` (RFC 7009) and
+``/oauth/introspect`` (RFC 7662)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import InvalidTokenError
+from ...sessions.tokens import REFRESH_TOKEN_PREFIX
+from ..errors import NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
+from ..parsing import basic_credentials, form_body, optional_string, required_string
+from ..responses import json_response
+from . import runtime
+from .tokens import render_tokens
+
+router = APIRouter()
+
+_INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti", "sid")
+
+
+@router.post("/oauth/token")
+async def token(request: Request) -> Response:
+    parts = runtime(request)
+    form = await form_body(request)
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    if grant_type != "refresh_token":
+        raise UnsupportedGrantType()
+    refresh_token = optional_string(form, "refresh_token", max_length=256)
+    csrf_token = None
+    if refresh_token is None:
+        refresh_token = parts.cookies.refresh_cookie(request)
+        if refresh_token is None:
+            raise InvalidRequest("refresh_token is required")
+        parts.cookies.check_csrf(request)
+        csrf_token = request.cookies.get(parts.cookies.csrf_name)
+    elif parts.settings.cookie_mode:
+        raise InvalidRequest("this server takes refresh tokens from its cookie only")
+    pair = await parts.service.refresh(
+        refresh_token,
+        scope=optional_string(form, "scope", max_length=1024),
+        client_id=optional_string(form, "client_id", max_length=128),
+    )
+    return render_tokens(parts, pair, cookie_mode=csrf_token is not None, csrf_token=csrf_token)
+
+
+@router.post("/oauth/revoke")
+async def revoke(request: Request) -> Response:
+    """RFC 7009: 200 whether or not the token was valid (2.2); refresh tokens end their
+    session, access tokens are denied by ``jti`` until they expire."""
+    parts = runtime(request)
+    form = await form_body(request)
+    value = required_string(form, "token", max_length=8192)
+    if value.startswith(REFRESH_TOKEN_PREFIX):
+        await parts.service.revoke_refresh_token(value)
+    else:
+        try:
+            verified = await parts.verify_access_token(value, hooks=False)
+        except InvalidTokenError:
+            pass  # RFC 7009 2.2: an invalid token is not an error
+        else:
+            await parts.service.revoke_access_token(verified.claims)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+def _client_ok(request: Request, configured_id: str | None, configured: Any) -> None:
+    client_id, secret = basic_credentials(request)
+    if configured_id is None or configured is None:
+        raise InvalidClient("introspection is not configured on this server")
+    expected = configured.get_secret_value().encode()
+    # Compare both in constant time; evaluate both so neither short-circuits.
+    id_ok = hmac.compare_digest(client_id.encode(), configured_id.encode())
+    secret_ok = hmac.compare_digest(secret.encode(), expected)
+    if not (id_ok and secret_ok):
+        raise InvalidClient()
+
+
+@router.post("/oauth/introspect")
+async def introspect(request: Request) -> Response:
+    """RFC 7662 for access tokens. Inactive is just ``{"active": false}``; a denylist that
+    cannot answer is a 503, never an ``active`` answer."""
+    parts = runtime(request)
+    settings = parts.settings
+    _client_ok(request, settings.introspection_client_id, settings.introspection_client_secret)
+    form = await form_body(request)
+    value = required_string(form, "token", max_length=8192)
+    try:
+        verified = await parts.verify_access_token(value)
+    except InvalidTokenError:
+        return json_response({"active": False}, headers=NO_STORE)
+    claims = verified.claims
+    body: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    body.update((name, claims[name]) for name in _INTROSPECTED if name in claims)
+    return json_response(body, headers=NO_STORE)

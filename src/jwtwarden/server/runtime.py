@@ -1,0 +1,288 @@
+"""The server's parts, built from ``Settings`` at start and closed at shutdown.
+
+Also the background chores: every few seconds each process re-reads the key store (so a key
+rotated by one process is used and published by all); the process holding the ``chores``
+lease also ticks the key schedule and purges expired sessions and denylist rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import InvalidTokenError
+from ..issue import ACCESS_TOKEN, Issuer
+from ..keys.key import Key
+from ..keys.records import KeyStore
+from ..keys.rotation import KeyRing
+from ..policy import VerificationPolicy
+from ..revocation.checks import AuthVersionCheck, DenylistCheck
+from ..revocation.denylist import Denylist, MemoryDenylist
+from ..sessions.passwords import PasswordHasher
+from ..sessions.service import SessionConfig, SessionService
+from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..verify import VerifiedToken, Verifier
+from .cookies import CookiePolicy
+from .metrics import Metrics
+from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
+from .settings import Settings
+
+__all__ = ["Runtime"]
+
+_log = logging.getLogger("jwtwarden.server")
+_PURGE_EVERY = 3600.0
+
+
+class _RingKeys:
+    """The access-token verification keys of a ``KeyRing``, as a verifier ``KeySource``."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    def select(self, kid: str | None, alg: str) -> Key:
+        return self._ring.verification_keys("access").select(kid, alg)
+
+
+@dataclass
+class _JWKSCache:
+    body: bytes = b""
+    etag: str = ""
+    max_age: int = 0
+    kids: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Runtime:
+    """Everything a request needs, built once per process."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.engine: AsyncEngine = create_engine(
+            settings.database,
+            schema=settings.database_schema,
+            pool_size=settings.database_pool_size,
+        )
+        self.users = SQLUserStore(self.engine)
+        self.sessions = SQLSessionStore(self.engine)
+        self.redis: Any = None
+        if settings.redis_url is not None:
+            from ..stores.redis import redis_client
+
+            self.redis = redis_client(settings.redis_url.get_secret_value())
+        self.denylist = self._denylist()
+        self.limiter = LoginLimiter(
+            self._rate_limiter(),
+            per_account=settings.rate_limit_login_account,
+            per_address=settings.rate_limit_login_address,
+            window=settings.rate_limit_window,
+        )
+        self.key_store = self._key_store()
+        self.ring = KeyRing(
+            self.key_store,
+            clock=clock,
+            algorithms={"access": settings.signing_algorithm},
+            rotation_period=settings.key_rotation_days * 86400,
+            publish_ahead=settings.key_publish_ahead,
+            max_token_ttl={"access": float(settings.access_token_ttl)},
+            refresh_interval=settings.key_refresh_interval,
+        )
+        self.issuer = Issuer(
+            issuer=settings.issuer_url,
+            keys=self.ring,
+            profiles=(ACCESS_TOKEN,),
+            clock=clock,
+            environment=settings.environment,
+        )
+        self.hasher = PasswordHasher(min_length=settings.password_min_length)
+        self.service = SessionService(
+            users=self.users,
+            sessions=self.sessions,
+            minter=self.issuer,
+            hasher=self.hasher,
+            denylist=self.denylist,
+            config=SessionConfig(
+                audience=settings.audiences,
+                client_id=settings.client_id,
+                access_token_ttl=settings.access_token_ttl,
+                refresh_idle_ttl=settings.refresh_idle_ttl,
+                refresh_absolute_ttl=settings.refresh_absolute_ttl,
+                grace_period=settings.refresh_grace_period,
+                scopes=frozenset(settings.scopes),
+                client_ids=frozenset(settings.client_ids),
+            ),
+            clock=clock,
+            on_event=self.metrics.event,
+        )
+        self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
+        base = {
+            "algorithms": [settings.signing_algorithm],
+            "issuer": settings.issuer_url,
+            "audience": settings.audiences,
+            "keys": _RingKeys(self.ring),
+            "clock": clock,
+        }
+        # Full check (denylist + auth version) for introspection and the server's own APIs;
+        # signature and claims only for RFC 7009 revocation (a denied token is still ours).
+        self.verifier = Verifier(
+            VerificationPolicy.access_token(
+                **base, checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version))
+            )
+        )
+        self.structural_verifier = Verifier(VerificationPolicy.access_token(**base))
+        self.cookies = CookiePolicy(
+            host_prefix=settings.cookie_host_prefix,
+            samesite=settings.cookie_samesite,
+            access_cookie=settings.cookie_access_token,
+            allowed_origins=frozenset(settings.allowed_origins),
+        )
+        self.holder = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.lease = SQLLease(self.engine, "chores", holder=self.holder, ttl=60.0)
+        self._jwks = _JWKSCache()
+        self._chores: asyncio.Task[None] | None = None
+        self._last_purge = 0.0
+
+    # --- construction -----------------------------------------------------------------------
+
+    def _denylist(self) -> Denylist:
+        kind = self.settings.effective_denylist
+        if kind == "redis":
+            from ..stores.redis import RedisDenylist
+
+            return RedisDenylist(self.redis, prefix=self.settings.redis_prefix, clock=self.clock)
+        if kind == "database":
+            return SQLDenylist(self.engine, clock=self.clock)
+        return MemoryDenylist(clock=self.clock)
+
+    def _rate_limiter(self) -> RateLimiter:
+        if self.redis is not None:
+            from ..stores.redis import RedisRateLimiter
+
+            return RedisRateLimiter(self.redis, prefix=self.settings.redis_prefix, clock=self.clock)
+        return MemoryRateLimiter(clock=self.clock)
+
+    def _key_store(self) -> KeyStore:
+        settings = self.settings
+        kek = settings.kek_bytes
+        if settings.effective_key_store == "database":
+            from ..stores.sql import SQLKeyStore
+
+            return SQLKeyStore(
+                settings.database,
+                environment=settings.environment,
+                kek=kek,
+                schema=settings.database_schema,
+            )
+        from ..keys.stores import DirectoryKeyStore
+
+        return DirectoryKeyStore(
+            settings.data_dir / "keys", environment=settings.environment, kek=kek
+        )
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate (or check) the schema, make sure a signing key exists, start the chores."""
+        from .migrate import check_schema, upgrade
+
+        settings = self.settings
+        if settings.effective_auto_migrate:
+            await asyncio.to_thread(upgrade, settings.database, schema=settings.database_schema)
+        else:
+            await check_schema(self.engine)
+        await asyncio.to_thread(self.ring.ensure, ["access"])
+        self.refresh_jwks()
+        self._chores = asyncio.create_task(self._chores_loop(), name="jwtwarden-chores")
+
+    async def close(self) -> None:
+        if self._chores is not None:
+            self._chores.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._chores
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+        close = getattr(self.key_store, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
+        await self.engine.dispose()
+
+    async def _chores_loop(self) -> None:
+        interval = max(0.2, min(self.settings.key_refresh_interval / 2, 30.0))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.chores()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.error(
+                    "background chores failed",
+                    extra={"event": "chores_failed", "error": type(exc).__name__},
+                )
+
+    async def chores(self) -> None:
+        """One round: reload keys; as the lease holder, tick the schedule and purge."""
+        now = self.clock.now()
+        leader = await self.lease.acquire(now)
+        if leader:
+            changes = await asyncio.to_thread(self.ring.tick)
+            for change in changes:
+                _log.info(
+                    "signing key %s",
+                    change.change,
+                    extra={"event": "key_" + change.change, "kid": change.kid},
+                )
+            if now - self._last_purge >= _PURGE_EVERY:
+                self._last_purge = now
+                await self.sessions.purge(now=now)
+                purge = getattr(self.denylist, "purge", None)
+                if purge is not None:
+                    await purge()
+        else:
+            await asyncio.to_thread(self.ring.reload)
+        self.refresh_jwks()
+
+    # --- JWKS from memory -------------------------------------------------------------------
+
+    def refresh_jwks(self) -> None:
+        """Rebuild the served JWKS document when the published keys changed."""
+        document = self.ring.jwks()
+        kids = tuple(str(k.get("kid")) for k in document["keys"])
+        max_age = self.ring.jwks_max_age()
+        if kids == self._jwks.kids and max_age == self._jwks.max_age and self._jwks.body:
+            return
+        body = json.dumps(document, separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        self._jwks = _JWKSCache(body=body, etag=etag, max_age=max_age, kids=kids)
+
+    @property
+    def jwks(self) -> _JWKSCache:
+        if not self._jwks.body:
+            self.refresh_jwks()
+        return self._jwks
+
+    # --- verification with metrics ----------------------------------------------------------
+
+    async def verify_access_token(self, token: str, *, hooks: bool = True) -> VerifiedToken:
+        """Verify one of our access tokens; failures are counted by code and re-raised."""
+        verifier = self.verifier if hooks else self.structural_verifier
+        try:
+            return await verifier.verify_async(token)
+        except InvalidTokenError as exc:
+            self.metrics.verification_failures.labels(exc.code).inc()
+            raise
+        except Exception as exc:
+            code = getattr(exc, "code", type(exc).__name__)
+            self.metrics.verification_failures.labels(str(code)).inc()
+            raise

@@ -1,0 +1,322 @@
+"""Server settings: ``JWTWARDEN_*`` environment variables and an optional TOML config file,
+validated once at start with clear errors (configuration enters at the edge only).
+
+Precedence: explicit arguments, then the environment, then the file named by
+``JWTWARDEN_CONFIG`` (or ``--config``). Lists accept JSON (``["a","b"]``) or commas (``a,b``).
+
+The embedded default needs nothing: ``environment=development``, SQLite in ``data_dir``,
+development keys sealed under a generated KEK, the in-process denylist, and the issuer URL
+``http://HOST:PORT``. Any other environment refuses to start without a KEK and an explicit
+issuer, and refuses an ``http`` issuer on a non-loopback host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
+
+DEVELOPMENT = "development"
+_ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_StrList = Annotated[tuple[str, ...], NoDecode]
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return tuple(json.loads(text))
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    return value
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"{value!r} is not an origin like https://app.example.com")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} is not an origin like https://app.example.com")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+class Settings(BaseSettings):
+    """Everything ``jwtwarden serve`` can be told. See the module docstring for sources.
+
+    Example:
+        >>> settings = Settings(environment="development", port=8080)  # doctest: +SKIP
+        >>> settings.issuer_url                                         # doctest: +SKIP
+        'http://127.0.0.1:8080'
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="JWTWARDEN_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    # --- where and what ---------------------------------------------------------------------
+    environment: str = DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    data_dir: Path = Path(".jwtwarden")
+    issuer: str | None = None
+    audience: _StrList = ()
+
+    # --- storage ----------------------------------------------------------------------------
+    database_url: SecretStr | None = None
+    database_schema: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    auto_migrate: bool | None = None
+    redis_url: SecretStr | None = None
+    redis_prefix: str = Field(default="jwtwarden:", min_length=1, max_length=64)
+    denylist: Literal["memory", "redis", "database"] | None = None
+    denylist_fail_open: bool = False
+
+    # --- keys -------------------------------------------------------------------------------
+    kek: SecretStr | None = None
+    key_store: Literal["directory", "database"] | None = None
+    signing_algorithm: str = "ES256"
+    key_rotation_days: float = Field(default=30.0, gt=0, le=365)
+    key_publish_ahead: int = Field(default=3600, ge=0, le=86400)
+    key_refresh_interval: float = Field(default=30.0, gt=0, le=3600)
+
+    # --- tokens and sessions ----------------------------------------------------------------
+    access_token_ttl: int = Field(default=600, ge=300, le=900)
+    refresh_idle_ttl: int = Field(default=14 * 86400, ge=60)
+    refresh_absolute_ttl: int = Field(default=30 * 86400, ge=60, le=365 * 86400)
+    refresh_grace_period: float = Field(default=0.0, ge=0, le=60)
+    client_id: str = "jwtwarden"
+    client_ids: _StrList = ()
+    scopes: _StrList = ()
+    password_min_length: int = Field(default=8, ge=8, le=128)
+
+    # --- browsers ---------------------------------------------------------------------------
+    cookie_mode: bool = False
+    cookie_access_token: bool = False
+    cookie_samesite: Literal["strict", "lax"] = "strict"
+    cookie_host_prefix: bool = True
+    allowed_origins: _StrList = ()
+
+    # --- introspection, limits, observability -----------------------------------------------
+    introspection_client_id: str | None = None
+    introspection_client_secret: SecretStr | None = None
+    rate_limit_window: int = Field(default=60, ge=1, le=86400)
+    rate_limit_login_account: int = Field(default=10, ge=1)
+    rate_limit_login_address: int = Field(default=100, ge=1)
+    max_body_bytes: int = Field(default=16384, ge=1024, le=1 << 20)
+    metrics: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("JWTWARDEN_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ValueError(f"JWTWARDEN_CONFIG names {config_file!r}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    # --- field checks -----------------------------------------------------------------------
+
+    @field_validator("audience", "client_ids", "scopes", "allowed_origins", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        if not _ENVIRONMENT.fullmatch(value):
+            raise ValueError("must be a name such as development, staging or production")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_origin(v) for v in value)
+
+    @field_validator("client_id", "introspection_client_id")
+    @classmethod
+    def _client(cls, value: str | None) -> str | None:
+        if value is not None and not _CLIENT_ID.fullmatch(value):
+            raise ValueError("must be 1-128 letters, digits or _ . : -")
+        return value
+
+    @field_validator("database_schema")
+    @classmethod
+    def _schema(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+            raise ValueError("must be a plain PostgreSQL identifier")
+        return value
+
+    @field_validator("signing_algorithm")
+    @classmethod
+    def _algorithm(cls, value: str) -> str:
+        from .._jose.algorithms import spec_for
+
+        spec_for(value)  # ValueError for unknown and "none"
+        if value.startswith("HS"):
+            raise ValueError("the token service signs with an asymmetric algorithm (ES256...)")
+        return value
+
+    # --- whole-configuration checks ---------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        issuer = self.issuer_url
+        parts = urlsplit(issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"issuer must be an http(s) URL, not {issuer!r}")
+        if parts.query or parts.fragment:
+            raise ValueError("issuer must not have a query or fragment (RFC 8414 section 2)")
+        if self.refresh_idle_ttl > self.refresh_absolute_ttl:
+            raise ValueError("refresh_idle_ttl must not exceed refresh_absolute_ttl")
+        if self.key_refresh_interval > max(self.key_publish_ahead, 1):
+            raise ValueError("key_refresh_interval must not exceed key_publish_ahead")
+        if (self.introspection_client_id is None) != (self.introspection_client_secret is None):
+            raise ValueError("set both introspection_client_id and introspection_client_secret")
+        secret = self.introspection_client_secret
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("introspection_client_secret must be at least 32 characters")
+        if self.cookie_mode and not self.allowed_origins:
+            raise ValueError("cookie_mode needs allowed_origins (the browser apps' origins)")
+        if self.denylist == "redis" and self.redis_url is None:
+            raise ValueError("denylist=redis needs redis_url")
+        if self.redis_url is not None:
+            scheme = urlsplit(self.redis_url.get_secret_value()).scheme
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+        self.database_kind  # noqa: B018 - validates the URL
+        try:
+            self.kek_bytes  # noqa: B018 - validates the KEK's encoding
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        if self.environment != DEVELOPMENT:
+            self._production_checks(parts.scheme, parts.hostname)
+        return self
+
+    def _production_checks(self, scheme: str, hostname: str | None) -> None:
+        env = self.environment
+        if self.kek is None and not os.environ.get("JWTWARDEN_KEK"):
+            raise ValueError(
+                f"environment {env!r} needs a key-encryption key: set JWTWARDEN_KEK to the "
+                "base64url encoding of 32 random bytes"
+            )
+        if self.issuer is None:
+            raise ValueError(f"environment {env!r} needs an explicit issuer (JWTWARDEN_ISSUER)")
+        if scheme != "https" and not is_loopback_host(hostname):
+            raise ValueError(
+                f"environment {env!r} refuses the development setting of an http issuer on a "
+                "non-loopback host; use https"
+            )
+
+    # --- derived values ---------------------------------------------------------------------
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
+    @property
+    def issuer_url(self) -> str:
+        """The ``iss`` of every token: the configured issuer, or ``http://HOST:PORT``."""
+        if self.issuer is not None:
+            return self.issuer  # exactly as configured: issuers are compared exactly
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """The ``aud`` of access tokens: configured, or the issuer URL."""
+        return self.audience or (self.issuer_url,)
+
+    @property
+    def database(self) -> str:
+        """The database URL: configured, or SQLite in the data directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'jwtwarden.db').resolve()}"
+
+    @property
+    def database_kind(self) -> str:
+        from ..stores.sql import async_url
+
+        return async_url(self.database).get_backend_name()
+
+    @property
+    def effective_key_store(self) -> str:
+        if self.key_store is not None:
+            return self.key_store
+        return "directory" if self.is_development else "database"
+
+    @property
+    def effective_denylist(self) -> str:
+        if self.denylist is not None:
+            return self.denylist
+        if self.redis_url is not None:
+            return "redis"
+        # Several worker processes cannot share an in-process denylist.
+        return "database" if self.workers > 1 else "memory"
+
+    @property
+    def effective_auto_migrate(self) -> bool:
+        return self.is_development if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def kek_bytes(self) -> bytes | None:
+        """The KEK (decoded) if configured here or in ``$JWTWARDEN_KEK``; else ``None``."""
+        from ..stores._sql_keys import decode_kek
+
+        if self.kek is not None:
+            return decode_kek(self.kek.get_secret_value(), "JWTWARDEN_KEK")
+        encoded = os.environ.get("JWTWARDEN_KEK")
+        return decode_kek(encoded) if encoded else None
+
+
+def format_settings_errors(exc: Exception) -> str:
+    """A readable list of what is wrong with the configuration; never the values given
+    (they may be secrets)."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    lines = []
+    for error in errors(include_input=False, include_url=False):
+        loc = ".".join(str(part) for part in error.get("loc", ()))
+        name = f"JWTWARDEN_{loc.upper()}" if loc else "configuration"
+        lines.append(f"  {name}: {error.get('msg', 'invalid')}")
+    return "\n".join(lines)

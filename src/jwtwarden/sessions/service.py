@@ -1,0 +1,497 @@
+"""The session service: login, refresh rotation with reuse detection, logout, revocation and
+password change. Framework-free; the HTTP server is a thin edge over it.
+
+- Login verifies the password with argon2id, or a dummy hash when the email is unknown, so
+  both cost the same and answer the same (``InvalidCredentialsError``).
+- Each login starts its own session (a refresh-token family), so two devices never revoke
+  each other.
+- Refresh spends the presented token and issues the next pair in one store transaction; the
+  access token is minted inside it, so a failure leaves the old token live. A spent token
+  presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2): the store revokes the session
+  and the service denies its live access tokens by ``sid``.
+- Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    InvalidScopeError,
+    RefreshTokenReuseError,
+)
+from ..revocation.checks import AUTH_VERSION_CLAIM
+from ..revocation.denylist import Denylist
+from .passwords import PasswordHasher
+from .ports import (
+    ActiveSession,
+    NewRefreshToken,
+    RotateStatus,
+    SessionRecord,
+    SessionStore,
+    UserRecord,
+    UserStore,
+)
+from .tokens import new_refresh_token, refresh_token_hash
+
+__all__ = [
+    "AccessTokenMinter",
+    "SessionConfig",
+    "SessionService",
+    "TokenPair",
+    "normalize_email",
+]
+
+_log = logging.getLogger("jwtwarden.sessions")
+MAX_GRACE_PERIOD = 60.0
+MAX_EMAIL_LENGTH = 254  # RFC 5321 4.5.3.1.3 path limit
+
+
+class AccessTokenMinter(Protocol):
+    """What the service needs from ``jwtwarden.issue.Issuer``."""
+
+    def mint_with_claims(
+        self,
+        profile: str = "access",
+        *,
+        sub: str,
+        audience: str | Sequence[str],
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+    ) -> tuple[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionConfig:
+    """Lifetimes and names for the session service.
+
+    Parameters:
+        audience: the ``aud`` of every access token (the APIs that accept them).
+        client_id: the default ``client_id`` claim (first-party client).
+        access_token_ttl: access-token lifetime, 300..900 s (default 10 min; RFC 9068
+            tokens are short-lived, and the issuer's access profile caps them there).
+        refresh_idle_ttl: a refresh token unused this long expires (default 14 days).
+        refresh_absolute_ttl: a session ends this long after login whatever happens
+            (default 30 days).
+        grace_period: seconds during which the immediately previous refresh token of a family
+            is accepted again (a retried request); 0 (default) turns it off; at most 60.
+        deny_leeway: added to denylist expiries, covering verifiers' clock leeway.
+        scopes: the scopes a login may ask for; empty means no scopes.
+        client_ids: client ids a login may name (the default one is always allowed).
+    """
+
+    audience: tuple[str, ...]
+    client_id: str = "jwtwarden"
+    access_token_ttl: int = 600
+    refresh_idle_ttl: int = 14 * 86400
+    refresh_absolute_ttl: int = 30 * 86400
+    grace_period: float = 0.0
+    deny_leeway: float = 60.0
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    client_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.audience, str) or not self.audience:
+            raise ValueError("audience must be a non-empty tuple of strings")
+        if not 300 <= self.access_token_ttl <= 900:
+            raise ValueError("access_token_ttl must be between 300 and 900 seconds")
+        if not 60 <= self.refresh_idle_ttl <= self.refresh_absolute_ttl:
+            raise ValueError("refresh_idle_ttl must be at least 60 s and at most the absolute ttl")
+        if not 0 <= self.grace_period <= MAX_GRACE_PERIOD:
+            raise ValueError(f"grace_period must be between 0 and {MAX_GRACE_PERIOD:g} seconds")
+        if not 0 <= self.deny_leeway <= 300:
+            raise ValueError("deny_leeway must be between 0 and 300 seconds")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TokenPair:
+    """What a login or a refresh returns. The refresh token appears here once, and is
+    stored only as its hash."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+    session_id: str
+    user_id: str
+    scope: str
+    claims: dict[str, Any] = field(repr=False)
+
+
+def normalize_email(email: object) -> str | None:
+    """The stored form of an email (NFC, trimmed, lower case), or ``None`` if it cannot be
+    one. Only the shape is checked; ownership is the application's business."""
+    if not isinstance(email, str):
+        return None
+    value = unicodedata.normalize("NFC", email).strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or len(value) > MAX_EMAIL_LENGTH:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return None
+    return value
+
+
+EventSink = Callable[[str, Mapping[str, Any]], None]
+
+
+class SessionService:
+    """Logins, refreshes and revocations over a ``UserStore`` and a ``SessionStore``.
+
+    Example:
+        >>> service = SessionService(users=..., sessions=..., minter=issuer,  # doctest: +SKIP
+        ...     hasher=PasswordHasher(), denylist=MemoryDenylist(),
+        ...     config=SessionConfig(audience=("https://api.example.com",)))
+        >>> pair = await service.login("ada@example.com", "a long password")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        users: UserStore,
+        sessions: SessionStore,
+        minter: AccessTokenMinter,
+        hasher: PasswordHasher,
+        denylist: Denylist,
+        config: SessionConfig,
+        clock: Clock = SYSTEM_CLOCK,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.users = users
+        self.sessions = sessions
+        self.minter = minter
+        self.hasher = hasher
+        self.denylist = denylist
+        self.config = config
+        self.clock = clock
+        self._on_event = on_event
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _event(self, name: str, **fields: Any) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(name, fields)
+            except Exception:  # a broken metrics sink must not fail a login
+                _log.exception("event sink failed for %s", name)
+
+    # --- users ----------------------------------------------------------------------------
+
+    async def create_user(self, email: str, password: str, *, is_admin: bool = False) -> UserRecord:
+        """Create an account; the password is checked against the policy and hashed.
+
+        Raises:
+            ValueError: the email cannot be one. PasswordPolicyError, UserExistsError.
+        """
+        normalised = normalize_email(email)
+        if normalised is None:
+            raise ValueError("not an email address")
+        user = UserRecord(
+            id=str(uuid.uuid4()),
+            email=normalised,
+            password_hash=await self.hasher.ahash(password),
+            is_admin=is_admin,
+            created_at=self.clock.now(),
+        )
+        await self.users.create_user(user)
+        self._event("user_created", user_id=user.id)
+        return user
+
+    # --- login ----------------------------------------------------------------------------
+
+    async def authenticate(self, email: object, password: object) -> UserRecord:
+        """The account these credentials open, with the same work and the same error for
+        every failure.
+
+        Raises:
+            InvalidCredentialsError: unknown email, wrong password or disabled account.
+        """
+        normalised = normalize_email(email)
+        user = await self.users.user_by_email(normalised) if normalised is not None else None
+        candidate = password if isinstance(password, str) else ""
+        if user is None:
+            await self.hasher.averify_dummy(candidate)
+            ok = False
+        else:
+            ok = await self.hasher.averify(user.password_hash, candidate)
+        if not ok or user is None or user.disabled:
+            raise InvalidCredentialsError("the email or password is wrong")
+        if self.hasher.needs_rehash(user.password_hash):
+            await self.users.rehash_password(
+                user.id, user.password_hash, await self.hasher.ahash(candidate)
+            )
+        return user
+
+    async def login(
+        self,
+        email: object,
+        password: object,
+        *,
+        client_id: str | None = None,
+        scope: str | None = None,
+    ) -> TokenPair:
+        """Check the credentials and start a new session (its own refresh-token family).
+
+        Raises:
+            InvalidCredentialsError: any credential failure, always the same.
+            InvalidScopeError: a scope that is not configured.
+            ValueError: an unknown client id (the edge checks it first).
+        """
+        granted = self._granted_scope(scope)
+        client = self._client(client_id)
+        try:
+            user = await self.authenticate(email, password)
+        except InvalidCredentialsError:
+            self._event("login_failed")
+            raise
+        now = self.clock.now()
+        session = SessionRecord(
+            id=secrets.token_urlsafe(16),
+            user_id=user.id,
+            client_id=client,
+            scope=granted,
+            auth_version=user.auth_version,
+            created_at=now,
+            expires_at=now + self.config.refresh_absolute_ttl,
+        )
+        access, claims = self._mint(session, user.auth_version, granted)
+        refresh, digest = new_refresh_token()
+        await self.sessions.create_session(session, self._new_token(digest, now, session))
+        self._event("login_succeeded", user_id=user.id, sid=session.id)
+        return self._pair(access, claims, refresh, session, granted)
+
+    # --- refresh --------------------------------------------------------------------------
+
+    async def refresh(
+        self, refresh_token: object, *, scope: str | None = None, client_id: str | None = None
+    ) -> TokenPair:
+        """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
+
+        ``scope`` may narrow the session's scope for this access token, never widen it.
+        ``client_id``, when the client sends one, must be the session's (RFC 6749 10.4: a
+        refresh token is bound to the client it was issued to).
+
+        Raises:
+            InvalidRefreshTokenError: unknown, expired, or the session has ended.
+            RefreshTokenReuseError: the token was already spent; the session is now revoked.
+            InvalidScopeError: ``scope`` asks for more than the session was granted.
+        """
+        digest = refresh_token_hash(refresh_token)
+        if digest is None:
+            raise InvalidRefreshTokenError("the refresh token is not valid")
+        now = self.clock.now()
+        new_token, new_digest = new_refresh_token()
+        minted: dict[str, Any] = {}
+
+        async def issue(active: ActiveSession) -> tuple[str, dict[str, Any]]:
+            # Raising here rolls the spend back: the token stays live for its own client.
+            if client_id is not None and client_id != active.session.client_id:
+                raise InvalidRefreshTokenError("the refresh token was issued to another client")
+            narrowed = self._narrow(active.session.scope, scope)
+            token, claims = self._mint(active.session, active.auth_version, narrowed)
+            minted["scope"] = narrowed
+            return token, claims
+
+        new = NewRefreshToken(
+            token_hash=new_digest, issued_at=now, expires_at=now + self.config.refresh_idle_ttl
+        )
+        result = await self.sessions.rotate(
+            digest, new, now=now, grace=self.config.grace_period, issue=issue
+        )
+        status = result.status
+        if status is RotateStatus.ROTATED and result.value is not None:
+            assert result.session is not None
+            access, claims = result.value
+            self._event("refreshed", sid=result.session.id, via_grace=result.via_grace)
+            return self._pair(access, claims, new_token, result.session, minted["scope"])
+        if status is RotateStatus.REUSED and result.session is not None:
+            session = result.session
+            _log.warning(
+                "refresh token reuse detected; session revoked",
+                extra={"event": "refresh_token_reuse", "sid": session.id, "user": session.user_id},
+            )
+            self._event("reuse_detected", sid=session.id, user_id=session.user_id)
+            await self._deny_session(session.id)
+            raise RefreshTokenReuseError("the refresh token was already used; the session ended")
+        self._event("refresh_refused", reason=status.value)
+        raise InvalidRefreshTokenError("the refresh token is not valid")
+
+    # --- ending sessions ------------------------------------------------------------------
+
+    async def logout(self, *, refresh_token: object = None, session_id: str | None = None) -> bool:
+        """End the session named by a refresh token (spent or live) or by a ``sid``.
+
+        Returns whether a session was found. Its live access tokens are denied by ``sid``.
+        """
+        now = self.clock.now()
+        session: SessionRecord | None = None
+        digest = refresh_token_hash(refresh_token) if refresh_token is not None else None
+        if digest is not None:
+            session = await self.sessions.revoke_by_token(digest, now=now, reason="logout")
+        if session is None and session_id:
+            session = await self.sessions.revoke_session(session_id, now=now, reason="logout")
+        if session is None:
+            return False
+        await self._deny_session(session.id)
+        self._event("session_revoked", sid=session.id, reason="logout")
+        return True
+
+    async def revoke_refresh_token(self, refresh_token: object) -> bool:
+        """RFC 7009 for a refresh token: end its session. ``False`` if it is not ours."""
+        digest = refresh_token_hash(refresh_token)
+        if digest is None:
+            return False
+        session = await self.sessions.revoke_by_token(
+            digest, now=self.clock.now(), reason="revoked"
+        )
+        if session is None:
+            return False
+        await self._deny_session(session.id)
+        self._event("session_revoked", sid=session.id, reason="revoked")
+        return True
+
+    async def revoke_access_token(self, claims: Mapping[str, Any]) -> bool:
+        """RFC 7009 for a verified access token: deny its ``jti`` until it would expire."""
+        jti, exp = claims.get("jti"), claims.get("exp")
+        if type(jti) is not str or not isinstance(exp, int | float):
+            return False
+        await self.denylist.deny_token(jti, until=float(exp) + self.config.deny_leeway)
+        self._event("access_token_revoked")
+        return True
+
+    async def end_all_sessions(self, user_id: str, *, reason: str) -> int:
+        """End every session of a user and deny their access tokens; how many ended."""
+        ended = await self.sessions.revoke_user_sessions(
+            user_id, now=self.clock.now(), reason=reason
+        )
+        for session in ended:
+            await self._deny_session(session.id)
+        self._event("sessions_ended", user_id=user_id, count=len(ended), reason=reason)
+        return len(ended)
+
+    async def change_password(self, user_id: str, current: object, new: object) -> int:
+        """Change a password: check the current one, bump the auth version (every access
+        token carries it, so all of them stop verifying), and end every session.
+
+        Returns the new auth version.
+
+        Raises:
+            InvalidCredentialsError: the current password is wrong.
+            PasswordPolicyError: the new password does not meet the policy.
+        """
+        user = await self.users.user_by_id(user_id)
+        candidate = current if isinstance(current, str) else ""
+        if user is None or user.disabled:
+            await self.hasher.averify_dummy(candidate)
+            raise InvalidCredentialsError("the current password is wrong")
+        if not await self.hasher.averify(user.password_hash, candidate):
+            raise InvalidCredentialsError("the current password is wrong")
+        if not isinstance(new, str):
+            raise ValueError("the new password must be a string")
+        new_hash = await self.hasher.ahash(new)
+        version = await self.users.set_password(user.id, new_hash)
+        if version is None:
+            raise InvalidCredentialsError("the account no longer exists")
+        await self.end_all_sessions(user.id, reason="password_changed")
+        self._event("password_changed", user_id=user.id)
+        return version
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        """Disable (or enable) an account; disabling ends every session. Whether it exists."""
+        version = await self.users.set_disabled(user_id, disabled)
+        if version is None:
+            return False
+        if disabled:
+            await self.end_all_sessions(user_id, reason="disabled")
+        return True
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _deny_session(self, sid: str) -> None:
+        until = self.clock.now() + self.config.access_token_ttl + self.config.deny_leeway
+        try:
+            await self.denylist.deny_session(sid, until=until)
+        except Exception as exc:
+            # The session itself is revoked in the database; only its live access tokens
+            # (at most one access-token lifetime) escape. Loud, counted, not swallowed.
+            _log.error(
+                "could not deny the access tokens of a revoked session",
+                extra={"event": "deny_session_failed", "sid": sid, "error": type(exc).__name__},
+            )
+            self._event("deny_failed", sid=sid)
+            raise
+
+    def _mint(self, session: SessionRecord, auth_version: int, scope: str) -> tuple[str, Any]:
+        claims: dict[str, Any] = {
+            "sid": session.id,
+            AUTH_VERSION_CLAIM: auth_version,
+            "client_id": session.client_id,
+        }
+        if scope:
+            claims["scope"] = scope
+        return self.minter.mint_with_claims(
+            "access",
+            sub=session.user_id,
+            audience=list(self.config.audience),
+            claims=claims,
+            ttl=self.config.access_token_ttl,
+        )
+
+    def _new_token(self, digest: bytes, now: float, session: SessionRecord) -> NewRefreshToken:
+        expires = min(now + self.config.refresh_idle_ttl, session.expires_at)
+        return NewRefreshToken(token_hash=digest, issued_at=now, expires_at=expires)
+
+    def _pair(
+        self, access: str, claims: Any, refresh: str, session: SessionRecord, scope: str
+    ) -> TokenPair:
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=self.config.access_token_ttl,
+            session_id=session.id,
+            user_id=session.user_id,
+            scope=scope,
+            claims=dict(claims),
+        )
+
+    def _client(self, client_id: str | None) -> str:
+        if client_id is None or client_id == self.config.client_id:
+            return self.config.client_id
+        if client_id not in self.config.client_ids:
+            raise ValueError("unknown client_id")
+        return client_id
+
+    def _granted_scope(self, scope: str | None) -> str:
+        items = _scope_items(scope)
+        unknown = items - self.config.scopes
+        if unknown:
+            raise InvalidScopeError("the requested scope is not available")
+        return " ".join(sorted(items))
+
+    @staticmethod
+    def _narrow(granted: str, requested: str | None) -> str:
+        if requested is None:
+            return granted
+        items = _scope_items(requested)
+        if not items <= set(granted.split()):
+            raise InvalidScopeError("the requested scope exceeds the session's scope")
+        return " ".join(sorted(items))
+
+
+def _scope_items(scope: str | None) -> set[str]:
+    # RFC 6749 3.3: space-delimited, case-sensitive; each token is %x21 / %x23-5B / %x5D-7E.
+    if scope is None or scope == "":
+        return set()
+    items = scope.split(" ")
+    for item in items:
+        if not item or any(ch in '"\\' or not 0x21 <= ord(ch) <= 0x7E for ch in item):
+            raise InvalidScopeError("the scope is malformed")
+    return set(items)

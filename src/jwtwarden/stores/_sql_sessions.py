@@ -1,0 +1,296 @@
+"""``SQLSessionStore``: sessions and refresh-token families on SQL, rotation in one transaction.
+
+The hot path of a refresh is two statements in one transaction: a conditional
+``UPDATE ... WHERE spent_at IS NULL`` (spend, with every liveness condition in the same
+``WHERE``) and an ``INSERT`` of the successor; the access token is minted by the caller's
+callback before ``COMMIT``. Only a refused token costs a third query, to say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, bindparam, delete, false, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..sessions.ports import (
+    ActiveSession,
+    NewRefreshToken,
+    RotateResult,
+    RotateStatus,
+    SessionRecord,
+)
+from ._sql_schema import refresh_tokens as rt
+from ._sql_schema import sessions as st
+from ._sql_schema import users as ut
+
+__all__ = ["SQLSessionStore"]
+
+T = TypeVar("T")
+
+_SESSION_COLUMNS = (
+    st.c.id,
+    st.c.user_id,
+    st.c.client_id,
+    st.c.scope,
+    st.c.auth_version,
+    st.c.created_at,
+    st.c.expires_at,
+    st.c.revoked_at,
+    st.c.revoke_reason,
+)
+
+
+def _alive(now: Any) -> Any:
+    """The session may still refresh: not revoked, not expired, user enabled, same version."""
+    return and_(
+        st.c.revoked_at.is_(None),
+        st.c.expires_at > now,
+        ut.c.id == st.c.user_id,
+        ut.c.disabled.is_(false()),
+        ut.c.auth_version == st.c.auth_version,
+    )
+
+
+def _spend(*, returning_session: bool) -> Any:
+    now: Any = bindparam("now")
+    live_session = (
+        select(st.c.id).select_from(st.join(ut, ut.c.id == st.c.user_id)).where(_alive(now))
+    )
+    stmt = (
+        update(rt)
+        .where(
+            rt.c.token_hash == bindparam("h"),
+            rt.c.spent_at.is_(None),
+            rt.c.expires_at > now,
+        )
+        .values(spent_at=now, replaced_by=bindparam("new_hash"))
+    )
+    if returning_session:
+        # PostgreSQL: UPDATE ... FROM, returning the session row in the same round trip.
+        return stmt.where(st.c.id == rt.c.session_id, _alive(now)).returning(*_SESSION_COLUMNS)
+    # SQLite cannot RETURN columns of the FROM tables (and its reads are local): a subquery.
+    return stmt.where(rt.c.session_id.in_(live_session.scalar_subquery())).returning(
+        rt.c.session_id
+    )
+
+
+_SPEND_RETURNING = _spend(returning_session=True)
+_SPEND_SUBQUERY = _spend(returning_session=False)
+_INSERT = insert(rt).values(
+    token_hash=bindparam("new_hash"),
+    session_id=bindparam("sid"),
+    issued_at=bindparam("issued_at"),
+    expires_at=bindparam("expires_at"),
+)
+_SESSION_BY_ID = select(*_SESSION_COLUMNS).where(st.c.id == bindparam("sid"))
+_DIAGNOSE = (
+    select(
+        rt.c.spent_at,
+        rt.c.expires_at.label("token_expires_at"),
+        rt.c.replaced_by,
+        ut.c.disabled,
+        ut.c.auth_version.label("user_version"),
+        *_SESSION_COLUMNS,
+    )
+    .select_from(rt.join(st, st.c.id == rt.c.session_id).outerjoin(ut, ut.c.id == st.c.user_id))
+    .where(rt.c.token_hash == bindparam("h"))
+)
+_MARK_SUCCESSOR = (
+    update(rt).where(rt.c.token_hash == bindparam("h")).values(replaced_by=bindparam("new_hash"))
+)
+
+
+def _session(row: Any) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        scope=row.scope,
+        auth_version=row.auth_version,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoke_reason=row.revoke_reason,
+    )
+
+
+class SQLSessionStore:
+    """Sessions in ``jw_sessions``, refresh tokens (by hash) in ``jw_refresh_tokens``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def create_session(self, session: SessionRecord, first: NewRefreshToken) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(st).values(
+                    id=session.id,
+                    user_id=session.user_id,
+                    client_id=session.client_id,
+                    scope=session.scope,
+                    auth_version=session.auth_version,
+                    created_at=session.created_at,
+                    expires_at=session.expires_at,
+                )
+            )
+            await conn.execute(
+                _INSERT,
+                {
+                    "new_hash": first.token_hash,
+                    "sid": session.id,
+                    "issued_at": first.issued_at,
+                    "expires_at": min(first.expires_at, session.expires_at),
+                },
+            )
+
+    async def _spend(
+        self, conn: AsyncConnection, token_hash: bytes, new_hash: bytes, now: float
+    ) -> SessionRecord | None:
+        params = {"h": token_hash, "new_hash": new_hash, "now": now}
+        if self._postgres:
+            row = (await conn.execute(_SPEND_RETURNING, params)).first()
+            return None if row is None else _session(row)
+        sid = (await conn.execute(_SPEND_SUBQUERY, params)).scalar()
+        if sid is None:
+            return None
+        return _session((await conn.execute(_SESSION_BY_ID, {"sid": sid})).one())
+
+    async def rotate(
+        self,
+        token_hash: bytes,
+        new: NewRefreshToken,
+        *,
+        now: float,
+        grace: float,
+        issue: Callable[[ActiveSession], Awaitable[T]],
+    ) -> RotateResult[T]:
+        async with self.engine.begin() as conn:
+            session = await self._spend(conn, token_hash, new.token_hash, now)
+            via_grace = False
+            if session is None:
+                outcome = await self._refused(
+                    conn, token_hash, new.token_hash, now=now, grace=grace
+                )
+                if isinstance(outcome, RotateResult):
+                    return outcome  # committed: a reuse revocation must stick
+                session, via_grace = outcome, True
+            await conn.execute(
+                _INSERT,
+                {
+                    "new_hash": new.token_hash,
+                    "sid": session.id,
+                    "issued_at": new.issued_at,
+                    "expires_at": min(new.expires_at, session.expires_at),
+                },
+            )
+            # Minted before COMMIT: if this raises, the context manager rolls everything back
+            # and the presented token is still live.
+            value = await issue(
+                ActiveSession(
+                    session=session, auth_version=session.auth_version, via_grace=via_grace
+                )
+            )
+        return RotateResult(
+            status=RotateStatus.ROTATED, session=session, value=value, via_grace=via_grace
+        )
+
+    async def _refused(
+        self, conn: AsyncConnection, token_hash: bytes, new_hash: bytes, *, now: float, grace: float
+    ) -> RotateResult[Any] | SessionRecord:
+        """Why the spend matched nothing; revokes on reuse; the grace path returns the session."""
+        row = (await conn.execute(_DIAGNOSE, {"h": token_hash})).first()
+        if row is None:
+            return RotateResult(status=RotateStatus.UNKNOWN)
+        session = _session(row)
+        if row.spent_at is not None and session.revoked_at is not None:
+            # Already ended (logout, revocation, an earlier reuse): nothing to detect.
+            return RotateResult(status=RotateStatus.ENDED, session=session)
+        if row.spent_at is not None:
+            if grace > 0 and row.replaced_by is not None and now - row.spent_at <= grace:
+                # The immediately previous token, retried within the grace window: spend its
+                # successor instead (only if that one is still the live one).
+                spent = await self._spend(conn, row.replaced_by, new_hash, now)
+                if spent is not None:
+                    await conn.execute(_MARK_SUCCESSOR, {"h": token_hash, "new_hash": new_hash})
+                    return spent
+            await self._revoke(conn, session.id, now=now, reason="reuse")
+            return RotateResult(status=RotateStatus.REUSED, session=session)
+        if (
+            session.revoked_at is not None
+            or row.disabled is None
+            or row.disabled
+            or row.user_version != session.auth_version
+        ):
+            return RotateResult(status=RotateStatus.ENDED, session=session)
+        return RotateResult(status=RotateStatus.EXPIRED, session=session)
+
+    async def _revoke(self, conn: AsyncConnection, sid: str, *, now: float, reason: str) -> None:
+        await conn.execute(
+            update(st)
+            .where(st.c.id == sid, st.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason)
+        )
+        await conn.execute(
+            update(rt).where(rt.c.session_id == sid, rt.c.spent_at.is_(None)).values(spent_at=now)
+        )
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_SESSION_BY_ID, {"sid": session_id})).first()
+        return None if row is None else _session(row)
+
+    async def revoke_session(
+        self, session_id: str, *, now: float, reason: str
+    ) -> SessionRecord | None:
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(_SESSION_BY_ID, {"sid": session_id})).first()
+            if row is None:
+                return None
+            await self._revoke(conn, session_id, now=now, reason=reason)
+        return _session(row)
+
+    async def revoke_by_token(
+        self, token_hash: bytes, *, now: float, reason: str
+    ) -> SessionRecord | None:
+        stmt = (
+            select(*_SESSION_COLUMNS)
+            .select_from(rt.join(st, st.c.id == rt.c.session_id))
+            .where(rt.c.token_hash == token_hash)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                return None
+            await self._revoke(conn, row.id, now=now, reason=reason)
+        return _session(row)
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, now: float, reason: str
+    ) -> list[SessionRecord]:
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    update(st)
+                    .where(st.c.user_id == user_id, st.c.revoked_at.is_(None))
+                    .values(revoked_at=now, revoke_reason=reason)
+                    .returning(*_SESSION_COLUMNS)
+                )
+            ).all()
+            ended = [_session(row) for row in rows]
+            if ended:
+                await conn.execute(
+                    update(rt)
+                    .where(rt.c.session_id.in_([s.id for s in ended]), rt.c.spent_at.is_(None))
+                    .values(spent_at=now)
+                )
+        return ended
+
+    async def purge(self, *, now: float) -> int:
+        async with self.engine.begin() as conn:
+            gone = select(st.c.id).where(st.c.expires_at <= now).scalar_subquery()
+            await conn.execute(delete(rt).where(rt.c.session_id.in_(gone)))
+            result = await conn.execute(delete(st).where(st.c.expires_at <= now))
+        return int(result.rowcount or 0)

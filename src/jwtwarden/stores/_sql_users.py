@@ -1,0 +1,101 @@
+"""``SQLUserStore``: the ``UserStore`` port on SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, exc, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import UserExistsError
+from ..sessions.ports import UserRecord
+from ._sql_schema import users
+
+__all__ = ["SQLUserStore"]
+
+_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
+_BY_ID = select(users).where(users.c.id == bindparam("uid"))
+_VERSION = select(users.c.auth_version).where(
+    users.c.id == bindparam("uid"), users.c.disabled.is_(False)
+)
+
+
+def _record(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        auth_version=row.auth_version,
+        is_admin=bool(row.is_admin),
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+    )
+
+
+class SQLUserStore:
+    """Accounts in ``jw_users``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create_user(self, user: UserRecord) -> None:
+        values = {
+            "id": user.id,
+            "email": user.email,
+            "password_hash": user.password_hash,
+            "auth_version": user.auth_version,
+            "is_admin": user.is_admin,
+            "disabled": user.disabled,
+            "created_at": user.created_at,
+        }
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(users).values(**values))
+        except exc.IntegrityError:
+            raise UserExistsError("an account with this email already exists") from None
+
+    async def user_by_email(self, email: str) -> UserRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_BY_EMAIL, {"email": email})).first()
+        return None if row is None else _record(row)
+
+    async def user_by_id(self, user_id: str) -> UserRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_BY_ID, {"uid": user_id})).first()
+        return None if row is None else _record(row)
+
+    async def auth_version(self, user_id: str) -> int | None:
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(_VERSION, {"uid": user_id})).scalar()
+        return None if value is None else int(value)
+
+    async def _bump(self, user_id: str, **values: Any) -> int | None:
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(auth_version=users.c.auth_version + 1, **values)
+            .returning(users.c.auth_version)
+        )
+        async with self.engine.begin() as conn:
+            value = (await conn.execute(stmt)).scalar()
+        return None if value is None else int(value)
+
+    async def set_password(self, user_id: str, password_hash: str) -> int | None:
+        return await self._bump(user_id, password_hash=password_hash)
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> int | None:
+        return await self._bump(user_id, disabled=disabled)
+
+    async def rehash_password(self, user_id: str, old_hash: str, new_hash: str) -> None:
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id, users.c.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
+        stmt = select(users).order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
+        async with self.engine.connect() as conn:
+            return [_record(row) for row in await conn.execute(stmt)]

@@ -1,0 +1,129 @@
+"""SQL adapters (SQLAlchemy Core, async): SQLite through ``aiosqlite`` for the embedded default,
+PostgreSQL through ``asyncpg`` in production.
+
+    >>> engine = create_engine("postgresql://app@db/auth")          # doctest: +SKIP
+    >>> users, sessions = SQLUserStore(engine), SQLSessionStore(engine)  # doctest: +SKIP
+
+Transactions that decide something (rotation, revocation) are single transactions with
+conditional updates. On SQLite every transaction starts with ``BEGIN IMMEDIATE``, taking the
+write lock up front, so two writers never both read "unspent" and both spend (and no deferred
+transaction dies with SQLITE_BUSY half way through); ``busy_timeout`` makes the others wait.
+On PostgreSQL (READ COMMITTED) the row lock of ``UPDATE ... WHERE spent_at IS NULL`` does the
+same: of N concurrent spends of one token, one updates a row, the others update none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ._sql_denylist import SQLDenylist
+from ._sql_keys import SQLKeyStore
+from ._sql_leases import SQLLease
+from ._sql_schema import metadata
+from ._sql_sessions import SQLSessionStore
+from ._sql_users import SQLUserStore
+
+__all__ = [
+    "SQLDenylist",
+    "SQLKeyStore",
+    "SQLLease",
+    "SQLSessionStore",
+    "SQLUserStore",
+    "async_url",
+    "create_engine",
+    "metadata",
+]
+
+_SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def async_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL with the async driver jwtwarden uses for this database.
+
+    ``postgresql://`` / ``postgres://`` become ``postgresql+asyncpg://``; ``sqlite://``
+    becomes ``sqlite+aiosqlite://``. Other databases are refused.
+
+    Raises:
+        ValueError: an unsupported database or driver.
+    """
+    raw = str(url) if isinstance(url, URL) else url
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    try:
+        parsed = make_url(raw)
+    except Exception:
+        raise ValueError("the database URL cannot be parsed") from None
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name()
+    if backend == "postgresql":
+        if driver not in ("asyncpg", "psycopg2", "psycopg", ""):
+            raise ValueError(f"PostgreSQL is used through asyncpg, not {driver}")
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database {backend!r}: use PostgreSQL or SQLite")
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    schema: str | None = None,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+) -> AsyncEngine:
+    """An async engine set up for jwtwarden's transactions.
+
+    Parameters:
+        url: a PostgreSQL or SQLite URL (the async driver is chosen for you).
+        schema: PostgreSQL only: the schema to use (``search_path``).
+        pool_size, max_overflow: connection pool bounds (PostgreSQL).
+
+    Raises:
+        ValueError: an unsupported database, or ``schema`` with SQLite.
+    """
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if schema is not None:
+            raise ValueError("a schema is only for PostgreSQL")
+        engine = create_async_engine(
+            parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        _setup_sqlite(engine)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if schema is not None:
+        if not schema.replace("_", "").isalnum():
+            raise ValueError("schema must be letters, digits and underscores")
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=False,
+        connect_args=connect_args,
+    )
+
+
+def _setup_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (the driver's implicit BEGIN is DEFERRED).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # WAL: readers never block the writer; several processes may share the file.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock when the transaction starts, not at its first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

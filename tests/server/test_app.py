@@ -1,0 +1,265 @@
+"""The app in process (ASGI transport, SQLite): failure paths that need an injected seam."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from jwtwarden.cli import app as cli
+from jwtwarden.server.app import create_app
+from jwtwarden.server.logs import JSONFormatter
+from jwtwarden.server.settings import Settings, format_settings_errors
+
+PASSWORD = "a perfectly long password"
+ORIGIN = "https://app.example.test"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class App:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    def client(self, address: str = "127.0.0.1") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
+
+
+async def _app(tmp_path: Path, **settings: Any) -> AsyncIterator[App]:
+    defaults: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "allowed_origins": ORIGIN,
+        "introspection_client_id": "rs",
+        "introspection_client_secret": "s" * 40,
+    }
+    app = create_app(Settings(**{**defaults, **settings}))
+    async with app.router.lifespan_context(app):
+        wrapped = App(app)
+        await wrapped.runtime.service.create_user("ada@example.test", PASSWORD)
+        yield wrapped
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[App]:
+    async for app in _app(tmp_path, rate_limit_login_address=3, rate_limit_login_account=100):
+        yield app
+
+
+async def test_should_limit_logins_per_client_address(server: App) -> None:
+    creds = {"email": "nobody@example.test", "password": "wrong password!"}
+    async with server.client("10.0.0.1") as c:
+        statuses = [(await c.post("/auth/login", json=creds)).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    async with server.client("10.0.0.2") as c:
+        r = await c.post("/auth/login", json={"email": "ada@example.test", "password": PASSWORD})
+    assert r.status_code == 200
+
+
+async def test_should_roll_back_a_refresh_whose_signing_fails_and_answer_503(
+    server: App,
+) -> None:
+    async with server.client() as c:
+        pair = (
+            await c.post("/auth/login", json={"email": "ada@example.test", "password": PASSWORD})
+        ).json()
+        service = server.runtime.service
+        real = service.minter
+
+        class Broken:
+            def mint_with_claims(self, *args: Any, **kwargs: Any) -> Any:
+                from jwtwarden.errors import NoSigningKeyError
+
+                raise NoSigningKeyError("the key store is being failed over")
+
+        service.minter = Broken()
+        form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+        failed = await c.post("/oauth/token", data=form)
+        assert failed.status_code == 503 and failed.json()["error"] == "temporarily_unavailable"
+        service.minter = real
+        # Nothing half spent: the same token still works, and no reuse was detected.
+        ok = await c.post("/oauth/token", data=form)
+        assert ok.status_code == 200
+        assert server.runtime.metrics.reuse._value.get() == 0
+
+
+async def test_should_answer_500_without_details_for_an_unforeseen_bug(server: App) -> None:
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("secret internals")
+
+    server.runtime.service.refresh = boom
+    async with server.client() as c:
+        r = await c.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "jwtw_rt_x"}
+        )
+    assert r.status_code == 500 and r.json()["error"] == "server_error"
+    assert "secret internals" not in r.text and "ZeroDivision" not in r.text
+
+
+async def test_should_refuse_body_tokens_when_the_server_is_in_cookie_mode(tmp_path: Path) -> None:
+    async for app in _app(tmp_path, cookie_mode=True, cookie_host_prefix=False):
+        async with app.client() as c:
+            creds = {"email": "ada@example.test", "password": PASSWORD}
+            body_mode = await c.post(
+                "/auth/login?mode=body", json=creds, headers={"Origin": ORIGIN}
+            )
+            assert body_mode.status_code == 400
+            login = await c.post("/auth/login", json=creds, headers={"Origin": ORIGIN})
+            assert login.status_code == 200 and "refresh_token" not in login.json()
+            cookies = login.headers.get_list("set-cookie")
+            refresh = [h for h in cookies if h.startswith("__Secure-jwtwarden_refresh=")]
+            # Without the __Host- prefix the cookie is scoped to the two paths that read it.
+            assert sorted(h.split("Path=")[1].split(";")[0] for h in refresh) == [
+                "/auth/logout",
+                "/oauth/token",
+            ]
+            r = await c.post(
+                "/oauth/token",
+                data={"grant_type": "refresh_token", "refresh_token": "jwtw_rt_" + "a" * 43},
+            )
+            assert r.status_code == 400
+
+
+async def test_should_fail_closed_with_503_when_redis_is_unreachable(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    async for app in _app(tmp_path, redis_url=url):
+        async with app.client() as c:
+            login = await c.post(
+                "/auth/login", json={"email": "ada@example.test", "password": PASSWORD}
+            )
+            assert login.status_code == 503
+            token = app.runtime.issuer.mint(
+                "access",
+                sub="someone",
+                audience=app.runtime.settings.audiences,
+                claims={"sid": "s", "auth_version": 1},
+            )
+            r = await c.post("/oauth/introspect", data={"token": token}, auth=("rs", "s" * 40))
+            assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable"
+            assert r.headers["retry-after"]
+
+
+async def test_should_let_tokens_through_an_unreachable_redis_only_with_fail_open(
+    tmp_path: Path,
+) -> None:
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    async for app in _app(tmp_path, redis_url=url, denylist_fail_open=True):
+        user = await app.runtime.users.user_by_email("ada@example.test")
+        token = app.runtime.issuer.mint(
+            "access",
+            sub=user.id,
+            audience=app.runtime.settings.audiences,
+            claims={"sid": "s", "auth_version": user.auth_version},
+        )
+        async with app.client() as c:
+            r = await c.post("/oauth/introspect", data={"token": token}, auth=("rs", "s" * 40))
+        assert r.status_code == 200 and r.json()["active"] is True
+
+
+async def test_should_keep_the_admin_api_for_admins(server: App) -> None:
+    async with server.client() as c:
+        pair = (
+            await c.post("/auth/login", json={"email": "ada@example.test", "password": PASSWORD})
+        ).json()
+        auth = {"Authorization": f"Bearer {pair['access_token']}"}
+        assert (await c.get("/admin/users", headers=auth)).status_code == 403
+        assert (await c.get("/admin/users")).status_code == 401
+        bad = await c.get("/admin/users", headers={"Authorization": "Basic abc"})
+        assert bad.status_code == 400
+
+
+def test_should_default_the_issuer_to_the_address_it_serves_on() -> None:
+    settings = Settings(port=9123)
+    assert settings.issuer_url == "http://127.0.0.1:9123"
+    assert settings.audiences == ("http://127.0.0.1:9123",)
+    assert settings.effective_key_store == "directory"
+    assert settings.effective_denylist == "memory"
+    assert settings.database.startswith("sqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"environment": "production"}, "key-encryption key"),
+        (
+            {"environment": "production", "kek": "A" * 43, "issuer": "http://auth.example.com"},
+            "http issuer",
+        ),
+        ({"environment": "production", "kek": "A" * 43}, "explicit issuer"),
+        ({"kek": "not-base64-of-32-bytes"}, "32 bytes"),
+        ({"cookie_mode": True}, "allowed_origins"),
+        ({"refresh_grace_period": 61}, "less than or equal to 60"),
+        ({"access_token_ttl": 3600}, "less than or equal to 900"),
+        ({"signing_algorithm": "HS256"}, "asymmetric"),
+        ({"signing_algorithm": "none"}, "none"),
+        ({"database_url": "mysql://x/y"}, "unsupported database"),
+        ({"allowed_origins": "https://app.example.com/path"}, "not an origin"),
+    ],
+)
+def test_should_refuse_unsafe_settings_with_a_clear_error(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(Exception) as info:
+        Settings(**overrides)
+    assert message in format_settings_errors(info.value)
+
+
+def test_should_never_echo_secret_values_in_settings_errors() -> None:
+    secret = "p" * 20
+    with pytest.raises(Exception) as info:
+        Settings(introspection_client_id="rs", introspection_client_secret=secret)
+    assert secret not in format_settings_errors(info.value)
+    settings = Settings(kek="A" * 43, database_url="postgresql://u:hunter2hunter2@db/x")
+    assert "hunter2" not in repr(settings) and "A" * 43 not in repr(settings)
+
+
+def test_should_write_only_whitelisted_fields_as_one_json_line() -> None:
+    import json
+    import logging
+
+    record = logging.LogRecord("jwtwarden.server", logging.INFO, "f", 1, "hello", None, None)
+    record.event = "login"
+    record.refresh_token = "jwtw_rt_secret"
+    line = JSONFormatter().format(record)
+    assert json.loads(line)["event"] == "login" and "jwtw_rt_secret" not in line
+
+
+def test_should_exit_2_with_a_readable_message_on_bad_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JWTWARDEN_ENVIRONMENT", "production")
+    monkeypatch.delenv("JWTWARDEN_KEK", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--port", "9"])
+    assert result.exit_code == 2
+    assert "JWTWARDEN_KEK" in result.output
+
+
+def test_should_refuse_a_password_on_the_command_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["users", "create", "a@b.c", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--password-stdin" in result.output
+
+
+def test_should_create_users_and_migrate_from_the_cli(tmp_path: Path) -> None:
+    runner = CliRunner()
+    upgraded = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    assert upgraded.exit_code == 0 and "0001" in upgraded.output
+    args = ["users", "create", "Ada@Example.test", "--password-stdin", "--data-dir", str(tmp_path)]
+    made = runner.invoke(cli, args, input=PASSWORD + "\n")
+    assert made.exit_code == 0 and "ada@example.test" in made.output
+    again = runner.invoke(cli, args, input=PASSWORD + "\n")
+    assert again.exit_code == 1
+    weak = runner.invoke(cli, [*args[:2], "b@example.test", *args[3:]], input="short\n")
+    assert weak.exit_code == 2

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from jwtwarden.clock import FixedClock
+from jwtwarden.issue import Issuer
+from jwtwarden.keys.rotation import KeyRing
+from jwtwarden.keys.stores import MemoryKeyStore
+from jwtwarden.revocation.denylist import MemoryDenylist
+from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService
+from jwtwarden.stores.memory import MemorySessionStore, MemoryUserStore
+from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
+from tests.stores.dbs import migrated
+
+ISSUER = "https://auth.example.test"
+AUDIENCE = "https://api.example.test"
+START = 1_800_000_000.0
+
+
+@pytest.fixture(scope="session")
+def hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+@pytest.fixture(scope="session")
+def ring() -> KeyRing:
+    keys = KeyRing(MemoryKeyStore(environment="test"))
+    keys.ensure(["access"])
+    return keys
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def service(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    hasher: PasswordHasher,
+    ring: KeyRing,
+    clock: FixedClock,
+) -> AsyncIterator[SessionService]:
+    config = SessionConfig(audience=(AUDIENCE,), scopes=frozenset({"read", "write"}))
+    issuer = Issuer(issuer=ISSUER, keys=ring, clock=clock)
+    denylist = MemoryDenylist(clock=clock)
+    events: list[tuple[str, dict[str, object]]] = []
+
+    def build(users: object, sessions: object) -> SessionService:
+        svc = SessionService(
+            users=users,  # type: ignore[arg-type]
+            sessions=sessions,  # type: ignore[arg-type]
+            minter=issuer,
+            hasher=hasher,
+            denylist=denylist,
+            config=config,
+            clock=clock,
+            on_event=lambda name, fields: events.append((name, dict(fields))),
+        )
+        svc.events = events  # type: ignore[attr-defined]
+        return svc
+
+    if request.param == "memory":
+        users = MemoryUserStore()
+        yield build(users, MemorySessionStore(users))
+        return
+    with migrated(request.param, request, tmp_path) as db:
+        engine = create_engine(db.url, schema=db.schema)
+        try:
+            yield build(SQLUserStore(engine), SQLSessionStore(engine))
+        finally:
+            await engine.dispose()
