@@ -91,13 +91,20 @@ def _remote_key_source(
             source = RemoteJWKS.from_discovery(str(discovery), **options)
     except (ValueError, TypeError) as exc:
         usage_error(f"the key set URL is refused: {exc}")
-    # Fetch once up front: an unreachable or refused key set is a configuration error (exit 2),
-    # not a refused token; the same source then serves every token of a batch.
+    return source
+
+
+def _warm_up(keys: KeySet | KeySource) -> None:
+    # A remote key set is fetched once, after every option has been checked (so a usage error
+    # never costs a network round trip): an unreachable or refused key set is a configuration
+    # error (exit 2), not a refused token. The same source then serves the whole batch.
+    refresh = getattr(keys, "refresh", None)
+    if refresh is None:
+        return
     try:
-        source.refresh()
+        refresh()
     except JWTWardenError as exc:
         usage_error(f"cannot fetch the key set: {exc.detail} [{exc.code}]")
-    return source
 
 
 def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
@@ -175,4 +182,5 @@ def build_policy(
         usage_error(f"unsafe or invalid policy: {exc}")
     except JWTWardenError as exc:  # pragma: no cover - policies raise ValueError/TypeError
         usage_error(f"{exc.detail} [{exc.code}]")
+    _warm_up(keys)
     return policy

@@ -1,0 +1,332 @@
+"""``RefreshingAuth``: an ``httpx`` auth that keeps a client's access token fresh.
+
+It attaches ``Authorization: Bearer <access token>``, refreshes shortly before the token
+expires or when the API answers 401, through the token endpoint with
+``grant_type=refresh_token`` (RFC 6749 section 6), and keeps the rotated refresh token the
+server sends back.
+
+One refresh at a time, always: a rotated refresh token is single-use, and a server with reuse
+detection (RFC 6819 5.2.2.3, jwtwarden's own server included) treats a second use as theft and
+revokes the whole session. So every request that needs a refresh joins the one in flight,
+whether it runs in a thread (sync client) or a task (async client): a short ``threading`` lock
+guards the state, and the flight is a ``concurrent.futures.Future`` both worlds can wait on.
+
+The client does **not** verify its own access token: it only reads ``exp`` from it with
+``jwtwarden.unsafe.decode_unverified`` to know when to refresh. The API verifies the token;
+the client merely holds it (and an opaque token works too, using ``expires_in``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import logging
+import threading
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import JWTWardenError, RefreshTokenRejectedError, TokenRefreshError
+from ..unsafe import decode_unverified
+
+__all__ = ["RefreshingAuth", "TokenPair"]
+
+log = logging.getLogger("jwtwarden.client")
+
+_Flight = concurrent.futures.Future["JWTWardenError | None"]
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class TokenPair:
+    """The tokens after a refresh, handed to ``on_tokens`` to persist. Secrets stay out of
+    ``repr``."""
+
+    __slots__ = ("access_token", "expires_at", "refresh_token")
+
+    def __init__(self, access_token: str, refresh_token: str, expires_at: float | None) -> None:
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:
+        return f"TokenPair(access_token=..., refresh_token=..., expires_at={self.expires_at!r})"
+
+
+def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | None:
+    if access_token is None:
+        return None
+    try:
+        claims = decode_unverified(access_token).claims  # reading, not trusting: see above
+    except JWTWardenError:
+        claims = None  # an opaque access token
+    exp = claims.get("exp") if claims else None
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        return float(exp)
+    if type(expires_in) is int and expires_in > 0:
+        return now + expires_in
+    return None
+
+
+class RefreshingAuth(httpx.Auth):
+    """Attach and refresh an access token; share one refresh among all concurrent requests.
+
+    Parameters:
+        token_url: the token endpoint (``https``; plain ``http`` only to loopback).
+        refresh_token: the current refresh token.
+        client_id: sent in the form for public clients, or with ``client_secret`` as HTTP
+            Basic credentials (RFC 6749 2.3.1) for confidential ones.
+        access_token: the current access token, if any (otherwise the first request refreshes).
+        refresh_margin: refresh this many seconds before ``exp`` (default 30).
+        on_tokens: called with a ``TokenPair`` after each refresh, to persist the new refresh
+            token (the old one is spent). If it raises, the request fails but the new tokens
+            stay in use.
+        scope: an optional narrower ``scope`` to ask for.
+        clock: for the expiry check.
+        wait_timeout: how long a request waits for a refresh another request started.
+
+    Raises:
+        RefreshTokenRejectedError: the server answered ``invalid_grant``; every later refresh
+            fails at once, without sending the spent token again. Sign in again.
+        TokenRefreshError: the refresh failed otherwise (network, server error, bad response).
+
+    Example:
+        >>> auth = RefreshingAuth("https://auth.example.com/oauth/token",  # doctest: +SKIP
+        ...                       client_id="cli", refresh_token=rt, on_tokens=save)
+        >>> httpx.Client(auth=auth).get("https://api.example.com/items")  # doctest: +SKIP
+    """
+
+    requires_request_body = True  # a request retried after a 401 must be sent again
+
+    def __init__(
+        self,
+        token_url: str,
+        *,
+        refresh_token: str,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        access_token: str | None = None,
+        refresh_margin: float = 30.0,
+        on_tokens: Callable[[TokenPair], Any] | None = None,
+        scope: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        wait_timeout: float = 30.0,
+    ) -> None:
+        url = httpx.URL(token_url)
+        if url.scheme != "https" and not (url.scheme == "http" and url.host in _LOOPBACK_HOSTS):
+            raise ValueError("token_url must be https (plain http only to loopback)")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise ValueError("refresh_token must be a non-empty string")
+        if client_secret is not None and client_id is None:
+            raise ValueError("client_secret needs client_id")
+        if not 0 <= refresh_margin <= 3600:
+            raise ValueError("refresh_margin must be between 0 and 3600 seconds")
+        self._token_url = url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self._on_tokens = on_tokens
+        self._margin = float(refresh_margin)
+        self._clock = clock
+        self._wait = wait_timeout
+        self._lock = threading.Lock()
+        self._access = access_token
+        self._refresh = refresh_token
+        self._expires_at = _expiry(access_token, None, clock.now())
+        self._flight: _Flight | None = None
+        self._dead: RefreshTokenRejectedError | None = None
+        self._refreshes = 0
+        self._coalesced = 0
+
+    @property
+    def refreshes(self) -> int:
+        """How many refresh requests this object has sent."""
+        return self._refreshes
+
+    @property
+    def coalesced(self) -> int:
+        """How many requests waited for a refresh another request had started."""
+        return self._coalesced
+
+    @property
+    def access_token(self) -> str | None:
+        return self._access
+
+    # --- the flows ---------------------------------------------------------------------------
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        request.read()
+        needed, stale = self._expiring(), self._access
+        for attempt in range(2):
+            if needed:
+                flight, owner = self._claim(stale)
+                if owner:
+                    assert flight is not None
+                    try:
+                        token_response = yield self._refresh_request()
+                        token_response.read()
+                        self._apply(token_response)
+                    except BaseException as exc:  # GeneratorExit too: waiters must not hang
+                        self._finish(flight, exc)
+                        raise
+                    self._finish(flight, None)
+                    self._notify()
+                elif flight is not None:
+                    self._join_sync(flight)
+            stale = self._authorize(request)
+            response = yield request
+            if response.status_code != 401 or attempt == 1:
+                return
+            needed = True  # 401: refresh (or pick up a refresh made meanwhile), retry once
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # The same steps as sync_auth_flow (an async generator cannot "yield from" one).
+        await request.aread()
+        needed, stale = self._expiring(), self._access
+        for attempt in range(2):
+            if needed:
+                flight, owner = self._claim(stale)
+                if owner:
+                    assert flight is not None
+                    try:
+                        token_response = yield self._refresh_request()
+                        await token_response.aread()
+                        self._apply(token_response)
+                    except BaseException as exc:
+                        self._finish(flight, exc)
+                        raise
+                    self._finish(flight, None)
+                    self._notify()
+                elif flight is not None:
+                    await self._await(flight)
+            stale = self._authorize(request)
+            response = yield request
+            if response.status_code != 401 or attempt == 1:
+                return
+            needed = True
+
+    # --- shared steps ------------------------------------------------------------------------
+
+    def _expiring(self) -> bool:
+        if self._access is None:
+            return True
+        expires_at = self._expires_at
+        return expires_at is not None and self._clock.now() >= expires_at - self._margin
+
+    def _authorize(self, request: httpx.Request) -> str | None:
+        token = self._access
+        if token is not None:
+            request.headers["Authorization"] = f"Bearer {token}"
+        return token
+
+    def _claim(self, stale: str | None) -> tuple[_Flight | None, bool]:
+        """Join the refresh in flight, start one, or (``None``) see it is already done."""
+        with self._lock:
+            if self._dead is not None:
+                raise RefreshTokenRejectedError(self._dead.detail)
+            if self._flight is not None:
+                self._coalesced += 1
+                return self._flight, False
+            if self._access is not None and self._access != stale and not self._expiring():
+                return None, False  # another request refreshed since this one looked
+            flight: _Flight = concurrent.futures.Future()
+            self._flight = flight
+            self._refreshes += 1
+            return flight, True
+
+    def _finish(self, flight: _Flight, exc: BaseException | None) -> None:
+        error: JWTWardenError | None = None
+        if isinstance(exc, JWTWardenError):
+            error = exc
+        elif exc is not None:
+            error = TokenRefreshError(f"the refresh did not complete ({type(exc).__name__})")
+        with self._lock:
+            self._flight = None
+        flight.set_result(error)
+
+    def _wait_result(self, error: JWTWardenError | None) -> None:
+        if error is not None:
+            raise type(error)(error.detail)  # one object per waiter
+
+    def _join_sync(self, flight: _Flight) -> None:
+        try:
+            error = flight.result(timeout=self._wait)
+        except concurrent.futures.TimeoutError:
+            raise TokenRefreshError("timed out waiting for the token refresh") from None
+        self._wait_result(error)
+
+    async def _await(self, flight: _Flight) -> None:
+        try:
+            error = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), self._wait)
+        except TimeoutError:
+            raise TokenRefreshError("timed out waiting for the token refresh") from None
+        self._wait_result(error)
+
+    def _refresh_request(self) -> httpx.Request:
+        form = {"grant_type": "refresh_token", "refresh_token": self._refresh}
+        headers = {"Accept": "application/json", "Cache-Control": "no-store"}
+        if self._client_secret is not None and self._client_id is not None:
+            # RFC 6749 2.3.1: form-encode both parts before the Basic encoding.
+            pair = f"{quote_plus(self._client_id)}:{quote_plus(self._client_secret)}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        elif self._client_id is not None:
+            form["client_id"] = self._client_id
+        if self._scope is not None:
+            form["scope"] = self._scope
+        return httpx.Request("POST", self._token_url, data=form, headers=headers)
+
+    def _apply(self, response: httpx.Response) -> None:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise TokenRefreshError(
+                f"the token endpoint answered HTTP {response.status_code} without a JSON object"
+            )
+        error = data.get("error")
+        if response.status_code != 200 or error is not None:
+            code = error if isinstance(error, str) else "unknown"
+            if code == "invalid_grant":
+                dead = RefreshTokenRejectedError(
+                    "the refresh token was rejected (invalid_grant); sign in again"
+                )
+                with self._lock:
+                    self._dead = dead
+                    self._access = None
+                raise dead
+            raise TokenRefreshError(
+                f"the token endpoint answered HTTP {response.status_code} ({code[:40]})"
+            )
+        access = data.get("access_token")
+        token_type = data.get("token_type")
+        if not isinstance(access, str) or not access:
+            raise TokenRefreshError("the token response has no access_token")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenRefreshError("the token response's token_type is not Bearer")
+        refresh = data.get("refresh_token")
+        expires_at = _expiry(access, data.get("expires_in"), self._clock.now())
+        with self._lock:
+            self._access = access
+            self._expires_at = expires_at
+            # RFC 6749 6: the server MAY issue a new refresh token; if not, keep the old one.
+            if isinstance(refresh, str) and refresh:
+                self._refresh = refresh
+
+    def _notify(self) -> None:
+        if self._on_tokens is None or self._access is None:
+            return
+        pair = TokenPair(self._access, self._refresh, self._expires_at)
+        try:
+            self._on_tokens(pair)
+        except Exception:
+            log.exception("on_tokens failed: the new refresh token was not persisted")
+            raise
+
+    def __repr__(self) -> str:
+        return f"RefreshingAuth({str(self._token_url)!r}, refreshes={self._refreshes})"

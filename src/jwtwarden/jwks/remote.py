@@ -1,0 +1,461 @@
+"""``RemoteJWKS``: the issuer's JWK Set, fetched through the SSRF guard, cached and refreshed.
+
+Behaviour (the defaults follow panva/jose's remote JWK Set):
+
+- **Cache**: a fetched set is fresh for ``Cache-Control: max-age``, clamped to
+  ``[min_cache, max_cache]`` (10 minutes when the response says nothing).
+- **Stale while revalidate**: a stale set keeps serving while one refresh runs in the
+  background (a daemon thread for ``select``, a task for ``aselect``).
+- **Unknown kid**: triggers a refetch, at most one per ``cooldown`` (30 s), counted from the
+  last attempt of any kind: a flood of tokens with random ``kid`` values cannot make this
+  service hammer the issuer (nor be used to amplify traffic against it).
+- **Single flight**: concurrent callers that need a fetch share one request, across threads and
+  tasks alike (one ``concurrent.futures.Future`` per flight).
+- **Issuer down**: the last good set keeps serving for ``max_stale`` after it went stale;
+  after that, and before any set was ever fetched, ``select`` raises ``JWKSFetchError``.
+- **Keys**: imported with the usual pinning and strength floors; a key the import refuses is
+  dropped with a counted log line (``dropped_keys``), while duplicate ``kid`` values, a
+  mixed HMAC/asymmetric set or a set with no usable key refuse the whole document (see
+  ``jwks._document``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import ssl
+import threading
+from typing import Any, NamedTuple
+
+import httpx
+
+from .._jose.algorithms import ALGORITHMS
+from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import FetchRefusedError, JWKSFetchError, UnknownKeyError
+from ..keys.key import Key
+from ..keys.keyset import KeySet
+from ._document import ParsedJWKS, cache_seconds, parse_jwks
+from ._fetch import ACCEPT_JWKS, FetchSettings, afetch, fetch
+from .discovery import adiscover_jwks_uri, discover_jwks_uri
+from .guard import SSRFGuard
+
+__all__ = ["RemoteJWKS"]
+
+log = logging.getLogger("jwtwarden.jwks")
+
+_Flight = concurrent.futures.Future["_Outcome"]
+
+
+class _Snapshot(NamedTuple):
+    keys: KeySet | None
+    fresh_until: float
+    stale_until: float
+
+
+class _Outcome(NamedTuple):
+    keys: KeySet | None
+    error: JWKSFetchError | None
+
+
+def _copy(error: JWKSFetchError | None) -> JWKSFetchError:
+    # One outcome is shared by every waiter: each raises its own exception object.
+    if error is None:
+        return JWKSFetchError("the key set could not be fetched")
+    return type(error)(error.detail)
+
+
+def _positive(name: str, value: float, *, zero_ok: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a number of seconds")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'positive'}")
+    return float(value)
+
+
+class RemoteJWKS:
+    """A ``KeySource`` backed by a remote JWK Set (see the module docstring for behaviour).
+
+    Parameters:
+        url: the JWK Set URL (``https``; or use ``from_discovery``).
+        guard: the ``SSRFGuard`` to use (shared across sources if you like); default a new one.
+        allow_loopback_http: the development switch, for the default guard only.
+        timeout: per network operation, seconds (default 5).
+        min_cache, max_cache: bounds for ``max-age`` (default 60 s and 1 day);
+        default_cache: freshness when the response says nothing (10 minutes).
+        cooldown: least time between two fetch attempts (30 s).
+        max_stale: how long a stale set keeps serving while the issuer is down (1 day).
+        max_bytes: the largest document accepted (512 KiB).
+        clock: the clock for freshness and cooldown (a ``FixedClock`` in tests).
+        transport: an ``httpx`` transport (tests: ``httpx.MockTransport``); default real TCP.
+        algorithm: the algorithm of keys that carry no ``alg`` (they are dropped otherwise).
+        ssl_context: trust anchors for a private CA; default the ``certifi`` bundle.
+
+    Call ``select`` from threads and ``aselect`` from async code: ``select`` on an event
+    loop's thread blocks that loop while it fetches.
+
+    Attributes: ``fetches`` (attempts started), ``refusals`` (refused by the guard),
+    ``failures`` (other failed attempts), ``dropped_keys`` (keys skipped at import),
+    ``coalesced`` (callers that shared a fetch in flight).
+
+    Raises:
+        ValueError, TypeError: a configuration that can never be safe or work.
+
+    Example:
+        >>> jwks = RemoteJWKS("https://auth.example.com/.well-known/jwks.json")
+        >>> policy = VerificationPolicy.access_token(  # doctest: +SKIP
+        ...     algorithms=["ES256"], issuer="https://auth.example.com", audience="api",
+        ...     keys=jwks)
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        discovery_issuer: str | None = None,
+        guard: SSRFGuard | None = None,
+        allow_loopback_http: bool = False,
+        timeout: float = 5.0,
+        min_cache: float = 60.0,
+        max_cache: float = 86400.0,
+        default_cache: float = 600.0,
+        cooldown: float = 30.0,
+        max_stale: float = 86400.0,
+        max_bytes: int = 512 * 1024,
+        clock: Clock = SYSTEM_CLOCK,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        algorithm: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if guard is None:
+            guard = SSRFGuard(allow_loopback_http=allow_loopback_http)
+        elif not isinstance(guard, SSRFGuard):
+            raise TypeError("guard must be an SSRFGuard")
+        elif allow_loopback_http and not guard.allow_loopback_http:
+            raise ValueError("allow_loopback_http is off on the guard you passed; set it there")
+        if (url is None) == (discovery_issuer is None):
+            raise ValueError("give the JWK Set url, or use RemoteJWKS.from_discovery(issuer)")
+        guard.validate(url if url is not None else str(discovery_issuer))
+        self._timeout = _positive("timeout", timeout)
+        if self._timeout > 60:
+            raise ValueError("timeout must be at most 60 seconds (a short timeout is the point)")
+        self._min_cache = _positive("min_cache", min_cache, zero_ok=True)
+        self._max_cache = _positive("max_cache", max_cache)
+        if self._min_cache > self._max_cache:
+            raise ValueError("min_cache must not exceed max_cache")
+        self._default_cache = _positive("default_cache", default_cache)
+        self._cooldown = _positive("cooldown", cooldown, zero_ok=True)
+        self._max_stale = _positive("max_stale", max_stale, zero_ok=True)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+            raise TypeError("max_bytes must be an int")
+        if not 1024 <= max_bytes <= 16 * 1024 * 1024:
+            raise ValueError("max_bytes must be between 1 KiB and 16 MiB")
+        if not isinstance(clock, Clock):
+            raise TypeError("clock must have a now() method")
+        if transport is not None and not isinstance(
+            transport, httpx.BaseTransport | httpx.AsyncBaseTransport
+        ):
+            raise TypeError("transport must be an httpx transport")
+        if algorithm is not None and algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {algorithm!r}")
+        self._jwks_url = url
+        self._issuer = discovery_issuer
+        self._algorithm = algorithm
+        self._clock = clock
+        self._settings = FetchSettings(
+            guard=guard,
+            timeout=self._timeout,
+            max_bytes=max_bytes,
+            transport=transport,
+            ssl_context=ssl_context,
+        )
+        # Discovery, then up to three addresses, each bounded by the body deadline.
+        self._wait_limit = self._timeout * 12 + 1
+        self._lock = threading.Lock()
+        self._snapshot = _Snapshot(None, -math.inf, -math.inf)
+        self._flight: _Flight | None = None
+        self._last_attempt: float | None = None
+        self._last_error: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._fetches = 0
+        self._refusals = 0
+        self._failures = 0
+        self._dropped = 0
+        self._coalesced = 0
+
+    @classmethod
+    def from_discovery(cls, issuer_url: str, **options: Any) -> RemoteJWKS:
+        """A source whose JWK Set URL comes from the issuer's OpenID configuration.
+
+        The discovery document is fetched (through the guard) with the first key set; its
+        ``issuer`` must equal ``issuer_url`` exactly and its ``jwks_uri`` passes the guard.
+
+        Example:
+            >>> jwks = RemoteJWKS.from_discovery("https://auth.example.com")  # doctest: +SKIP
+        """
+        return cls(discovery_issuer=issuer_url, **options)
+
+    # --- what callers see -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str | None:
+        """The JWK Set URL (``None`` until discovery has found it)."""
+        return self._jwks_url
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer used for discovery, if any."""
+        return self._issuer
+
+    @property
+    def guard(self) -> SSRFGuard:
+        return self._settings.guard
+
+    @property
+    def keys(self) -> KeySet | None:
+        """The last good key set, fresh or not (``None`` before the first fetch)."""
+        return self._snapshot.keys
+
+    @property
+    def fetches(self) -> int:
+        return self._fetches
+
+    @property
+    def refusals(self) -> int:
+        return self._refusals
+
+    @property
+    def failures(self) -> int:
+        return self._failures
+
+    @property
+    def dropped_keys(self) -> int:
+        return self._dropped
+
+    @property
+    def coalesced(self) -> int:
+        """Callers that joined a fetch already in flight instead of starting their own."""
+        return self._coalesced
+
+    def select(self, kid: str | None, alg: str) -> Key:
+        """The key for ``kid``/``alg``, fetching or refetching as the rules above allow.
+
+        Raises:
+            UnknownKeyError: no such key, even after the refetch the cooldown allowed.
+            AlgorithmNotAllowedError: the key named by ``kid`` is pinned to another algorithm.
+            JWKSFetchError: no usable key set (never fetched, or staler than ``max_stale``).
+        """
+        now = self._clock.now()
+        snap = self._snapshot
+        keys = snap.keys
+        if keys is None or now >= snap.fresh_until:
+            keys = self._stale_or_fetch(snap, now)
+        try:
+            return keys.select(kid, alg)
+        except UnknownKeyError:
+            claimed = self._claim(now)
+            if claimed is None:
+                raise
+            outcome = self._complete(*claimed)
+        return self._after_refetch(outcome, kid, alg)
+
+    async def aselect(self, kid: str | None, alg: str) -> Key:
+        """Like ``select``, never blocking the event loop (``verify_async`` uses this)."""
+        now = self._clock.now()
+        snap = self._snapshot
+        keys = snap.keys
+        if keys is None or now >= snap.fresh_until:
+            keys = await self._astale_or_fetch(snap, now)
+        try:
+            return keys.select(kid, alg)
+        except UnknownKeyError:
+            claimed = self._claim(now)
+            if claimed is None:
+                raise
+            outcome = await self._acomplete(*claimed)
+        return self._after_refetch(outcome, kid, alg)
+
+    def refresh(self) -> KeySet:
+        """Fetch now, ignoring the cooldown (start-up warm-up); return the new set.
+
+        Raises:
+            JWKSFetchError: the fetch failed (the previous set, if any, stays in use).
+        """
+        claimed = self._claim(self._clock.now(), explicit=True)
+        assert claimed is not None  # an explicit claim always gets a flight
+        return self._keys_or_raise(self._complete(*claimed))
+
+    async def arefresh(self) -> KeySet:
+        """The async twin of ``refresh``."""
+        claimed = self._claim(self._clock.now(), explicit=True)
+        assert claimed is not None
+        return self._keys_or_raise(await self._acomplete(*claimed))
+
+    async def aclose(self) -> None:
+        """Wait for background refresh tasks of the running loop (for orderly shutdowns)."""
+        loop = asyncio.get_running_loop()
+        pending = [t for t in tuple(self._tasks) if t.get_loop() is loop and not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    def _after_refetch(self, outcome: _Outcome, kid: str | None, alg: str) -> Key:
+        if outcome.keys is None:
+            raise UnknownKeyError(
+                "no trusted key has the token's kid (and the key set could not be refreshed)"
+            )
+        return outcome.keys.select(kid, alg)
+
+    @staticmethod
+    def _keys_or_raise(outcome: _Outcome) -> KeySet:
+        if outcome.keys is None:
+            raise _copy(outcome.error)
+        return outcome.keys
+
+    def _unavailable(self) -> JWKSFetchError:
+        where = self._jwks_url or f"the issuer {self._issuer!r}"
+        last = self._last_error or "the key set is older than max_stale"
+        return JWKSFetchError(
+            f"no usable key set from {where} ({last}); the next attempt waits for the cooldown"
+        )
+
+    def _stale_or_fetch(self, snap: _Snapshot, now: float) -> KeySet:
+        claimed = self._claim(now)
+        if snap.keys is not None and now < snap.stale_until:
+            if claimed is not None and claimed[1]:
+                threading.Thread(
+                    target=self._run, args=(claimed[0],), name="jwtwarden-jwks", daemon=True
+                ).start()
+            return snap.keys
+        if claimed is None:
+            raise self._unavailable()
+        return self._keys_or_raise(self._complete(*claimed))
+
+    async def _astale_or_fetch(self, snap: _Snapshot, now: float) -> KeySet:
+        claimed = self._claim(now)
+        if snap.keys is not None and now < snap.stale_until:
+            if claimed is not None and claimed[1]:
+                self._spawn(claimed[0])
+            return snap.keys
+        if claimed is None:
+            raise self._unavailable()
+        return self._keys_or_raise(await self._acomplete(*claimed))
+
+    def _claim(self, now: float, *, explicit: bool = False) -> tuple[_Flight, bool] | None:
+        """Join the fetch in flight, or start one if the cooldown allows; ``None`` if not."""
+        with self._lock:
+            if self._flight is not None:
+                self._coalesced += 1
+                return self._flight, False
+            last = self._last_attempt
+            # abs(): a wall clock stepped backwards must not open the gate either.
+            if not explicit and last is not None and abs(now - last) < self._cooldown:
+                return None
+            flight: _Flight = concurrent.futures.Future()
+            self._flight = flight
+            self._last_attempt = now
+            self._fetches += 1
+            return flight, True
+
+    def _finish(self, flight: _Flight, outcome: _Outcome) -> None:
+        with self._lock:
+            self._flight = None
+        flight.set_result(outcome)
+
+    def _complete(self, flight: _Flight, owner: bool) -> _Outcome:
+        if owner:
+            self._run(flight)
+        try:
+            return flight.result(timeout=self._wait_limit)
+        except concurrent.futures.TimeoutError:
+            return _Outcome(None, JWKSFetchError("timed out waiting for the key set fetch"))
+
+    async def _acomplete(self, flight: _Flight, owner: bool) -> _Outcome:
+        if owner:
+            # A task of its own: if this caller is cancelled, the flight still lands for the
+            # others. shield(): a cancelled waiter must not cancel the shared future.
+            self._spawn(flight)
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(flight)), self._wait_limit
+            )
+        except TimeoutError:
+            return _Outcome(None, JWKSFetchError("timed out waiting for the key set fetch"))
+
+    def _spawn(self, flight: _Flight) -> None:
+        task = asyncio.get_running_loop().create_task(self._arun(flight), name="jwtwarden-jwks")
+        self._tasks.add(task)  # a strong reference, or the task may be collected mid-flight
+        task.add_done_callback(self._tasks.discard)
+
+    # --- one fetch ---------------------------------------------------------------------------
+
+    def _run(self, flight: _Flight) -> None:
+        outcome = _Outcome(None, JWKSFetchError("the key set fetch was interrupted"))
+        try:
+            url = self._jwks_url
+            if url is None:
+                url = self._discovered(discover_jwks_uri(str(self._issuer), self._settings))
+            fetched = fetch(url, self._settings, accept=ACCEPT_JWKS)
+            parsed = parse_jwks(fetched.body, algorithm=self._algorithm, source=url)
+            outcome = self._installed(parsed, fetched.headers)
+        except JWKSFetchError as exc:
+            outcome = self._failed(exc)
+        except Exception as exc:  # a bug must not leave waiters hanging or escape as-is
+            log.exception("jwks: unexpected error while fetching")
+            outcome = self._failed(JWKSFetchError(f"unexpected {type(exc).__name__}"))
+        finally:
+            self._finish(flight, outcome)
+
+    async def _arun(self, flight: _Flight) -> None:
+        outcome = _Outcome(None, JWKSFetchError("the key set fetch was interrupted"))
+        try:
+            url = self._jwks_url
+            if url is None:
+                url = self._discovered(await adiscover_jwks_uri(str(self._issuer), self._settings))
+            fetched = await afetch(url, self._settings, accept=ACCEPT_JWKS)
+            parsed = parse_jwks(fetched.body, algorithm=self._algorithm, source=url)
+            outcome = self._installed(parsed, fetched.headers)
+        except JWKSFetchError as exc:
+            outcome = self._failed(exc)
+        except Exception as exc:
+            log.exception("jwks: unexpected error while fetching")
+            outcome = self._failed(JWKSFetchError(f"unexpected {type(exc).__name__}"))
+        finally:
+            self._finish(flight, outcome)
+
+    def _discovered(self, uri: str) -> str:
+        self._settings.guard.parse(uri)  # form check now; addresses are checked by the fetch
+        self._jwks_url = uri
+        return uri
+
+    def _installed(self, parsed: ParsedJWKS, headers: httpx.Headers) -> _Outcome:
+        now = self._clock.now()
+        fresh = cache_seconds(
+            headers,
+            default=self._default_cache,
+            minimum=self._min_cache,
+            maximum=self._max_cache,
+        )
+        with self._lock:
+            self._dropped += parsed.dropped
+            self._last_error = None
+            self._snapshot = _Snapshot(parsed.keys, now + fresh, now + fresh + self._max_stale)
+        return _Outcome(parsed.keys, None)
+
+    def _failed(self, exc: JWKSFetchError) -> _Outcome:
+        with self._lock:
+            if isinstance(exc, FetchRefusedError):
+                self._refusals += 1
+            else:
+                self._failures += 1
+            self._last_error = f"{exc.code}: {exc.detail}"
+        where = self._jwks_url or self._issuer
+        log.warning("jwks %s: fetch failed: %s: %s", where, exc.code, exc.detail)
+        return _Outcome(None, exc)
+
+    def __repr__(self) -> str:
+        where = self._jwks_url or f"discovery:{self._issuer}"
+        count = len(self._snapshot.keys) if self._snapshot.keys is not None else 0
+        return f"RemoteJWKS({where!r}, keys={count}, fetches={self._fetches})"
