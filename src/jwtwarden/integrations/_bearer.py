@@ -47,6 +47,8 @@ log = logging.getLogger("jwtwarden.integrations")
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+# An auth-scheme, the separator (checked to be spaces only for Bearer), the rest.
+_CREDENTIALS = re.compile(r"(?P<scheme>[^ \t]*)(?P<gap>[ \t]*)(?P<credentials>.*)", re.DOTALL)
 _REALM = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}")
 MAX_AUTHORIZATION_LENGTH = 16 * 1024
 GENERIC_DESCRIPTION = "The access token is not valid."
@@ -112,13 +114,20 @@ def bearer_token(values: Collection[str]) -> str | None:
     value = next(iter(values))
     if len(value) > MAX_AUTHORIZATION_LENGTH:
         raise MalformedAuthorization("the Authorization header is too long")
-    scheme, _, credentials = value.strip().partition(" ")
-    if scheme.lower() != "bearer":
+    # RFC 9110 5.5: only SP and HTAB surround a field value (str.strip would also eat
+    # control and Unicode spaces); 11.4: the scheme and its credentials are split by 1*SP.
+    parts = _CREDENTIALS.fullmatch(value.strip(" \t"))
+    if parts is None or parts["scheme"].lower() != "bearer":
         return None
-    credentials = credentials.strip(" ")
-    if not _B64TOKEN.fullmatch(credentials):
+    if "\t" in parts["gap"] or not _B64TOKEN.fullmatch(parts["credentials"]):
         raise MalformedAuthorization("the bearer credential is not a single b64token")
-    return credentials
+    return parts["credentials"]
+
+
+def _space_separated(scope: str) -> frozenset[str]:
+    # RFC 6749 3.3: scope-tokens are separated by SP only. Splitting on any whitespace would
+    # read "read\tadmin", which an issuer may have let through as one odd token, as "admin".
+    return frozenset(item for item in scope.split(" ") if item)
 
 
 def granted_scopes(claims: dict[str, Any]) -> frozenset[str]:
@@ -126,10 +135,10 @@ def granted_scopes(claims: dict[str, Any]) -> frozenset[str]:
     absent, ``scp`` (a list, as some issuers send). Anything malformed grants nothing."""
     scope = claims.get("scope")
     if scope is not None:
-        return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+        return _space_separated(scope) if isinstance(scope, str) else frozenset()
     scp = claims.get("scp")
     if isinstance(scp, str):
-        return frozenset(scp.split())
+        return _space_separated(scp)
     if isinstance(scp, list) and all(isinstance(s, str) for s in scp):
         return frozenset(scp)
     return frozenset()

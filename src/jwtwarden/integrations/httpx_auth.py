@@ -23,9 +23,9 @@ import base64
 import concurrent.futures
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 
@@ -69,6 +69,37 @@ def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | No
     if type(expires_in) is int and expires_in > 0:
         return now + expires_in
     return None
+
+
+class _OneShotBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The refresh request's form body (it holds the refresh token), sent once at most.
+
+    A client with ``follow_redirects=True`` follows redirects for the requests an auth flow
+    yields too, and a 307/308 sends the same POST body on to whatever ``Location`` names:
+    another origin, plain http. The body refuses a second reading, so the refresh token only
+    ever goes to ``token_url``.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._sent = False
+        self._lock = threading.Lock()
+
+    def _take(self) -> bytes:
+        with self._lock:
+            if self._sent:
+                raise TokenRefreshError(
+                    "the token endpoint redirected the refresh request; the refresh token is "
+                    "sent to token_url only"
+                )
+            self._sent = True
+        return self._body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._take()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._take()
 
 
 class RefreshingAuth(httpx.Auth):
@@ -166,9 +197,10 @@ class RefreshingAuth(httpx.Auth):
                 if owner:
                     assert flight is not None
                     try:
-                        token_response = yield self._refresh_request()
+                        refresh_request = self._refresh_request()
+                        token_response = yield refresh_request
                         token_response.read()
-                        self._apply(token_response)
+                        self._apply(token_response, refresh_request)
                     except BaseException as exc:  # GeneratorExit too: waiters must not hang
                         self._finish(flight, exc)
                         raise
@@ -194,9 +226,10 @@ class RefreshingAuth(httpx.Auth):
                 if owner:
                     assert flight is not None
                     try:
-                        token_response = yield self._refresh_request()
+                        refresh_request = self._refresh_request()
+                        token_response = yield refresh_request
                         await token_response.aread()
-                        self._apply(token_response)
+                        self._apply(token_response, refresh_request)
                     except BaseException as exc:
                         self._finish(flight, exc)
                         raise
@@ -278,9 +311,19 @@ class RefreshingAuth(httpx.Auth):
             form["client_id"] = self._client_id
         if self._scope is not None:
             form["scope"] = self._scope
-        return httpx.Request("POST", self._token_url, data=form, headers=headers)
+        body = urlencode(form).encode("ascii")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = httpx.Request("POST", self._token_url, headers=headers, content=body)
+        request.stream = _OneShotBody(body)  # after httpx set Host and Content-Length
+        return request
 
-    def _apply(self, response: httpx.Response) -> None:
+    def _apply(self, response: httpx.Response, sent: httpx.Request) -> None:
+        if response.request is not sent:
+            # A 301/302/303 turned the POST into a GET elsewhere: whatever answered there is
+            # not the token endpoint, and its "tokens" must not be used (session fixation).
+            raise TokenRefreshError(
+                "the token endpoint answered with a redirect; tokens come from token_url only"
+            )
         try:
             data = response.json()
         except ValueError:

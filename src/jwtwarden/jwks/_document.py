@@ -92,10 +92,11 @@ def parse_jwks(body: bytes, *, algorithm: str | None, source: str) -> ParsedJWKS
 def cache_seconds(
     headers: httpx.Headers, *, default: float, minimum: float, maximum: float
 ) -> float:
-    """How long a fetched set stays fresh: ``Cache-Control: max-age`` clamped to the bounds.
+    """How long a fetched set stays fresh: ``Cache-Control: max-age`` less ``Age``, clamped to
+    the bounds.
 
     ``no-cache``/``no-store`` give the minimum (we must cache something, or every request
-    would fetch); no header or an unreadable one gives the default.
+    would fetch); no header or an unreadable one (negative, not a number) gives the default.
     """
     seconds = default
     for directive in headers.get("cache-control", "").split(","):
@@ -105,6 +106,10 @@ def cache_seconds(
             break
         if name == "max-age":
             value = value.strip().strip('"')
-            if value.isdigit():
-                seconds = float(int(value[:12]))
+            if value.isascii() and value.isdigit():
+                # RFC 9111 4.2.3: a copy a cache held for ``Age`` seconds has that much less
+                # freshness left; ignoring it would keep a removed key trusted for longer.
+                age = headers.get("age", "").strip()
+                held = int(age[:12]) if age.isascii() and age.isdigit() else 0
+                seconds = float(int(value[:12]) - held)
     return min(max(seconds, minimum), maximum)

@@ -11,7 +11,8 @@ loopback, the private network. So, before any connection:
 - the host is resolved, and *every* address it resolves to must be public: loopback (unless
   the switch), private (RFC 1918, RFC 4193), link-local, multicast, reserved, unspecified,
   shared (RFC 6598), benchmarking, documentation, and IPv6 forms that embed an IPv4 address
-  (mapped, compatible, 6to4, Teredo, NAT64 of a refused address) are all refused;
+  (mapped, compatible, 6to4, Teredo, NAT64 of a refused or blocked address, any address
+  under the local-use NAT64 prefix) are all refused;
 - the fetch then connects to the address that was checked (``Target.pinned_url``), with the
   original host name in the ``Host`` header and as the TLS server name, so a DNS answer that
   changes between the check and the connection (DNS rebinding) cannot swap the address.
@@ -85,7 +86,11 @@ _EXTRA_V6: tuple[tuple[_V6, str], ...] = tuple(
 _MAPPED = _V6("::ffff:0:0/96")  # RFC 4291 2.5.5.2
 _COMPATIBLE = _V6("::/96")  # RFC 4291 2.5.5.1, deprecated
 _SIXTOFOUR = _V6("2002::/16")  # RFC 3056, deprecated by RFC 7526
-_NAT64 = (_V6("64:ff9b::/96"), _V6("64:ff9b:1::/48"))  # RFC 6052, RFC 8215
+_NAT64 = _V6("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 address is the last 32 bits
+# RFC 8215 local-use prefix: the network picks the prefix length (/48 to /96), so where the
+# IPv4 address sits (RFC 6052 2.2) is unknowable here; an address that looks public under one
+# layout can reach loopback under another. Refused whole.
+_NAT64_LOCAL = _V6("64:ff9b:1::/48")
 
 
 def _v4_refusal(ip: ipaddress.IPv4Address) -> str | None:
@@ -109,6 +114,10 @@ def _v4_refusal(ip: ipaddress.IPv4Address) -> str | None:
     return None
 
 
+def _nat64_inner(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+
+
 def _v6_refusal(ip: ipaddress.IPv6Address) -> str | None:
     if ip.scope_id:
         return "scoped"  # "fe80::1%eth0": an interface-scoped address is never a key server
@@ -122,12 +131,13 @@ def _v6_refusal(ip: ipaddress.IPv6Address) -> str | None:
     if ip in _SIXTOFOUR:
         inner = _v4_refusal(ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF))
         return f"6to4:{inner}" if inner else "6to4"
-    for net in _NAT64:
-        if ip in net:
-            # IPv6-only networks reach public IPv4 hosts through NAT64 (RFC 6146): allowed,
-            # but only when the IPv4 address inside would be allowed on its own.
-            inner = _v4_refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-            return f"nat64:{inner}" if inner else None
+    if ip in _NAT64:
+        # IPv6-only networks reach public IPv4 hosts through NAT64 (RFC 6146): allowed,
+        # but only when the IPv4 address inside would be allowed on its own.
+        inner = _v4_refusal(_nat64_inner(ip))
+        return f"nat64:{inner}" if inner else None
+    if ip in _NAT64_LOCAL:
+        return "nat64_local"
     for net6, reason in _EXTRA_V6:
         if ip in net6:
             return reason
@@ -306,7 +316,7 @@ class SSRFGuard:
             raise JWKSFetchError(f"the host {url.host[:100]!r} did not resolve")
         for ip in addresses:
             reason = address_refusal(ip)
-            if reason is None and any(ip in net for net in self._blocked):
+            if reason is None and self._is_blocked(ip):
                 reason = "blocked_network"
             if reason == "loopback" and self._allow_loopback:
                 continue
@@ -319,6 +329,14 @@ class SSRFGuard:
         if url.scheme == "http" and not all(ip.is_loopback for ip in addresses):
             raise self._refuse("plain http is allowed only to loopback addresses")
         return Target(url, tuple(addresses))
+
+    def _is_blocked(self, ip: IPAddress) -> bool:
+        # A NAT64 address reaches the IPv4 address inside it: a blocked IPv4 network must
+        # not be reachable through its NAT64 form.
+        reached = [ip]
+        if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+            reached.append(_nat64_inner(ip))
+        return any(address in net for address in reached for net in self._blocked)
 
     def _literal(self, url: httpx.URL) -> Sequence[str] | None:
         try:

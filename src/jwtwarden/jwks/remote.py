@@ -81,7 +81,8 @@ class RemoteJWKS:
         url: the JWK Set URL (``https``; or use ``from_discovery``).
         guard: the ``SSRFGuard`` to use (shared across sources if you like); default a new one.
         allow_loopback_http: the development switch, for the default guard only.
-        timeout: per network operation, seconds (default 5).
+        timeout: seconds per network operation (default 5); a whole fetch, connect, TLS,
+            headers and body of every address tried, ends within twice that.
         min_cache, max_cache: bounds for ``max-age`` (default 60 s and 1 day);
         default_cache: freshness when the response says nothing (10 minutes).
         cooldown: least time between two fetch attempts (30 s).
@@ -170,7 +171,8 @@ class RemoteJWKS:
             transport=transport,
             ssl_context=ssl_context,
         )
-        # Discovery, then up to three addresses, each bounded by the body deadline.
+        # Discovery and the set, each within 2 x timeout (_fetch.FETCH_BUDGET), plus name
+        # resolution, which only the system resolver bounds: a generous margin.
         self._wait_limit = self._timeout * 12 + 1
         self._lock = threading.Lock()
         self._snapshot = _Snapshot(None, -math.inf, -math.inf)
