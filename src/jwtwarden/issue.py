@@ -32,7 +32,7 @@ from .clock import SYSTEM_CLOCK, Clock
 from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError, TokenBudgetError
 from .keys.key import Key
 from .keys.keyset import KeySet
-from .lint import lint_claims
+from .lint import lint_claims, normalize_claim_name
 from .policy import VerificationPolicy
 from .token_profiles import (
     ACCESS_TOKEN,
@@ -92,6 +92,13 @@ class _UseKeys:
 
     def __repr__(self) -> str:
         return f"UseKeys(use={self._use!r})"
+
+
+_RESERVED_FOLDED = frozenset(name.replace("_", "") for name in RESERVED_CLAIMS)
+
+
+def _looks_reserved(name: str) -> bool:
+    return "".join(normalize_claim_name(name)) in _RESERVED_FOLDED
 
 
 def _audience(value: object) -> str | list[str]:
@@ -289,6 +296,14 @@ class Issuer:
                     f"claim {name!r} is set by the issuer and cannot be overridden",
                     claim=name,
                     reason="reserved",
+                )
+            if _looks_reserved(name):
+                # "ISS", "Sub", fullwidth "exp", "e_x_p": distinct names to a strict parser, the
+                # reserved claim to a case-insensitive or normalising one downstream.
+                raise ClaimLintError(
+                    f"claim {name!r} looks like a reserved claim; choose another name",
+                    claim=name,
+                    reason="reserved_lookalike",
                 )
         missing = [c for c in spec.required_claims if c not in extra]
         if missing:

@@ -6,8 +6,10 @@ A JWT payload is encoded, not encrypted: whoever holds the token reads it (RFC 8
 
 - ``refuse``: names or values that look like secrets: passwords, password hashes (bcrypt,
   argon2, scrypt, PBKDF2, sha-crypt), private keys (PEM, private JWK members), API keys of
-  well-known shapes (AWS, GitHub, Stripe, Slack, Google), card numbers (Luhn-valid), tokens,
-  social security numbers;
+  well-known shapes (AWS, GitHub, Stripe, Slack, Google), card numbers (Luhn-valid), tokens
+  (a nested JWT, a refresh token), social security numbers; also under one layer of base64
+  (a base64 PEM, a DER private key), and names spelled with look-alike letters (Cyrillic,
+  Greek, fullwidth, zero-width characters);
 - ``warn``: personal data beyond the subject's id (email, phone, address, birth date, names).
 
 The ``Issuer`` refuses to sign on the first ``refuse``; ``jwtwarden inspect`` shows all of them.
@@ -16,8 +18,11 @@ Findings name the claim and the reason, never the value.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,6 +57,9 @@ _SECRET_PARTS = (
     "secret",
     "apikey",
     "privatekey",
+    "privkey",
+    "pwdhash",
+    "passhash",
     "signingkey",
     "encryptionkey",
     "creditcard",
@@ -59,7 +67,7 @@ _SECRET_PARTS = (
     "socialsecurity",
 )
 # Whole words ("user_pwd", "ssn", "cvv").
-_SECRET_WORDS = frozenset({"pwd", "ssn", "cvv", "cvc", "otp", "pin"})
+_SECRET_WORDS = frozenset({"pwd", "ssn", "cvv", "cvc", "otp", "pin", "cookie", "cookies"})
 # Names (snake_case form) that hold personal data.
 _PERSONAL_NAMES = frozenset(
     {
@@ -109,9 +117,30 @@ _PERSONAL_WORDS = frozenset(
 )
 
 
+# Latin look-alikes from Cyrillic and Greek (Unicode's confusables.txt, the letters that render
+# like ASCII in common fonts): "password" spelled with a Cyrillic "a" (U+0430) must not pass
+# as a new word.
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝАВЕКМНОРСТХУІЈЅαορντικυΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlqwABEKMHOPCTXYIJSaopvtikuABEZHIKMNOPTYX",
+)
+
+
+def _fold(name: str) -> str:
+    """ASCII skeleton of a name: compatibility forms folded (fullwidth, ligatures), accents,
+    invisible characters (zero-width, bidi) dropped, look-alike letters mapped."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf", "Cc"))
+    return kept.translate(_CONFUSABLES)
+
+
 def normalize_claim_name(name: str) -> tuple[str, ...]:
     """Split a claim name into lower-case words: ``clientSecret``, ``client-secret`` and
-    ``CLIENT_SECRET`` all give ``("client", "secret")``."""
+    ``CLIENT_SECRET`` all give ``("client", "secret")``; look-alikes fold first, so
+    ``password`` written in fullwidth letters or with a Cyrillic ``a`` (U+0430) gives
+    ``("password",)``."""
+    if not name.isascii():
+        name = _fold(name)
     words: list[str] = []
     for chunk in re.split(r"[^A-Za-z0-9]+", name):
         words.extend(w.lower() for w in _CAMEL.findall(chunk))
@@ -154,7 +183,10 @@ _PASSWORD_HASH = re.compile(
     r"^(?:\$(?:2[abxy]?|argon2(?:id|i|d)|scrypt|7|5|6|1|y|gy|md5|sha1|pbkdf2(?:-sha\d+)?)\$"
     r"|pbkdf2_sha\d+\$|(?:pbkdf2|scrypt):|(?:argon2|bcrypt|bcrypt_sha256|scrypt)\$)"
 )
-_PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_PRIVATE = re.compile(r"BEGIN [A-Z0-9 ]*PRIVATE KEY", re.IGNORECASE)
+# A value that could be base64 or base64url of something else: decoded once and linted again,
+# since "base64 it first" is the easiest way around every pattern here.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 _API_KEYS = (
     re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),  # AWS key id
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}"),  # GitHub tokens
@@ -164,8 +196,13 @@ _API_KEYS = (
     re.compile(r"\bAIza[0-9A-Za-z_-]{35}"),  # Google API keys
     re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"),  # OpenAI / Anthropic keys
 )
+# A whole JWT (header and payload are base64url JSON objects, "eyJ") or one of our refresh
+# tokens: whoever reads the outer token could replay the inner one.
+_BEARER = re.compile(
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|\bjwtw_rt_[A-Za-z0-9_-]{43}"
+)
 _JWK_PRIVATE = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
-_CARD = re.compile(r"[2-6]\d{3}(?:[ -]?\d){9,15}")
+_CARD = re.compile(r"[2-6]\d{3}(?:[ .-]?\d){9,15}")
 _SSN = re.compile(r"\d{3}-\d{2}-\d{4}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}")
@@ -186,7 +223,7 @@ def _is_card_number(text: str) -> bool:
     # network's first digit (2-6): epoch milliseconds and snowflake ids start with 1.
     if not _CARD.fullmatch(text):
         return False
-    digits = text.replace(" ", "").replace("-", "")
+    digits = text.replace(" ", "").replace("-", "").replace(".", "")
     return 13 <= len(digits) <= 19 and _luhn(digits)
 
 
@@ -199,7 +236,7 @@ def _refuse(path: str, reason: str, what: str) -> LintFinding:
     )
 
 
-def _string_finding(path: str, text: str) -> LintFinding | None:
+def _string_finding(path: str, text: str, *, decode: bool = True) -> LintFinding | None:
     stripped = text.strip()
     if _PASSWORD_HASH.match(stripped):
         return _refuse(path, "password_hash", "a password hash")
@@ -207,6 +244,8 @@ def _string_finding(path: str, text: str) -> LintFinding | None:
         return _refuse(path, "private_key", "a PEM private key")
     if any(pattern.search(text) for pattern in _API_KEYS):
         return _refuse(path, "api_key", "something shaped like an API key")
+    if _BEARER.search(text):
+        return _refuse(path, "bearer_token", "a bearer credential (a JWT or a refresh token)")
     if _is_card_number(stripped):
         return _refuse(path, "card_number", "a payment card number")
     if stripped.startswith("{") and '"kty"' in stripped and len(stripped) < 65536:
@@ -216,6 +255,10 @@ def _string_finding(path: str, text: str) -> LintFinding | None:
             parsed = None
         if isinstance(parsed, dict) and _is_private_jwk(parsed):
             return _refuse(path, "private_jwk", "a private JWK")
+    if decode and _BASE64.fullmatch(stripped):
+        wrapped = _wrapped_secret(path, stripped)
+        if wrapped is not None:
+            return wrapped
     if _SSN.fullmatch(stripped):
         return LintFinding(
             claim=path,
@@ -228,6 +271,44 @@ def _string_finding(path: str, text: str) -> LintFinding | None:
     if _PHONE.fullmatch(stripped.replace(" ", "")):
         return _warn_personal(path, "phone", "a phone number")
     return None
+
+
+def _wrapped_secret(path: str, text: str) -> LintFinding | None:
+    """A secret hidden under one layer of base64 or base64url (a PEM, a hash, a private JWK,
+    a DER private key)."""
+    body = text.rstrip("=")
+    try:
+        raw = base64.urlsafe_b64decode(
+            body.replace("+", "-").replace("/", "_") + "=" * (-len(body) % 4)
+        )
+    except (binascii.Error, ValueError):
+        return None
+    if _is_der_private_key(raw):
+        return _refuse(path, "private_key", "a DER private key (base64)")
+    try:
+        inner = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    finding = _string_finding(path, inner, decode=False)
+    if finding is None or finding.severity != "refuse":
+        return None
+    return _refuse(path, finding.reason, "a secret wrapped in base64")
+
+
+def _is_der_private_key(raw: bytes) -> bool:
+    # PKCS#8, SEC 1 and PKCS#1 private keys are DER SEQUENCEs; cryptography parses them or
+    # says it needs a password (an encrypted PKCS#8 key is a private key too).
+    if len(raw) < 40 or raw[0] != 0x30:
+        return False
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        load_der_private_key(raw, password=None)
+    except TypeError:
+        return True  # encrypted: a password is needed
+    except Exception:
+        return False
+    return True
 
 
 def _warn_personal(path: str, reason: str, what: str) -> LintFinding:

@@ -1,4 +1,5 @@
-"""Strict JSON for JOSE: UTF-8 only, objects only, no duplicate member names, no NaN/Infinity.
+"""Strict JSON for JOSE: UTF-8 only, objects only, no duplicate member names, no NaN/Infinity,
+no lone surrogates.
 
 RFC 7515 section 5.2 and RFC 7519 section 7.2 require a parser that either refuses duplicate
 member names or uses the last one; parsers disagree, so we refuse (I-JSON, RFC 7493).
@@ -7,9 +8,15 @@ member names or uses the last one; parsers disagree, so we refuse (I-JSON, RFC 7
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["JSONRefused", "loads_object"]
+__all__ = ["JSONRefused", "has_lone_surrogate", "loads_object"]
+
+# A \uD800-\uDFFF escape. Pairs are joined by the decoder; what is left alone after decoding
+# is not Unicode (I-JSON, RFC 7493 2.1) and makes any later .encode("utf-8") raise, in the
+# application that reads the claim (a 500, a crashed log line) rather than here.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JSONRefused(ValueError):
@@ -49,6 +56,17 @@ def _parse(text: str) -> Any:
     return value
 
 
+def has_lone_surrogate(text: str, value: Any) -> bool:
+    """Whether ``value`` (decoded from the JSON ``text``) holds a lone UTF-16 surrogate."""
+    if _SURROGATE_ESCAPE.search(text) is None:
+        return False  # the common case: one regex scan, no walk
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return True
+    return False
+
+
 def loads_object(raw: bytes, what: str) -> dict[str, Any]:
     """Parse ``raw`` as one JSON object; raise ``JSONRefused`` naming ``what`` otherwise."""
     try:
@@ -60,4 +78,6 @@ def loads_object(raw: bytes, what: str) -> dict[str, Any]:
         raise JSONRefused(f"{what} is not valid UTF-8 JSON") from None
     if type(value) is not dict:
         raise JSONRefused(f"{what} is not a JSON object")
+    if "\\u" in text and has_lone_surrogate(text, value):
+        raise JSONRefused(f"{what} holds a lone UTF-16 surrogate (not Unicode, RFC 7493 2.1)")
     return value

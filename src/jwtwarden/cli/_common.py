@@ -115,7 +115,7 @@ def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
     # it (and the policy's allowlist decides whether that algorithm is accepted).
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidKeyError("the key file is neither PEM nor JSON") from None
     if isinstance(data, dict) and isinstance(data.get("keys"), list):
         data = {

@@ -35,6 +35,17 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
+def _safe(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\x1b``, ``\x9b``, ``\u202e``).
+
+    Findings and check details quote claim names and values from the token: an ESC, a C1
+    CSI or a bidi override in them would otherwise reach the terminal as a control sequence.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def render(report: Explanation, console: Console) -> None:
     """Print ``report`` as rich tables."""
     console.print(Text(f"Token: {report.size} bytes, decoded without verification", "bold"))
@@ -60,7 +71,9 @@ def render(report: Explanation, console: Console) -> None:
     findings.add_column("message")
     for f in report.findings:
         findings.add_row(
-            Text(f.severity, _SEVERITY_STYLE[f.severity]), Text(f.code), Text(f.message)
+            Text(f.severity, _SEVERITY_STYLE[f.severity]),
+            Text(_safe(f.code)),
+            Text(_safe(f.message)),
         )
     if not report.findings:
         findings.add_row("", "", Text("nothing to report"))
@@ -73,12 +86,18 @@ def render(report: Explanation, console: Console) -> None:
         checks.add_column("why")
         for c in report.checks:
             label, style = _MARK[c.passed]
-            checks.add_row(Text(c.step), Text(label, style), Text(c.code or ""), Text(c.detail))
+            checks.add_row(
+                Text(_safe(c.step)),
+                Text(label, style),
+                Text(_safe(c.code or "")),
+                Text(_safe(c.detail)),
+            )
         console.print(checks)
     if report.valid is True:
         console.print(Text("Verdict: valid", "bold green"))
     elif report.valid is False:
-        console.print(Text(f"Verdict: refused ({report.error}): {report.error_detail}", "bold red"))
+        verdict = f"Verdict: refused ({report.error}): {report.error_detail}"
+        console.print(Text(_safe(verdict), "bold red"))
 
 
 def inspect_command(

@@ -7,6 +7,7 @@ algorithm confusion (RS256 -> HS256 with the public key as the HMAC secret, and 
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
     load_pem_private_key,
     load_pem_public_key,
 )
@@ -22,7 +25,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from .._jose.algorithms import AlgorithmSpec, spec_for
 from .._jose.b64 import b64url_decode_checked
 from ..errors import InvalidKeyError, JWTWardenError, WeakKeyError
-from .strength import check_hmac_secret, check_rsa_public
+from .strength import MAX_RSA_BITS, check_hmac_secret, check_rsa_public
 
 __all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
 
@@ -134,6 +137,10 @@ class Key:
 def _check_kid(kid: Any) -> str:
     if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
         raise InvalidKeyError(f"kid must be a non-empty string of at most {MAX_KID_LENGTH} chars")
+    if not kid.isprintable():
+        # A kid is printed (keys list, logs) and used as a file name: control characters, bidi
+        # overrides and lone surrogates would drive a terminal or break an encoder there.
+        raise InvalidKeyError("kid must hold printable characters only")
     return kid
 
 
@@ -160,10 +167,34 @@ def _check_size_before_import(spec: AlgorithmSpec, material: Mapping[str, str]) 
             b64url_decode_checked(material["k"]), alg=spec.name, min_bits=spec.min_bits
         )
     elif spec.kty == "RSA" and "n" in material:
-        bits = int.from_bytes(b64url_decode_checked(material["n"]), "big").bit_length()
+        modulus = b64url_decode_checked(material["n"])
+        if len(modulus) * 8 > MAX_RSA_BITS + 8:  # before the int conversion of a huge n
+            raise InvalidKeyError(f"RSA modulus over {MAX_RSA_BITS} bits (denial of service)")
+        bits = int.from_bytes(modulus, "big").bit_length()
         if bits < spec.min_bits:
             raise WeakKeyError(
                 f"RSA key of {bits} bits; at least {spec.min_bits} bits are required"
+            )
+        if bits > MAX_RSA_BITS:
+            raise InvalidKeyError(f"RSA modulus of {bits} bits; at most {MAX_RSA_BITS}")
+    elif spec.kty in ("EC", "OKP"):
+        _check_coordinate_lengths(spec, material)
+
+
+# RFC 7518 6.2.1.2-6.2.2.1 and RFC 8037 2: each member is the curve's full length, exactly.
+# A shorter or zero-padded encoding names the same point under another string: another
+# thumbprint (kid) for one key, and a parser that disagrees with ours.
+_MEMBER_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66, "Ed25519": 32, "Ed448": 57}
+
+
+def _check_coordinate_lengths(spec: AlgorithmSpec, material: Mapping[str, str]) -> None:
+    size = _MEMBER_BYTES.get(material.get("crv", ""))
+    if size is None:
+        return  # an unknown curve is refused by the import and the curve check
+    for name in ("x", "y", "d"):
+        if name in material and len(b64url_decode_checked(material[name])) != size:
+            raise InvalidKeyError(
+                f"JWK member {name!r} must be exactly {size} bytes on {material['crv']}"
             )
 
 
@@ -189,7 +220,7 @@ def import_jwk(
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidKeyError("the JWK is not valid JSON") from None
     if not isinstance(data, Mapping):
         raise InvalidKeyError("a JWK must be a JSON object")
@@ -240,9 +271,20 @@ def import_jwk(
     except Exception as exc:  # joserfc / cryptography refuse malformed keys in many ways
         raise InvalidKeyError(f"the {kty} key is invalid: {type(exc).__name__}") from None
     _check_strength(spec, jwk)
+    if kty == "OKP" and "d" in material and "x" in material:
+        _check_okp_pair(jwk, material["x"])
     kid = data.get("kid")
     kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
     return Key(jwk, alg=alg, kid=kid, token_use=token_use, environment=environment)
+
+
+def _check_okp_pair(jwk: Any, x: str) -> None:
+    # joserfc derives an OKP key from "d" alone and keeps the given "x" for export: a JWK with
+    # a foreign "x" would publish one key and verify with another. cryptography checks this
+    # for EC and RSA private keys; OKP needs it here.
+    derived = jwk.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if not hmac.compare_digest(derived, b64url_decode_checked(x)):
+        raise InvalidKeyError("the OKP key's 'x' is not the public key of its 'd'")
 
 
 def _native_kty(native: Any) -> str:
@@ -275,6 +317,12 @@ def import_pem(
     PEM carries no algorithm, so the caller must name it.
     """
     data = pem.encode() if isinstance(pem, str) else pem
+    if data.count(b"-----BEGIN ") > 1:
+        # Which of several keys would be trusted is up to the parser (the first, the private
+        # one, the certificate): refuse the ambiguity, as KeySet refuses two keys with one kid.
+        raise InvalidKeyError(
+            "the PEM data holds several blocks; give exactly one key or certificate"
+        )
     try:
         spec = spec_for(algorithm)
     except ValueError as exc:

@@ -61,7 +61,7 @@ class KeySet:
         if isinstance(data, str | bytes):
             try:
                 data = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidKeyError("the JWK Set is not valid JSON") from None
         if not isinstance(data, Mapping):
             raise InvalidKeyError("a JWK Set must be a JSON object")

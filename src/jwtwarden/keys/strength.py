@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import InvalidKeyError, WeakKeyError
 
-__all__ = ["check_hmac_secret", "check_rsa_public", "has_roca_fingerprint"]
+__all__ = ["MAX_RSA_BITS", "check_hmac_secret", "check_rsa_public", "has_roca_fingerprint"]
 
 # The primes of the published ROCA fingerprint test (Nemec et al., CCS 2017): an Infineon key's
 # modulus is, modulo each of them, a power of 65537. A random modulus passes all of them with
@@ -76,10 +76,19 @@ def has_roca_fingerprint(n: int) -> bool:
     return all((n % p) in _powers_of_65537(p) for p in _ROCA_PRIMES)
 
 
+# OpenSSL's own ceiling for RSA public operations (OPENSSL_RSA_MAX_MODULUS_BITS). A larger
+# modulus in a published key set only makes every verification slower (denial of service).
+MAX_RSA_BITS = 16384
+
+
 def check_rsa_public(key: rsa.RSAPublicKey, *, min_bits: int = 2048) -> None:
     numbers = key.public_numbers()
     if key.key_size < min_bits:
         raise WeakKeyError(f"RSA key of {key.key_size} bits; at least {min_bits} bits are required")
+    if key.key_size > MAX_RSA_BITS:
+        raise InvalidKeyError(
+            f"RSA key of {key.key_size} bits; at most {MAX_RSA_BITS} are accepted"
+        )
     e = numbers.e
     # RFC 8017 3.1: 3 <= e < n, odd. e = 1 makes "signatures" trivial to forge.
     if e < 3 or e % 2 == 0 or e >= numbers.n or e.bit_length() > 256:

@@ -13,11 +13,16 @@ Design:
   ``Origin`` header naming an allowed origin, and (2) echo the CSRF token in an
   ``X-CSRF-Token`` header equal to the CSRF cookie (double submit). The CSRF token is returned
   in the login body and in a non-HttpOnly cookie. Refusals are 403 ``access_denied``.
+- Cookie tossing: a request carrying one of these cookie names twice is refused (403). A
+  sibling subdomain can plant a ``__Secure-`` cookie (not a ``__Host-`` one) next to ours;
+  the server must not guess which of the two is the real one. The CSRF cookie must also have
+  the exact shape the server mints, so it is never reflected into a ``Set-Cookie`` otherwise.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -31,6 +36,24 @@ __all__ = ["CSRF_HEADER", "CookiePolicy"]
 
 CSRF_HEADER = "x-csrf-token"
 _REFRESH_PATHS = ("/oauth/token", "/auth/logout")
+_CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+
+
+def _cookie(request: Request, name: str) -> str | None:
+    """The one value of cookie ``name``; ``AccessDenied`` if the request carries it twice."""
+    value = request.cookies.get(name)
+    if value is None:
+        return None
+    seen = 0
+    for header in request.headers.getlist("cookie"):
+        for item in header.split(";"):
+            if item.strip().partition("=")[0].strip() == name:
+                seen += 1
+    if seen > 1:
+        raise AccessDenied(
+            "the request carries a session cookie twice", log_detail="csrf: duplicate cookie"
+        )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -123,10 +146,10 @@ class CookiePolicy:
         return secrets.token_urlsafe(32)
 
     def refresh_cookie(self, request: Request) -> str | None:
-        return request.cookies.get(self.refresh_name) or None
+        return _cookie(request, self.refresh_name) or None
 
     def access_cookie_value(self, request: Request) -> str | None:
-        return request.cookies.get(self.access_name) or None if self.access_cookie else None
+        return _cookie(request, self.access_name) or None if self.access_cookie else None
 
     def check_origin(self, request: Request) -> None:
         """Refuse unless ``Origin`` names an allowed origin (RFC 6454; OWASP CSRF cheat sheet)."""
@@ -140,9 +163,13 @@ class CookiePolicy:
     def check_csrf(self, request: Request) -> None:
         """Origin check plus double submit: ``X-CSRF-Token`` equals the CSRF cookie."""
         self.check_origin(request)
-        cookie = request.cookies.get(self.csrf_name, "")
+        cookie = _cookie(request, self.csrf_name) or ""
         header = request.headers.get(CSRF_HEADER, "")
-        if not cookie or not header or not hmac.compare_digest(cookie, header):
+        if (
+            not _CSRF_SHAPE.fullmatch(cookie)
+            or not header
+            or not hmac.compare_digest(cookie.encode(), header.encode())
+        ):
             raise AccessDenied(
                 "cookie requests need the X-CSRF-Token header matching the CSRF cookie",
                 log_detail="csrf: token mismatch",

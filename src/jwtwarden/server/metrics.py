@@ -43,32 +43,35 @@ class Metrics:
         self.rate_limited = Counter(
             "jwtwarden_rate_limited", "Requests refused by a rate limit.", ["bucket"], registry=r
         )
-        for result in ("success", "failure", "rate_limited"):
-            self.logins.labels(result)
-        for result in ("success", "invalid", "reuse"):
-            self.refreshes.labels(result)
-        for kind in ("session", "access_token"):
-            self.revocations.labels(kind)
+        # The labelled children are looked up once: ``labels()`` takes a lock per call.
+        self._login_success = self.logins.labels("success")
+        self._login_failure = self.logins.labels("failure")
+        self.logins.labels("rate_limited")
+        self._refresh_success = self.refreshes.labels("success")
+        self._refresh_invalid = self.refreshes.labels("invalid")
+        self._refresh_reuse = self.refreshes.labels("reuse")
+        self._revoked_session = self.revocations.labels("session")
+        self._revoked_access_token = self.revocations.labels("access_token")
 
     def event(self, name: str, fields: Mapping[str, Any]) -> None:
         """The session service's event sink."""
-        if name == "login_succeeded":
-            self.logins.labels("success").inc()
+        if name == "refreshed":
+            self._refresh_success.inc()
+        elif name == "login_succeeded":
+            self._login_success.inc()
         elif name == "login_failed":
-            self.logins.labels("failure").inc()
-        elif name == "refreshed":
-            self.refreshes.labels("success").inc()
+            self._login_failure.inc()
         elif name == "refresh_refused":
-            self.refreshes.labels("invalid").inc()
+            self._refresh_invalid.inc()
         elif name == "reuse_detected":
-            self.refreshes.labels("reuse").inc()
+            self._refresh_reuse.inc()
             self.reuse.inc()
         elif name == "session_revoked":
-            self.revocations.labels("session").inc()
+            self._revoked_session.inc()
         elif name == "sessions_ended":
-            self.revocations.labels("session").inc(int(fields.get("count", 0)))
+            self._revoked_session.inc(int(fields.get("count", 0)))
         elif name == "access_token_revoked":
-            self.revocations.labels("access_token").inc()
+            self._revoked_access_token.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 
+from .._jose.strict_json import has_lone_surrogate
 from .errors import InvalidClient, InvalidRequest, UnsupportedMediaType
 
 __all__ = [
@@ -58,15 +59,18 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise UnsupportedMediaType("send application/json")
     raw = await request.body()
     try:
-        value = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except InvalidRequest:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequest("the body is not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidRequest("the body must be a JSON object")
+    if "\\u" in text and has_lone_surrogate(text, value):
+        # "\ud800" decodes to a str that no database, hasher or log line can encode: a 500
+        # later, so a 400 here (RFC 8259 8.2, I-JSON RFC 7493 2.1).
+        raise InvalidRequest("the body is not valid JSON (a lone UTF-16 surrogate)")
     return value
 
 

@@ -9,6 +9,7 @@ the limiter). Account buckets are keyed by a hash of the normalised email.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import threading
 from typing import Protocol
@@ -16,7 +17,7 @@ from typing import Protocol
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import RateLimitedError
 
-__all__ = ["LoginLimiter", "MemoryRateLimiter", "RateLimiter"]
+__all__ = ["LoginLimiter", "MemoryRateLimiter", "RateLimiter", "address_bucket"]
 
 
 class RateLimiter(Protocol):
@@ -51,6 +52,23 @@ class MemoryRateLimiter:
         return max(1, math.ceil((index + 1) * window - now))
 
 
+def address_bucket(address: str) -> str:
+    """The rate-limit bucket of a client address: IPv4 as is, IPv6 by its /64.
+
+    One IPv6 subscriber holds a whole /64 (RFC 6177); counting each of its 2**64 addresses
+    apart would let one client stuff credentials without ever reaching the limit.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class LoginLimiter:
     """The two login limits together; ``check`` raises ``RateLimitedError``."""
 
@@ -74,7 +92,9 @@ class LoginLimiter:
                 f"{scope}:acct:{digest}", limit=self.per_account, window=self.window
             ),
             await self.limiter.hit(
-                f"{scope}:addr:{address}", limit=self.per_address, window=self.window
+                f"{scope}:addr:{address_bucket(address)}",
+                limit=self.per_address,
+                window=self.window,
             ),
         ]
         retry = max((w for w in waits if w is not None), default=None)

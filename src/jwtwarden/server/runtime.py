@@ -55,10 +55,15 @@ class _RingKeys:
 
 @dataclass
 class _JWKSCache:
+    """The served JWKS, rendered once per key change: body, validators and the raw response
+    headers (so a request only copies a list)."""
+
     body: bytes = b""
     etag: str = ""
     max_age: int = 0
     kids: tuple[str, ...] = field(default_factory=tuple)
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    not_modified_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class Runtime:
@@ -264,7 +269,22 @@ class Runtime:
             return
         body = json.dumps(document, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        self._jwks = _JWKSCache(body=body, etag=etag, max_age=max_age, kids=kids)
+        validators = (
+            (b"cache-control", f"public, max-age={max_age}".encode("ascii")),
+            (b"etag", etag.encode("ascii")),
+        )
+        self._jwks = _JWKSCache(
+            body=body,
+            etag=etag,
+            max_age=max_age,
+            kids=kids,
+            headers=(
+                *validators,
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ),
+            not_modified_headers=validators,
+        )
 
     @property
     def jwks(self) -> _JWKSCache:

@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     rate_limit_login_address: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=16384, ge=1024, le=1 << 20)
     metrics: bool = True
+    metrics_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
@@ -214,6 +215,9 @@ class Settings(BaseSettings):
         secret = self.introspection_client_secret
         if secret is not None and len(secret.get_secret_value()) < 32:
             raise ValueError("introspection_client_secret must be at least 32 characters")
+        token = self.metrics_token
+        if token is not None and len(token.get_secret_value()) < 32:
+            raise ValueError("metrics_token must be at least 32 characters")
         if self.cookie_mode and not self.allowed_origins:
             raise ValueError("cookie_mode needs allowed_origins (the browser apps' origins)")
         if self.denylist == "redis" and self.redis_url is None:

@@ -54,6 +54,8 @@ __all__ = [
 _log = logging.getLogger("jwtwarden.sessions")
 MAX_GRACE_PERIOD = 60.0
 MAX_EMAIL_LENGTH = 254  # RFC 5321 4.5.3.1.3 path limit
+# Control, format (zero-width, bidi), surrogate, private-use and unassigned code points.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class AccessTokenMinter(Protocol):
@@ -127,15 +129,24 @@ class TokenPair:
 
 
 def normalize_email(email: object) -> str | None:
-    """The stored form of an email (NFC, trimmed, lower case), or ``None`` if it cannot be
-    one. Only the shape is checked; ownership is the application's business."""
+    """The stored form of an email (NFKC, trimmed, lower case), or ``None`` if it cannot be
+    one. Only the shape is checked; ownership is the application's business.
+
+    NFKC folds compatibility look-alikes (fullwidth ``a``, U+FF41, is ``a``), and invisible or
+    control characters (zero-width space, bidi overrides, lone surrogates) are refused: two
+    accounts whose addresses look the same on screen would be an account-spoofing vector.
+    """
     if not isinstance(email, str):
         return None
-    value = unicodedata.normalize("NFC", email).strip().lower()
+    value = unicodedata.normalize("NFKC", email).strip().lower()
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain or len(value) > MAX_EMAIL_LENGTH:
         return None
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if not value.isascii() and any(
+        unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in value
+    ):
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return None
     return value
 

@@ -1,9 +1,11 @@
 """``SQLSessionStore``: sessions and refresh-token families on SQL, rotation in one transaction.
 
-The hot path of a refresh is two statements in one transaction: a conditional
-``UPDATE ... WHERE spent_at IS NULL`` (spend, with every liveness condition in the same
-``WHERE``) and an ``INSERT`` of the successor; the access token is minted by the caller's
-callback before ``COMMIT``. Only a refused token costs a third query, to say why.
+The hot path of a refresh is a conditional ``UPDATE ... WHERE spent_at IS NULL`` (spend, with
+every liveness condition in the same ``WHERE``) and an ``INSERT`` of the successor, in one
+transaction; the access token is minted by the caller's callback before ``COMMIT``. On
+PostgreSQL both are one statement (a data-modifying ``WITH``), run on the asyncpg connection
+directly (see ``_sql_driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused token
+costs more queries, in a transaction of their own, to say why.
 """
 
 from __future__ import annotations
@@ -11,7 +13,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, false, insert, select, update
+from sqlalchemy import (
+    Double,
+    LargeBinary,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..sessions.ports import (
@@ -21,6 +34,7 @@ from ..sessions.ports import (
     RotateStatus,
     SessionRecord,
 )
+from ._sql_driver import DriverStatement, driver_connection
 from ._sql_schema import refresh_tokens as rt
 from ._sql_schema import sessions as st
 from ._sql_schema import users as ut
@@ -76,8 +90,44 @@ def _spend(*, returning_session: bool) -> Any:
     )
 
 
+def _rotate_in_one_statement() -> Any:
+    """PostgreSQL: spend and insert the successor in one statement, returning the session.
+
+    Both parts see the same snapshot; the ``INSERT`` takes its row from the ``UPDATE``'s
+    ``RETURNING``, so when the spend matches nothing (spent, expired, ended, unknown: the row
+    lock makes concurrent spends of one token wait, re-check and match nothing) nothing is
+    inserted either.
+    """
+    now: Any = bindparam("now", type_=Double)
+    spent = (
+        update(rt)
+        .where(
+            rt.c.token_hash == bindparam("h", type_=LargeBinary),
+            rt.c.spent_at.is_(None),
+            rt.c.expires_at > now,
+            st.c.id == rt.c.session_id,
+            _alive(now),
+        )
+        .values(spent_at=now, replaced_by=bindparam("new_hash", type_=LargeBinary))
+        .returning(*_SESSION_COLUMNS)
+        .cte("spent")
+    )
+    successor = insert(rt).from_select(
+        ["token_hash", "session_id", "issued_at", "expires_at"],
+        select(
+            bindparam("new_hash", type_=LargeBinary),
+            spent.c.id,
+            bindparam("issued_at", type_=Double),
+            # The successor never outlives its session (absolute lifetime).
+            func.least(bindparam("new_expires", type_=Double), spent.c.expires_at),
+        ),
+    )
+    return select(*spent.c).add_cte(successor.cte("successor"))
+
+
 _SPEND_RETURNING = _spend(returning_session=True)
 _SPEND_SUBQUERY = _spend(returning_session=False)
+_ROTATE_PG = DriverStatement(_rotate_in_one_statement())
 _INSERT = insert(rt).values(
     token_hash=bindparam("new_hash"),
     session_id=bindparam("sid"),
@@ -158,6 +208,31 @@ class SQLSessionStore:
             return None
         return _session((await conn.execute(_SESSION_BY_ID, {"sid": sid})).one())
 
+    async def _rotate_postgres(
+        self,
+        token_hash: bytes,
+        new: NewRefreshToken,
+        now: float,
+        issue: Callable[[ActiveSession], Awaitable[T]],
+    ) -> RotateResult[T] | None:
+        """The hot path: ``None`` when the token cannot be spent (nothing was changed)."""
+        params = {
+            "h": token_hash,
+            "new_hash": new.token_hash,
+            "now": now,
+            "issued_at": new.issued_at,
+            "new_expires": new.expires_at,
+        }
+        async with driver_connection(self.engine) as conn, conn.transaction():
+            row = await conn.fetchrow(_ROTATE_PG.sql, *_ROTATE_PG.args(params))
+            if row is None:
+                return None
+            session = SessionRecord(**dict(row.items()))
+            # Minted before COMMIT: if this raises, the transaction rolls back and the
+            # presented token is still live.
+            value = await issue(ActiveSession(session=session, auth_version=session.auth_version))
+        return RotateResult(status=RotateStatus.ROTATED, session=session, value=value)
+
     async def rotate(
         self,
         token_hash: bytes,
@@ -167,8 +242,16 @@ class SQLSessionStore:
         grace: float,
         issue: Callable[[ActiveSession], Awaitable[T]],
     ) -> RotateResult[T]:
+        if self._postgres:
+            done = await self._rotate_postgres(token_hash, new, now, issue)
+            if done is not None:
+                return done
         async with self.engine.begin() as conn:
-            session = await self._spend(conn, token_hash, new.token_hash, now)
+            # On PostgreSQL the spend has just matched nothing, and nothing can make it match
+            # now (a spent, expired or ended token stays so): straight to saying why.
+            session = (
+                None if self._postgres else await self._spend(conn, token_hash, new.token_hash, now)
+            )
             via_grace = False
             if session is None:
                 outcome = await self._refused(

@@ -1,4 +1,10 @@
-"""``SQLUserStore``: the ``UserStore`` port on SQL."""
+"""``SQLUserStore``: the ``UserStore`` port on SQL.
+
+The per-request reads (the auth-version check of every introspected or server-verified access
+token, the account lookup of every login) are single statements; on PostgreSQL they run on the
+asyncpg connection directly, outside any transaction (see ``_sql_driver``): one round trip
+instead of ``BEGIN``, ``SELECT``, ``ROLLBACK`` through SQLAlchemy's async layer.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import UserExistsError
 from ..sessions.ports import UserRecord
+from ._sql_driver import DriverStatement, driver_connection
 from ._sql_schema import users
 
 __all__ = ["SQLUserStore"]
@@ -18,6 +25,9 @@ _BY_ID = select(users).where(users.c.id == bindparam("uid"))
 _VERSION = select(users.c.auth_version).where(
     users.c.id == bindparam("uid"), users.c.disabled.is_(False)
 )
+_BY_EMAIL_PG = DriverStatement(_BY_EMAIL)
+_BY_ID_PG = DriverStatement(_BY_ID)
+_VERSION_PG = DriverStatement(_VERSION)
 
 
 def _record(row: Any) -> UserRecord:
@@ -32,11 +42,28 @@ def _record(row: Any) -> UserRecord:
     )
 
 
+def _record_from_mapping(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        auth_version=row["auth_version"],
+        is_admin=bool(row["is_admin"]),
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+    )
+
+
 class SQLUserStore:
     """Accounts in ``jw_users``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def _fetchrow_pg(self, statement: DriverStatement, params: dict[str, Any]) -> Any:
+        async with driver_connection(self.engine) as conn:
+            return await conn.fetchrow(statement.sql, *statement.args(params))
 
     async def create_user(self, user: UserRecord) -> None:
         values = {
@@ -55,16 +82,25 @@ class SQLUserStore:
             raise UserExistsError("an account with this email already exists") from None
 
     async def user_by_email(self, email: str) -> UserRecord | None:
+        if self._postgres:
+            row = await self._fetchrow_pg(_BY_EMAIL_PG, {"email": email})
+            return None if row is None else _record_from_mapping(row)
         async with self.engine.connect() as conn:
             row = (await conn.execute(_BY_EMAIL, {"email": email})).first()
         return None if row is None else _record(row)
 
     async def user_by_id(self, user_id: str) -> UserRecord | None:
+        if self._postgres:
+            row = await self._fetchrow_pg(_BY_ID_PG, {"uid": user_id})
+            return None if row is None else _record_from_mapping(row)
         async with self.engine.connect() as conn:
             row = (await conn.execute(_BY_ID, {"uid": user_id})).first()
         return None if row is None else _record(row)
 
     async def auth_version(self, user_id: str) -> int | None:
+        if self._postgres:
+            row = await self._fetchrow_pg(_VERSION_PG, {"uid": user_id})
+            return None if row is None else int(row[0])
         async with self.engine.connect() as conn:
             value = (await conn.execute(_VERSION, {"uid": user_id})).scalar()
         return None if value is None else int(value)

@@ -73,14 +73,19 @@ def create_engine(
     *,
     schema: str | None = None,
     pool_size: int = 10,
-    max_overflow: int = 10,
+    max_overflow: int = 0,
 ) -> AsyncEngine:
     """An async engine set up for jwtwarden's transactions.
 
     Parameters:
         url: a PostgreSQL or SQLite URL (the async driver is chosen for you).
         schema: PostgreSQL only: the schema to use (``search_path``).
-        pool_size, max_overflow: connection pool bounds (PostgreSQL).
+        pool_size, max_overflow: connection pool bounds (PostgreSQL). No overflow by default:
+            an overflow connection is closed as soon as it is returned while ``pool_size``
+            others are idle, so under sustained load the pool keeps opening connections (a
+            TCP and TLS handshake, authentication, the dialect's set-up queries and a fresh
+            prepared-statement cache each), which measured slower than waiting for a pooled
+            connection (docs/benchmarks-server.md).
 
     Raises:
         ValueError: an unsupported database, or ``schema`` with SQLite.

@@ -44,7 +44,8 @@ def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 0 <= int(raw) <= high:
+    # str.isdigit() is true for "²" and "٣" too: ASCII digits only, and few of them.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not 0 <= int(raw) <= high:
         raise InvalidRequest(f"{name} must be an integer between 0 and {high}")
     return int(raw)
 

@@ -4,25 +4,38 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import NotFound
+from ..errors import AccessDenied, NotFound
 from ..metrics import CONTENT_TYPE
+from ..parsing import client_address
 from ..responses import json_response
+from ..settings import is_loopback_host
 from . import runtime
 
 router = APIRouter()
 
 
+class _Rendered(Response):
+    """A response whose body and raw headers were rendered in advance (the JWKS)."""
+
+    def __init__(self, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...]):
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = list(headers)
+
+
 @router.get("/.well-known/jwks.json")
 async def jwks(request: Request) -> Response:
     cache = runtime(request).jwks
-    headers = {"Cache-Control": f"public, max-age={cache.max_age}", "ETag": cache.etag}
     if request.headers.get("if-none-match") == cache.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(cache.body, media_type="application/json", headers=headers)
+        return _Rendered(304, b"", cache.not_modified_headers)
+    return _Rendered(200, cache.body, cache.headers)
 
 
 @router.get("/.well-known/openid-configuration")
@@ -58,7 +71,19 @@ async def health() -> Response:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics: to loopback peers, or to anyone with ``JWTWARDEN_METRICS_TOKEN``
+    as a Bearer token. Login, reuse and rate-limit counters tell an attacker whether an
+    attack is being noticed: they are not for the public side of an auth server."""
     parts = runtime(request)
-    if not parts.settings.metrics:
+    settings = parts.settings
+    if not settings.metrics:
         raise NotFound()
+    token = settings.metrics_token
+    if token is not None:
+        presented = request.headers.get("authorization", "")
+        expected = "Bearer " + token.get_secret_value()
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise AccessDenied("metrics need the metrics token (Authorization: Bearer ...)")
+    elif not is_loopback_host(client_address(request)):
+        raise AccessDenied("metrics are served to loopback clients (or set a metrics token)")
     return Response(parts.metrics.render(), media_type=CONTENT_TYPE)
