@@ -34,6 +34,7 @@ PUBLIC = [
     "import_jwk",
     "import_pem",
     "verify",
+    "verify_async",
     "verify_compact",
 ]
 

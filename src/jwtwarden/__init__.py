@@ -27,6 +27,7 @@ from .verify import (
     VerifiedToken,
     Verifier,
     verify,
+    verify_async,
     verify_compact,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "import_jwk",
     "import_pem",
     "verify",
+    "verify_async",
     "verify_compact",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "VerifiedToken",
     "Verifier",
     "verify",
+    "verify_async",
     "verify_compact",
 ]
 
@@ -477,6 +478,11 @@ class Verifier:
 def verify(token: str | bytes, policy: VerificationPolicy) -> VerifiedToken:
     """Verify ``token`` against ``policy`` (builds a ``Verifier``; keep one for hot paths)."""
     return Verifier(policy).verify(token)
+
+
+async def verify_async(token: str | bytes, policy: VerificationPolicy) -> VerifiedToken:
+    """Like ``verify``, awaiting async key sources and hooks (keep a ``Verifier`` for hot paths)."""
+    return await Verifier(policy).verify_async(token)
 
 
 def verify_compact(

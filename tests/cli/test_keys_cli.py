@@ -244,3 +244,14 @@ def listed_dev(directory: Path) -> list[dict[str, Any]]:
     result = keys("list", "--dir", str(directory), "--json", env={"JWTWARDEN_KEK": ""})
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("command", [["list"], ["jwks"], ["rotate", "--use", "access"], ["tick"]])
+def test_should_refuse_a_missing_store_without_creating_it_or_a_kek(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo"
+    result = keys(*command, "--dir", str(missing), "-e", "development", env={})
+    assert result.exit_code == 2
+    assert "no key store" in result.stderr
+    assert not missing.exists()

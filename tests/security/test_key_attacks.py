@@ -155,3 +155,11 @@ def test_should_refuse_a_kid_that_would_drive_a_terminal_or_break_an_encoder(kid
     # Imported kids are printed by `keys list` and used in key-store file names.
     with pytest.raises(InvalidKeyError, match="printable"):
         import_jwk({**key_for("ES256").public_jwk(), "kid": kid})
+
+
+def test_should_refuse_a_private_rsa_jwk_with_d_alone_instead_of_recovering_its_primes() -> None:
+    full = generate_key("RS256", rsa_bits=2048).export_private_jwk()
+    d_only = {k: v for k, v in full.items() if k not in ("p", "q", "dp", "dq", "qi")}
+    with pytest.raises(InvalidKeyError):
+        import_jwk(d_only)
+    assert import_jwk(full).is_private

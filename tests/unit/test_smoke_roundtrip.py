@@ -11,8 +11,9 @@ from jwtwarden.errors import BadSignatureError, ExpiredTokenError
 NOW = 1_800_000_000
 
 
-@pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512", "RS256", "PS256", "Ed25519", "EdDSA",
-                                 "HS256"])
+@pytest.mark.parametrize(
+    "alg", ["ES256", "ES384", "ES512", "RS256", "PS256", "Ed25519", "EdDSA", "HS256"]
+)
 def test_should_verify_a_token_signed_by_the_trusted_key_and_refuse_an_expired_one(alg: str):
     key = generate_key(alg, rsa_bits=2048)
     keys = KeySet([key.public_key()])
@@ -20,8 +21,14 @@ def test_should_verify_a_token_signed_by_the_trusted_key_and_refuse_an_expired_o
     policy = VerificationPolicy.access_token(
         algorithms=[alg], issuer="https://iss.example", audience="api", keys=keys, clock=clock
     )
-    claims = {"iss": "https://iss.example", "aud": "api", "sub": "u1", "iat": NOW,
-              "exp": NOW + 600, "jti": "j1"}
+    claims = {
+        "iss": "https://iss.example",
+        "aud": "api",
+        "sub": "u1",
+        "iat": NOW,
+        "exp": NOW + 600,
+        "jti": "j1",
+    }
     token = sign_compact({"typ": "at+jwt"}, claims, key)
     verifier = Verifier(policy)
     assert verifier.verify(token).claims == claims

@@ -153,3 +153,12 @@ async def test_should_give_the_same_refusal_codes_in_verify_async() -> None:
         with pytest.raises(InvalidTokenError) as async_info:
             await v.verify_async(token)
         assert sync_info.value.code == async_info.value.code
+
+
+async def test_should_verify_and_refuse_through_the_module_level_verify_async() -> None:
+    from jwtwarden import verify_async
+
+    p = policy(checks=(async_denylist_hook,))
+    assert (await verify_async(GOOD, p)).claims["jti"] == "live"
+    with pytest.raises(RevokedTokenError):
+        await verify_async(REVOKED, p)

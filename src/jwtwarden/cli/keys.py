@@ -83,12 +83,18 @@ def cli_errors() -> Iterator[None]:
         fail(str(exc), 2)
 
 
-def open_ring(directory: Path, environment: str, **options: Any) -> KeyRing:
+def open_ring(
+    directory: Path, environment: str, *, create: bool = False, **options: Any
+) -> KeyRing:
     """A ``KeyRing`` over the directory store (raises library errors; wrap in cli_errors).
 
     Without ``algorithms=``, new keys (scheduled, rotated, replacements) keep the algorithm of
-    the key they replace: the command line has no configuration to take another from.
+    the key they replace: the command line has no configuration to take another from. Only
+    ``keys generate`` creates a store (``create=True``): a mistyped ``--dir`` given to any
+    other command must not quietly make an empty store and a development KEK.
     """
+    if not create and not directory.is_dir():
+        fail(f"no key store at {directory}; create one with: jwtwarden keys generate --dir DIR")
     store = DirectoryKeyStore(directory, environment=environment)
     options.setdefault("algorithms", {})
     return KeyRing(store, **options)
@@ -121,7 +127,9 @@ def generate(
 ) -> None:
     """Generate the first key of a use and make it active (use `rotate` to replace one)."""
     with cli_errors():
-        ring = open_ring(directory, environment, algorithms={use: alg}, rsa_bits=rsa_bits)
+        ring = open_ring(
+            directory, environment, create=True, algorithms={use: alg}, rsa_bits=rsa_bits
+        )
         active = [r for r in ring.status() if r.key.token_use == use and r.state == "active"]
         if active:
             current = active[-1]
