@@ -82,3 +82,10 @@ def test_should_keep_private_material_out_of_repr() -> None:
     key = generate_key("HS256")
     secret = key.export_private_jwk()["k"]
     assert secret not in repr(key) and secret not in str(key)
+
+
+def test_should_refuse_to_generate_an_rsa_key_larger_than_the_import_cap() -> None:
+    from jwtwarden.keys.strength import MAX_RSA_BITS
+
+    with pytest.raises(ValueError):
+        generate_key("RS256", rsa_bits=MAX_RSA_BITS + 8)

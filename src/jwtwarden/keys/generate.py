@@ -7,6 +7,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from .._jose.algorithms import spec_for
 from ..errors import WeakKeyError
 from .key import Key
+from .strength import MAX_RSA_BITS
 
 __all__ = ["DEFAULT_ALGORITHM", "DEFAULT_RSA_BITS", "generate_key"]
 
@@ -39,6 +40,9 @@ def generate_key(
     elif spec.kty == "RSA":
         if rsa_bits < 2048:
             raise WeakKeyError(f"RSA keys of {rsa_bits} bits are refused; at least 2048")
+        if rsa_bits > MAX_RSA_BITS:
+            # The import side refuses such keys (verification DoS), so never make one.
+            raise ValueError(f"RSA keys are at most {MAX_RSA_BITS} bits, not {rsa_bits}")
         jwk = RSAKey.generate_key(rsa_bits)
     elif spec.kty == "EC":
         jwk = ECKey.generate_key(_EC_CURVES[algorithm])
