@@ -1,11 +1,12 @@
 """``SQLKeyStore``: signing keys and their lifecycle in the server's database, so several
 server processes share one key ring (a key rotated by one is used and published by all).
 
-Private keys are sealed exactly like ``DirectoryKeyStore``'s files: AES-256-GCM
-(``cryptography``'s ``AESGCM``) under the KEK from ``$JWTWARDEN_KEK``, a random 96-bit nonce
-per write, and the record's whole metadata (kid, alg, use, environment, state, dates) as the
-associated data, so editing a row's state or moving a sealed key to another row makes it
-undecryptable rather than silently changing which key signs.
+Private keys are sealed exactly like ``DirectoryKeyStore``'s files (the same
+``keys.stores.sealing.KeySealer``): AES-256-GCM (``cryptography``'s ``AESGCM``) under the KEK
+from ``$JWTWARDEN_KEK``, a random 96-bit nonce per write, and the record's whole metadata
+(kid, alg, use, environment, state, dates) as the associated data, so editing a row's state
+or moving a sealed key to another row makes it undecryptable rather than silently changing
+which key signs.
 
 ``KeyStore`` is synchronous (the ``KeyRing`` is); the database drivers are async. Queries run
 on a private event loop in a daemon thread with its own small engine; call the store from
@@ -19,73 +20,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
-import hmac
-import json
 import os
-import secrets
 import threading
 from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .._jose.b64 import b64url_decode_checked, b64url_encode
 from ..errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
-from ..keys.key import Key, import_jwk
 from ..keys.records import KeyRecord
+from ..keys.stores.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 from ._sql_schema import signing_keys as kt
 
 __all__ = ["SQLKeyStore", "decode_kek"]
 
 T = TypeVar("T")
-_FORMAT = "jwtwarden-key/1"
-_KEK_BYTES = 32
-_METADATA = (
-    "kid",
-    "alg",
-    "token_use",
-    "environment",
-    "state",
-    "publish_at",
-    "activate_at",
-    "retire_at",
-    "remove_at",
-    "revoked",
-)
 _ADVISORY_LOCK = "SELECT pg_advisory_lock(hashtext('jwtwarden.signing_keys'))"
 _ADVISORY_UNLOCK = "SELECT pg_advisory_unlock(hashtext('jwtwarden.signing_keys'))"
 _TIMEOUT = 30.0
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _kek_id(kek: bytes) -> str:
-    # The same keyed label as DirectoryKeyStore: which KEK, without revealing it.
-    return hmac.new(kek, b"jwtwarden kek id", hashlib.sha256).hexdigest()[:16]
-
-
-def decode_kek(encoded: str, where: str = "$JWTWARDEN_KEK") -> bytes:
-    """The 32 KEK bytes from their base64url form.
-
-    Raises:
-        KeyStoreError: not the base64url encoding of 32 bytes (the value is never quoted).
-    """
-    try:
-        raw = b64url_decode_checked(encoded.strip())
-    except ValueError:
-        raw = b""
-    if len(raw) != _KEK_BYTES:
-        raise KeyStoreError(f"{where} must be the base64url encoding of {_KEK_BYTES} bytes")
-    return raw
 
 
 class _Loop:
@@ -147,13 +103,10 @@ class SQLKeyStore:
             if not encoded:
                 raise KeyStoreError(
                     f"the database key store needs a key-encryption key: set ${kek_env} to the "
-                    f"base64url encoding of {_KEK_BYTES} random bytes"
+                    f"base64url encoding of {KEK_BYTES} random bytes"
                 )
             kek = decode_kek(encoded, f"${kek_env}")
-        elif not isinstance(kek, bytes) or len(kek) != _KEK_BYTES:
-            raise ValueError(f"kek must be {_KEK_BYTES} random bytes")
-        self._aead = AESGCM(kek)
-        self._kek_id = _kek_id(kek)
+        self._sealer = KeySealer(kek, medium="row")  # ValueError unless 32 bytes
         parsed = async_url(url)
         self._sqlite_path = parsed.database if parsed.get_backend_name() == "sqlite" else None
         self._engine: AsyncEngine = create_engine(parsed, schema=schema, pool_size=2)
@@ -194,17 +147,13 @@ class SQLKeyStore:
                 f"key {record.kid[:64]!r} is recorded for environment "
                 f"{record.key.environment!r}, not {self.environment!r}"
             )
-        metadata = record.to_metadata()
-        key = record.key
-        jwk = key.export_private_jwk() if key.is_private else key.public_jwk()
-        nonce = secrets.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, _dumps(jwk), self._associated_data(metadata))
+        metadata, nonce, sealed = self._sealer.seal(record)
         row = {
             **metadata,
-            "private": key.is_private,
-            "kek_id": self._kek_id,
-            "nonce": b64url_encode(nonce),
-            "sealed": b64url_encode(sealed),
+            "private": record.key.is_private,
+            "kek_id": self._sealer.kek_id,
+            "nonce": nonce,
+            "sealed": sealed,
             "updated_at": _now(),
         }
         self._run(self._write(self._upsert.values(**row)), f"cannot write key {record.kid[:64]!r}")
@@ -293,9 +242,6 @@ class SQLKeyStore:
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
 
-    def _associated_data(self, metadata: Mapping[str, Any]) -> bytes:
-        return _dumps({"format": _FORMAT, **{name: metadata[name] for name in _METADATA}})
-
     def _parse(self, row: Any) -> KeyRecord:
         label = f"key {str(row.kid)[:64]!r}"
         if row.environment != self.environment:
@@ -303,34 +249,13 @@ class SQLKeyStore:
                 f"{label} is recorded for environment {row.environment!r}, not "
                 f"{self.environment!r}; keys are never shared across environments"
             )
-        if row.kek_id != self._kek_id:
+        if row.kek_id != self._sealer.kek_id:
             raise KeyStoreError(f"{label} is sealed under another key-encryption key")
-        metadata = {name: getattr(row, name) for name in _METADATA}
+        metadata = {name: getattr(row, name) for name in METADATA}
         metadata["revoked"] = bool(metadata["revoked"])
-        try:
-            plain = self._aead.decrypt(
-                b64url_decode_checked(row.nonce),
-                b64url_decode_checked(row.sealed),
-                self._associated_data(metadata),
-            )
-        except InvalidTag:
-            raise KeyStoreError(
-                f"{label} cannot be decrypted: the row was modified or the KEK is wrong"
-            ) from None
-        except (TypeError, ValueError):
-            raise KeyStoreError(f"{label} is malformed") from None
-        try:
-            key: Key = import_jwk(
-                plain,
-                algorithm=metadata["alg"],
-                token_use=metadata["token_use"],
-                environment=self.environment,
-            )
-            return KeyRecord.from_metadata(key, metadata)
-        except JWTWardenError as exc:
-            raise KeyStoreError(f"{label} is refused: {exc.detail}") from None
-        except (TypeError, ValueError) as exc:
-            raise KeyStoreError(f"{label} has an invalid record: {exc}") from None
+        return self._sealer.open(
+            label, metadata, row.nonce, row.sealed, environment=self.environment
+        )
 
     def __repr__(self) -> str:
         return (

@@ -9,10 +9,11 @@ Layout of ``DIR`` (mode ``0700``)::
 
 Each file holds the record's lifecycle metadata in clear (for humans and ``keys list``) and
 the JWK sealed with AES-256-GCM (``cryptography``'s ``AESGCM``, a random 96-bit nonce per
-write). The whole metadata (kid, alg, use, environment, state, dates) is the associated
-data, so editing any of it, or moving the sealed key into another file, makes the file
-undecryptable instead of silently changing which key signs or verifies. Rollback to an older
-copy of a file by someone who can write the directory is not detected.
+write; ``sealing.KeySealer``, shared with ``SQLKeyStore``). The whole metadata (kid, alg,
+use, environment, state, dates) is the associated data, so editing any of it, or moving the
+sealed key into another file, makes the file undecryptable instead of silently changing which
+key signs or verifies. Rollback to an older copy of a file by someone who can write the
+directory is not detected.
 
 Writes are atomic (POSIX): a temporary file in the same directory, ``fsync``,
 ``os.replace``, then ``fsync`` of the directory. A crash at any point leaves the old file or
@@ -34,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -45,16 +45,12 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from ..._jose.b64 import b64url_decode_checked, b64url_encode
-from ...errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
-from ..key import Key, import_jwk
+from ..._jose.b64 import b64url_encode
+from ...errors import KeyEnvironmentError, KeyStoreError
 from ..records import KeyRecord
 from ._common import check_environment_name, check_record_environment
+from .sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 
 __all__ = ["DirectoryKeyStore"]
 
@@ -64,35 +60,13 @@ _FORMAT = "jwtwarden-key/1"
 _SUFFIX = ".jwk.json"
 _SAFE_KID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _MAX_FILE = 1 << 20
-_KEK_BYTES = 32
 _DEVELOPMENT = "development"
-_METADATA = (
-    "kid",
-    "alg",
-    "token_use",
-    "environment",
-    "state",
-    "publish_at",
-    "activate_at",
-    "retire_at",
-    "remove_at",
-    "revoked",
-)
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _file_name(kid: str) -> str:
     if _SAFE_KID.fullmatch(kid) and not kid.startswith("sha256-"):
         return kid + _SUFFIX
     return "sha256-" + hashlib.sha256(kid.encode("utf-8")).hexdigest() + _SUFFIX
-
-
-def _kek_id(kek: bytes) -> str:
-    # A keyed, one-way label of the KEK: says "which KEK" in errors without revealing it.
-    return hmac.new(kek, b"jwtwarden kek id", hashlib.sha256).hexdigest()[:16]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -163,7 +137,7 @@ class DirectoryKeyStore:
         >>> store = DirectoryKeyStore("/etc/jwt/keys", environment="production")  # doctest: +SKIP
     """
 
-    __slots__ = ("_aead", "_cache", "_kek_id", "_local", "_mutex", "environment", "path")
+    __slots__ = ("_cache", "_local", "_mutex", "_sealer", "environment", "path")
 
     def __init__(
         self,
@@ -178,8 +152,7 @@ class DirectoryKeyStore:
         self.path = Path(path)
         self._prepare_directory()
         key_bytes = self._resolve_kek(kek, kek_env, os.environ if environ is None else environ)
-        self._aead = AESGCM(key_bytes)
-        self._kek_id = _kek_id(key_bytes)
+        self._sealer = KeySealer(key_bytes, medium="file", malformed="is incomplete or malformed")
         self._cache: dict[str, tuple[bytes, KeyRecord]] = {}
         self._mutex = threading.RLock()
         self._local = threading.local()
@@ -206,37 +179,25 @@ class DirectoryKeyStore:
 
     def _resolve_kek(self, kek: bytes | None, kek_env: str, environ: Mapping[str, str]) -> bytes:
         if kek is not None:
-            if not isinstance(kek, bytes) or len(kek) != _KEK_BYTES:
-                raise ValueError(f"kek must be {_KEK_BYTES} random bytes")
-            return kek
+            return kek  # KeySealer refuses anything but 32 bytes (ValueError)
         encoded = environ.get(kek_env)
         if encoded:
-            return self._decode_kek(encoded.strip(), f"${kek_env}")
+            return decode_kek(encoded, f"${kek_env}")
         if self.environment != _DEVELOPMENT:
             raise KeyStoreError(
                 f"no key-encryption key for environment {self.environment!r}: set ${kek_env} "
-                f"to the base64url encoding of {_KEK_BYTES} random bytes (only 'development' "
+                f"to the base64url encoding of {KEK_BYTES} random bytes (only 'development' "
                 "generates one)"
             )
         return self._development_kek()
-
-    @staticmethod
-    def _decode_kek(encoded: str, where: str) -> bytes:
-        try:
-            raw = b64url_decode_checked(encoded)
-        except ValueError:
-            raw = b""
-        if len(raw) != _KEK_BYTES:
-            raise KeyStoreError(f"{where} must be the base64url encoding of {_KEK_BYTES} bytes")
-        return raw
 
     def _development_kek(self) -> bytes:
         path = self.path / ".kek"
         try:
             if path.exists():
                 raw = _read_private_file(path, str(path)).decode("ascii", "replace").strip()
-                return self._decode_kek(raw, str(path))
-            kek = secrets.token_bytes(_KEK_BYTES)
+                return decode_kek(raw, str(path))
+            kek = secrets.token_bytes(KEK_BYTES)
             _atomic_write(self.path, ".kek", b64url_encode(kek).encode("ascii") + b"\n")
         except OSError as exc:
             raise KeyStoreError(f"cannot create the development KEK: {exc.strerror}") from None
@@ -290,18 +251,14 @@ class DirectoryKeyStore:
         if not isinstance(record, KeyRecord):
             raise TypeError("save takes a KeyRecord")
         check_record_environment(record, self.environment)
-        metadata = record.to_metadata()
-        key = record.key
-        jwk = key.export_private_jwk() if key.is_private else key.public_jwk()
-        nonce = secrets.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, _dumps(jwk), self._associated_data(metadata))
+        metadata, nonce, sealed = self._sealer.seal(record)
         document = {
             "format": _FORMAT,
             **metadata,
-            "private": key.is_private,
-            "kek_id": self._kek_id,
-            "nonce": b64url_encode(nonce),
-            "sealed": b64url_encode(sealed),
+            "private": record.key.is_private,
+            "kek_id": self._sealer.kek_id,
+            "nonce": nonce,
+            "sealed": sealed,
         }
         data = json.dumps(document, indent=2, allow_nan=False).encode() + b"\n"
         with self._mutex:
@@ -353,9 +310,6 @@ class DirectoryKeyStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _associated_data(self, metadata: Mapping[str, Any]) -> bytes:
-        return _dumps({"format": _FORMAT, **{name: metadata[name] for name in _METADATA}})
-
     def _read(self, name: str) -> bytes | None:
         try:
             return _read_private_file(self.path / name, f"key file {name!r}")
@@ -382,38 +336,18 @@ class DirectoryKeyStore:
                 f"{label} in {str(self.path)!r} is recorded for environment {environment!r}, "
                 f"not {self.environment!r}; keys are never shared across environments"
             )
-        if document.get("kek_id") != self._kek_id:
+        kek_id = self._sealer.kek_id
+        if document.get("kek_id") != kek_id:
             raise KeyStoreError(
                 f"{label} is sealed under another key-encryption key "
-                f"(kek id {str(document.get('kek_id'))[:16]!r}, this store's is {self._kek_id!r})"
+                f"(kek id {str(document.get('kek_id'))[:16]!r}, this store's is {kek_id!r})"
             )
         try:
-            metadata = {name_: document[name_] for name_ in _METADATA}
-            nonce = b64url_decode_checked(document["nonce"])
-            sealed = b64url_decode_checked(document["sealed"])
-            plain = self._aead.decrypt(nonce, sealed, self._associated_data(metadata))
-        except InvalidTag:
-            raise KeyStoreError(
-                f"{label} cannot be decrypted: the file was modified or the KEK is wrong"
-            ) from None
-        except (KeyError, TypeError, ValueError):
+            metadata = {name_: document[name_] for name_ in METADATA}
+            nonce, sealed = document["nonce"], document["sealed"]
+        except KeyError:
             raise KeyStoreError(f"{label} is incomplete or malformed") from None
-        return self._rebuild(label, metadata, plain)
-
-    def _rebuild(self, label: str, metadata: dict[str, Any], plain: bytes) -> KeyRecord:
-        try:
-            key: Key = import_jwk(
-                plain,
-                algorithm=metadata["alg"],
-                token_use=metadata["token_use"],
-                environment=self.environment,
-            )
-            return KeyRecord.from_metadata(key, metadata)
-        except JWTWardenError as exc:
-            # Import errors name the member or floor, never the material.
-            raise KeyStoreError(f"{label} is refused: {exc.detail}") from None
-        except (TypeError, ValueError) as exc:
-            raise KeyStoreError(f"{label} has an invalid record: {exc}") from None
+        return self._sealer.open(label, metadata, nonce, sealed, environment=self.environment)
 
     def __repr__(self) -> str:
         return f"DirectoryKeyStore({str(self.path)!r}, environment={self.environment!r})"
