@@ -452,3 +452,20 @@ def test_should_not_show_key_material_in_a_record_repr() -> None:
     rec = record("HS256")
     for secret in secret_members(rec):
         assert secret not in repr(rec)
+
+
+@pytest.mark.parametrize("member", ["nonce", "sealed"])
+@pytest.mark.parametrize("value", [5, None, ["x"], {"a": 1}])
+def test_should_refuse_a_key_file_whose_sealed_parts_are_not_strings(
+    tmp_path: Path, member: str, value: Any
+) -> None:
+    s = store(tmp_path)
+    rec = record()
+    s.save(rec)
+    path = key_file(s, rec.kid)
+    document = json.loads(path.read_text())
+    document[member] = value
+    path.write_text(json.dumps(document))
+    os.chmod(path, 0o600)
+    with pytest.raises(KeyStoreError):
+        s.load()
