@@ -12,6 +12,7 @@ import jwtwarden
 import jwtwarden.errors
 
 PUBLIC = [
+    "CachedVerifier",
     "ClaimError",
     "Clock",
     "FixedClock",

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from .cache import CachedVerifier
 from .clock import Clock, FixedClock, SystemClock
 from .errors import (
     ClaimError,
@@ -34,6 +35,7 @@ from .verify import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CachedVerifier",
     "ClaimError",
     "Clock",
     "FixedClock",

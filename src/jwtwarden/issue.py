@@ -26,13 +26,13 @@ import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ._jose.b64 import b64url_encode
 from ._jose.header import normalize_typ
-from ._jose.sign import sign_compact
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError, TokenBudgetError
 from .keys.key import Key
 from .keys.keyset import KeySet
-from .lint import lint_claims, normalize_claim_name
+from .lint import LintFinding, lint_claims, normalize_claim_name
 from .policy import VerificationPolicy
 from .token_profiles import (
     ACCESS_TOKEN,
@@ -56,6 +56,19 @@ __all__ = [
 
 _log = logging.getLogger("jwtwarden.issue")
 _MAX_BUDGET = 65536
+# The same serialisation as ``sign_compact``: compact, UTF-8, NaN and infinities refused.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+# Per-mint work is kept to what depends on the call (issue 6: minting within 1.2x of the bare
+# signature). Lint verdicts of small top-level scalar claims are remembered per issuer: the
+# verdict depends only on the name and the value, applications send the same few claims
+# ("scope", "client_id", "tenant") over and over, and re-linting them cost more than an
+# Ed25519 signature. Only clean or warn-only verdicts are kept (a refused value, which may
+# be a secret, is never held), bounded in count and size.
+_MEMO_ENTRIES = 1024
+_MEMO_MAX_STR = 256
+_MEMO_MAX_CLAIMS = 32
+_HEADER_ENTRIES = 64
 
 
 @runtime_checkable
@@ -101,6 +114,35 @@ def _looks_reserved(name: str) -> bool:
     return "".join(normalize_claim_name(name)) in _RESERVED_FOLDED
 
 
+def _check_claim_name(name: object) -> None:
+    """Refuse a custom claim name that is not a string or that is, or looks like, a reserved
+    claim."""
+    if not isinstance(name, str) or not name:
+        raise TypeError("claim names must be non-empty strings")
+    if name in RESERVED_CLAIMS:
+        raise ClaimLintError(
+            f"claim {name!r} is set by the issuer and cannot be overridden",
+            claim=name,
+            reason="reserved",
+        )
+    if _looks_reserved(name):
+        # "ISS", "Sub", fullwidth "exp", "e_x_p": distinct names to a strict parser, the
+        # reserved claim to a case-insensitive or normalising one downstream.
+        raise ClaimLintError(
+            f"claim {name!r} looks like a reserved claim; choose another name",
+            claim=name,
+            reason="reserved_lookalike",
+        )
+
+
+def _lint_whole(extra: dict[str, Any]) -> list[LintFinding]:
+    try:
+        json.dumps(extra, allow_nan=False)
+    except (TypeError, ValueError):
+        raise TypeError("claims must be JSON values (no NaN, no infinities)") from None
+    return lint_claims(extra)
+
+
 def _audience(value: object) -> str | list[str]:
     if isinstance(value, str):
         if not value:
@@ -136,7 +178,11 @@ class Issuer:
     __slots__ = (
         "_budget",
         "_environment",
+        "_headers",
+        "_id_profiles",
         "_keys",
+        "_lint_memo",
+        "_max_token_ttl",
         "_profiles",
         "_warned",
         "_warning",
@@ -185,6 +231,14 @@ class Issuer:
         self._environment = environment
         # Warnings are logged once per profile and cause, not on every token minted.
         self._warned: set[tuple[str, str, str]] = set()
+        # Decided once: an isinstance check against a runtime-checkable Protocol walks the
+        # protocol's members on every call (about 10 us), and a provider's methods do not
+        # come and go.
+        self._max_token_ttl = keys.max_token_ttl if isinstance(keys, _LifetimeBound) else None
+        self._id_profiles = frozenset(name for name, p in table.items() if p.kind == "id")
+        # Caches of work that depends on neither the call nor the time (see _MEMO_ENTRIES).
+        self._lint_memo: dict[tuple[str, type, object], tuple[LintFinding, ...]] = {}
+        self._headers: dict[tuple[str, str, str], str] = {}
 
     @property
     def profiles(self) -> Mapping[str, TokenProfile]:
@@ -232,16 +286,7 @@ class Issuer:
             >>> issuer.mint("access", sub="u1", audience="api", claims={"scope": "read"})
             ...                                                   # doctest: +SKIP
         """
-        return self.mint_with_claims(
-            profile,
-            sub=sub,
-            audience=audience,
-            claims=claims,
-            ttl=ttl,
-            not_before=not_before,
-            nonce=nonce,
-            allow_long_ttl=allow_long_ttl,
-        )[0]
+        return self._mint(profile, sub, audience, claims, ttl, not_before, nonce, allow_long_ttl)[0]
 
     def mint_with_claims(
         self,
@@ -256,6 +301,19 @@ class Issuer:
         allow_long_ttl: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """Like ``mint``; also returns the claim set that was signed."""
+        return self._mint(profile, sub, audience, claims, ttl, not_before, nonce, allow_long_ttl)
+
+    def _mint(
+        self,
+        profile: str | TokenProfile,
+        sub: str,
+        audience: str | Sequence[str],
+        claims: Mapping[str, Any] | None,
+        ttl: float | None,
+        not_before: float | None,
+        nonce: str | None,
+        allow_long_ttl: bool,
+    ) -> tuple[str, dict[str, Any]]:
         spec = self.profile(profile)
         if not isinstance(sub, str) or not sub:
             raise ValueError("sub must be a non-empty string")
@@ -277,42 +335,56 @@ class Issuer:
         payload["jti"] = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
         if nonce is not None:
             payload["nonce"] = nonce
-        payload.update(extra)
-        token = sign_compact({"typ": spec.typ}, payload, key)
+        if extra:
+            payload.update(extra)
+        token = self._sign(spec, payload, key)
         self._check_size(spec, token, extra)
         return token, payload
+
+    def _sign(self, spec: TokenProfile, payload: dict[str, Any], key: Key) -> str:
+        """``sign_compact`` with the header segment encoded once per profile and key: the
+        same bytes, signed by the same joserfc algorithm object."""
+        try:
+            body = _dumps(payload).encode("utf-8")
+        except (TypeError, ValueError):
+            # ValueError: NaN or an infinity; UnicodeEncodeError (a ValueError): a lone
+            # surrogate, which has no UTF-8 form.
+            raise TypeError(
+                "claims must be JSON values (no NaN, no infinities, no lone surrogates)"
+            ) from None
+        cached = (spec.typ, key.alg, key.kid)
+        head = self._headers.get(cached)
+        if head is None:
+            head = b64url_encode(
+                _dumps({"typ": spec.typ, "alg": key.alg, "kid": key.kid}).encode("utf-8")
+            )
+            if len(self._headers) >= _HEADER_ENTRIES:
+                self._headers.clear()
+            self._headers[cached] = head
+        signing_input = head + "." + b64url_encode(body)
+        signature = key.impl.sign(signing_input.encode("ascii"), key.jwk)
+        return signing_input + "." + b64url_encode(signature)
 
     # --- the checks -------------------------------------------------------------------------
 
     def _custom_claims(
         self, spec: TokenProfile, claims: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        extra = dict(claims or {})
-        for name in extra:
-            if not isinstance(name, str) or not name:
-                raise TypeError("claim names must be non-empty strings")
-            if name in RESERVED_CLAIMS:
-                raise ClaimLintError(
-                    f"claim {name!r} is set by the issuer and cannot be overridden",
-                    claim=name,
-                    reason="reserved",
+        if not claims:
+            # Nothing of the caller's to lint: the claims the issuer sets itself are known.
+            if spec.required_claims:
+                raise ValueError(
+                    f"the {spec.name} profile requires the claims {list(spec.required_claims)}"
                 )
-            if _looks_reserved(name):
-                # "ISS", "Sub", fullwidth "exp", "e_x_p": distinct names to a strict parser, the
-                # reserved claim to a case-insensitive or normalising one downstream.
-                raise ClaimLintError(
-                    f"claim {name!r} looks like a reserved claim; choose another name",
-                    claim=name,
-                    reason="reserved_lookalike",
-                )
+            return {}
+        extra = dict(claims)
+        findings = self._screen(extra)
         missing = [c for c in spec.required_claims if c not in extra]
         if missing:
             raise ValueError(f"the {spec.name} profile requires the claims {missing}")
-        try:
-            json.dumps(extra, allow_nan=False)
-        except (TypeError, ValueError):
-            raise TypeError("claims must be JSON values (no NaN, no infinities)") from None
-        for finding in lint_claims(extra):
+        if findings is None:
+            findings = _lint_whole(extra)
+        for finding in findings:
             if finding.severity == "refuse":
                 raise ClaimLintError(finding.message, claim=finding.claim, reason=finding.reason)
             self._warn_once(
@@ -323,6 +395,54 @@ class Issuer:
                 finding.reason,
             )
         return extra
+
+    def _screen(self, extra: dict[str, Any]) -> list[LintFinding] | None:
+        """Check every claim name (raising on a reserved one or a look-alike) and return what
+        ``lint_claims(extra)`` returns, answering small scalar claims from the memo; ``None``
+        when the set must be linted whole (nested or unusual values, many claims).
+
+        Each top-level claim is linted on its own (its findings are exactly those
+        ``lint_claims`` gives it within the whole set) and the findings are ordered as
+        ``lint_claims`` orders them: refusals first, otherwise in claim order. A remembered
+        claim's name passed the name checks when it was remembered.
+        """
+        memo = self._lint_memo
+        findings: list[LintFinding] = []
+        whole = len(extra) > _MEMO_MAX_CLAIMS
+        refused = False
+        for name, value in extra.items():
+            cls = value.__class__
+            if (
+                whole
+                or type(name) is not str
+                or not (
+                    (cls is str and len(value) <= _MEMO_MAX_STR)
+                    or (cls is int and value.bit_length() <= 64)
+                    or cls is bool
+                    or value is None
+                )
+            ):
+                _check_claim_name(name)
+                whole = True
+                continue
+            cached = (name, cls, value)
+            verdict = memo.get(cached)
+            if verdict is None:
+                _check_claim_name(name)
+                verdict = tuple(lint_claims({name: value}))
+                if any(f.severity == "refuse" for f in verdict):
+                    refused = True  # never remembered: the value may be a secret
+                else:
+                    if len(memo) >= _MEMO_ENTRIES:
+                        memo.clear()
+                    memo[cached] = verdict
+            if verdict:
+                findings.extend(verdict)
+        if whole:
+            return None
+        if refused:
+            findings.sort(key=lambda f: f.severity != "refuse")
+        return findings
 
     def _lifetime(self, spec: TokenProfile, ttl: float | None, allow_long: bool) -> int:
         if ttl is None:
@@ -342,8 +462,8 @@ class Issuer:
                 else " (hard cap)"
             )
             raise ValueError(f"{spec.name} tokens live at most {cap} s, not {lifetime}{hint}")
-        if isinstance(self._keys, _LifetimeBound):
-            limit = self._keys.max_token_ttl(spec.token_use)
+        if self._max_token_ttl is not None:
+            limit = self._max_token_ttl(spec.token_use)
             if lifetime > limit:
                 # The key ring keeps a retired key published this long; a longer-lived token
                 # would stop verifying before it expires.
@@ -353,9 +473,8 @@ class Issuer:
                 )
         return lifetime
 
-    @staticmethod
-    def _nonce(spec: TokenProfile, nonce: str | None) -> str | None:
-        if spec.kind == "id":
+    def _nonce(self, spec: TokenProfile, nonce: str | None) -> str | None:
+        if spec.name in self._id_profiles:
             if not isinstance(nonce, str) or not nonce:
                 raise ValueError("an ID token needs the nonce the client sent (OpenID Connect)")
             return nonce

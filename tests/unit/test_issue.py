@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jwtwarden import FixedClock, KeySet, Verifier, generate_key
 from jwtwarden._jose.algorithms import ALGORITHMS
@@ -34,6 +36,7 @@ from jwtwarden.issue import (
 from jwtwarden.keys.key import Key
 from jwtwarden.keys.rotation import KeyRing
 from jwtwarden.keys.stores import MemoryKeyStore
+from jwtwarden.lint import lint_claims
 
 NOW = 1_800_000_000
 ISS = "https://auth.example"
@@ -242,6 +245,101 @@ def test_should_refuse_claims_that_are_not_json() -> None:
         issuer().mint("access", sub="u", audience=AUD, claims={"when": object()})
     with pytest.raises(TypeError):
         issuer().mint("access", sub="u", audience=AUD, claims={"x": float("nan")})
+
+
+def test_should_refuse_a_lone_surrogate_as_a_bad_call_not_a_bare_encoding_error() -> None:
+    with pytest.raises(TypeError, match="JSON values"):
+        issuer().mint("access", sub="u", audience=AUD, claims={"note": "a\ud800b"})
+
+
+def test_should_refuse_a_secret_on_every_mint_not_only_the_first() -> None:
+    # Lint verdicts are remembered per issuer; a refusal must never be one of them.
+    iss = issuer()
+    for _ in range(3):
+        with pytest.raises(ClaimLintError) as caught:
+            iss.mint("access", sub="u", audience=AUD, claims={"deploy": "AKIAIOSFODNN7EXAMPLE"})
+        assert caught.value.reason == "api_key"
+
+
+def test_should_lint_a_remembered_claim_again_when_its_value_changes() -> None:
+    iss = issuer()
+    iss.mint("access", sub="u", audience=AUD, claims={"note": "fine", "Issuer": "x"})
+    with pytest.raises(ClaimLintError) as caught:
+        iss.mint("access", sub="u", audience=AUD, claims={"note": "4111-1111-1111-1111"})
+    assert (caught.value.claim, caught.value.reason) == ("note", "card_number")
+    with pytest.raises(ClaimLintError) as lookalike:
+        iss.mint("access", sub="u", audience=AUD, claims={"note": "fine", "ISS": "x"})
+    assert lookalike.value.reason == "reserved_lookalike"
+
+
+def test_should_refuse_before_warning_whatever_the_claim_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    iss = issuer()
+    claims = {"email": "ada@example.com", "scope": "read", "password": "hunter2"}
+    with caplog.at_level(logging.WARNING, logger="jwtwarden.issue"):
+        for _ in range(2):  # the second time from remembered verdicts
+            with pytest.raises(ClaimLintError) as caught:
+                iss.mint("access", sub="u", audience=AUD, claims=claims)
+            assert (caught.value.claim, caught.value.reason) == ("password", "secret_name")
+    assert caplog.records == []  # a refused claim set logs nothing about its other claims
+
+
+def test_should_not_keep_a_refused_value_in_memory() -> None:
+    iss = issuer()
+    with pytest.raises(ClaimLintError):
+        iss.mint("access", sub="u", audience=AUD, claims={"deploy": "AKIAIOSFODNN7EXAMPLE"})
+    iss.mint("access", sub="u", audience=AUD, claims={"deploy": "blue"})
+    # The verdict memo holds clean and warn-only values only: a secret is never retained.
+    assert "AKIAIOSFODNN7EXAMPLE" not in repr(iss._lint_memo)
+    assert "blue" in repr(iss._lint_memo)
+
+
+_NAMES = st.sampled_from(["scope", "note", "email", "phone", "password", "tenant", "n", "Sub"])
+_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "read write",
+            "ada@example.com",
+            "+447946095800",
+            "AKIAIOSFODNN7EXAMPLE",
+            "4111 1111 1111 1111",
+            "$2b$12$abcdefghijklmnopqrstuv",
+            "dGhpcyBpcyBqdXN0IGFuIGlkZW50aWZpZXI",
+            "",
+        ]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.booleans(),
+    st.none(),
+    st.lists(st.sampled_from(["a", "AKIAIOSFODNN7EXAMPLE"]), max_size=2),
+)
+_SHARED = issuer()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_NAMES, _VALUES, max_size=4))
+def test_should_decide_custom_claims_exactly_as_lint_claims_does_with_a_warm_memo(
+    claims: dict[str, Any],
+) -> None:
+    # One issuer across all examples, each minted twice: remembered verdicts must give the
+    # answer a fresh lint of the whole claim set gives.
+    refusals = [f for f in lint_claims(claims) if f.severity == "refuse"]
+    for _ in range(2):
+        if "Sub" in claims:
+            with pytest.raises(ClaimLintError) as reserved:
+                _SHARED.mint("access", sub="u", audience=AUD, claims=claims)
+            assert reserved.value.reason == "reserved_lookalike"
+        elif refusals:
+            with pytest.raises(ClaimLintError) as caught:
+                _SHARED.mint("access", sub="u", audience=AUD, claims=claims)
+            assert (caught.value.claim, caught.value.reason) == (
+                refusals[0].claim,
+                refusals[0].reason,
+            )
+        else:
+            _, minted = _SHARED.mint_with_claims("access", sub="u", audience=AUD, claims=claims)
+            assert {k: minted[k] for k in claims} == claims
 
 
 # --- size budget ------------------------------------------------------------------------------

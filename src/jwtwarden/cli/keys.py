@@ -31,16 +31,14 @@ from ..keys.generate import DEFAULT_ALGORITHM, DEFAULT_RSA_BITS
 from ..keys.records import KeyRecord
 from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
 from ..keys.stores import DirectoryKeyStore
-from . import app
 
-__all__ = ["keys_app"]
+__all__ = ["keys_app", "register"]
 
 keys_app = typer.Typer(
     name="keys",
     help="Generate, list, rotate, revoke and publish signing keys.",
     no_args_is_help=True,
 )
-app.add_typer(keys_app, name="keys")
 
 # Configuration problems (exit 2) as opposed to refusals (exit 1).
 _CONFIG_ERRORS = (KeyStoreError, KeyEnvironmentError, NoSigningKeyError)
@@ -253,3 +251,8 @@ def export(
             document = key.public_jwk()
     typer.echo(json.dumps(document, indent=2))
     sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``keys`` (and its subcommands) to the ``jwtwarden`` command line."""
+    app.add_typer(keys_app, name="keys")

@@ -16,10 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from ..issue import Issuer
-from . import app
 from .keys import DirOption, EnvironmentOption, cli_errors, fail, open_ring
 
-__all__ = ["mint"]
+__all__ = ["mint", "register"]
 
 
 def _claims(pairs: list[str], json_pairs: list[str]) -> dict[str, Any]:
@@ -40,7 +39,6 @@ def _claims(pairs: list[str], json_pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-@app.command("mint")
 def mint(
     directory: DirOption,
     issuer: Annotated[str, typer.Option("--issuer", help="The iss claim (your server's URL).")],
@@ -84,3 +82,8 @@ def mint(
         typer.echo(json.dumps({"token": token, "claims": claims}, indent=2))
     else:
         typer.echo(token)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mint`` to the ``jwtwarden`` command line."""
+    app.command("mint")(mint)

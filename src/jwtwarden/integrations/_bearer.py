@@ -20,11 +20,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ..cache import CachedVerifier
 from ..errors import InvalidTokenError, JWTWardenError
-from ..verify import VerifiedToken
+from ..verify import VerifiedToken, Verifier
 
 __all__ = [
     "BearerRefusal",
+    "CacheOption",
     "MalformedAuthorization",
     "TokenVerifier",
     "aauthenticate",
@@ -39,6 +41,7 @@ __all__ = [
     "missing_token",
     "normalize_scopes",
     "refusal_for",
+    "with_cache",
 ]
 
 log = logging.getLogger("jwtwarden.integrations")
@@ -271,3 +274,58 @@ def check_verifier(verifier: Any) -> TokenVerifier:
     if not (callable(getattr(verifier, "verify", None))):
         raise TypeError("verifier must have verify() (a Verifier or CachedVerifier)")
     return verifier  # type: ignore[no-any-return]
+
+
+CacheOption = bool | int | CachedVerifier
+
+
+def with_cache(verifier: Any, cache: CacheOption = True) -> TokenVerifier:
+    """The verifier an integration uses: a plain ``Verifier`` behind a ``CachedVerifier``.
+
+    The verified-token cache is on by default (issue 6): a resource server sees the same token
+    on every request of a session, and a hit skips the signature, not the checks (the time
+    claims, the revocation hooks and the key's presence are checked on every hit; see
+    ``jwtwarden.cache``).
+
+    Parameters:
+        verifier: a ``Verifier`` (wrapped unless ``cache=False``), a ``CachedVerifier`` (used
+            as is), or any other object with ``verify``/``verify_async``, subclasses of
+            ``Verifier`` included (used as is: a hit would skip their overrides).
+        cache: ``True`` (a ``CachedVerifier`` with its default bounds), ``False`` (no cache),
+            a positive ``int`` (the cache's ``max_entries``), or a ``CachedVerifier`` of this
+            very ``verifier``.
+
+    Raises:
+        TypeError: ``verifier`` has no ``verify``, or ``cache`` is of another type.
+        ValueError: contradictory options (a cache size or ``cache=False`` with a
+            ``CachedVerifier``, a size for an object that is not a ``Verifier``, a
+            ``CachedVerifier`` of another verifier, a size below 1).
+
+    Example:
+        >>> with_cache(Verifier(policy), 50_000).stats.max_entries  # doctest: +SKIP
+        50000
+    """
+    checked = check_verifier(verifier)
+    if isinstance(cache, CachedVerifier):
+        if verifier is not cache and verifier is not cache.verifier:
+            raise ValueError("cache= is a CachedVerifier of another verifier")
+        return cache
+    if type(cache) is bool:
+        if isinstance(verifier, CachedVerifier):
+            if not cache:
+                raise ValueError(
+                    "cache=False with a CachedVerifier: pass its .verifier to turn the cache off"
+                )
+            return checked
+        if cache and type(verifier) is Verifier:
+            return CachedVerifier(verifier)
+        return checked  # no cache asked, or an object of the caller's own (used as is)
+    if type(cache) is int:
+        if cache < 1:
+            raise ValueError("the cache size (cache=) must be a positive number of entries")
+        if isinstance(verifier, CachedVerifier):
+            raise ValueError("a CachedVerifier has its own size; pass the Verifier with cache=N")
+        if not isinstance(verifier, Verifier):
+            raise ValueError("only a Verifier can be cached; this verifier is used as is")
+        return CachedVerifier(verifier, max_entries=cache)
+    raise TypeError("cache must be True, False, a number of entries or a CachedVerifier")

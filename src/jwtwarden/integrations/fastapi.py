@@ -9,7 +9,9 @@ Refusals follow RFC 6750 (see ``integrations._bearer``) as ``HTTPException``s ca
 ``WWW-Authenticate`` challenge; the body is ``{"detail": {"error": ...}}``. On a websocket
 route the handshake is refused instead (close code 1008, or 1013 when the check could not
 answer), since a websocket has no HTTP response to carry a challenge. The token is checked
-with ``verify_async``. Needs the ``fastapi`` extra.
+with ``verify_async``, through the verified-token cache unless ``cache=False`` (see
+``_bearer.with_cache``); the dependency's ``verifier`` attribute is the verifier it uses
+(``dependency.verifier.stats``, ``dependency.verifier.clear()``). Needs the ``fastapi`` extra.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from fastapi.security import HTTPBearer
 from starlette.requests import HTTPConnection
 
 from ..verify import VerifiedToken
-from ._bearer import BearerRefusal, aauthenticate, check_realm, check_verifier, normalize_scopes
+from ._bearer import (
+    BearerRefusal,
+    CacheOption,
+    TokenVerifier,
+    aauthenticate,
+    check_realm,
+    normalize_scopes,
+    with_cache,
+)
 
 __all__ = ["require_token"]
 
@@ -39,29 +49,22 @@ class _OpenAPIBearer(HTTPBearer):
 _openapi_scheme = _OpenAPIBearer(auto_error=False, bearerFormat="JWT", scheme_name="HTTPBearer")
 
 
-def require_token(
-    verifier: Any, *, scopes: str | Iterable[str] = (), realm: str = "api"
-) -> Callable[..., Awaitable[VerifiedToken]]:
-    """A dependency returning the request's ``VerifiedToken``, or answering 400/401/403/503.
+class _TokenDependency:
+    """The dependency ``require_token`` returns (a callable, as FastAPI wants); ``verifier`` is
+    the verifier it checks tokens with (a ``CachedVerifier`` by default)."""
 
-    Parameters:
-        verifier: a ``Verifier`` or ``CachedVerifier`` (anything with ``verify_async``).
-        scopes: scopes the token must grant (``scope`` claim, space-separated, or ``scp``).
-        realm: the realm of the ``WWW-Authenticate`` challenge.
+    def __init__(self, verifier: TokenVerifier, required: frozenset[str], realm: str) -> None:
+        self.verifier = verifier
+        self._required = required
+        self._realm = realm
 
-    Raises:
-        ValueError: an invalid realm or scope (at set-up, not per request).
-
-    Example:
-        >>> admin = require_token(verifier, scopes="admin")  # doctest: +SKIP
-    """
-    checked = check_verifier(verifier)
-    required = normalize_scopes(scopes)
-    check_realm(realm)
-
-    async def dependency(conn: HTTPConnection, _: None = Depends(_openapi_scheme)) -> VerifiedToken:
+    async def __call__(
+        self, conn: HTTPConnection, _: None = Depends(_openapi_scheme)
+    ) -> VerifiedToken:
         values = conn.headers.getlist("authorization")
-        outcome = await aauthenticate(checked, values, realm=realm, scopes=required)
+        outcome = await aauthenticate(
+            self.verifier, values, realm=self._realm, scopes=self._required
+        )
         if isinstance(outcome, BearerRefusal):
             if conn.scope["type"] == "websocket":
                 # Closing before accepting refuses the handshake (the server answers 403).
@@ -75,4 +78,38 @@ def require_token(
             raise HTTPException(outcome.status, detail=outcome.body, headers=outcome.headers)
         return outcome
 
-    return dependency
+    def __repr__(self) -> str:
+        return f"require_token(scopes={sorted(self._required)!r}, realm={self._realm!r})"
+
+
+def require_token(
+    verifier: Any,
+    *,
+    scopes: str | Iterable[str] = (),
+    realm: str = "api",
+    cache: CacheOption = True,
+) -> Callable[..., Awaitable[VerifiedToken]]:
+    """A dependency returning the request's ``VerifiedToken``, or answering 400/401/403/503.
+
+    Parameters:
+        verifier: a ``Verifier`` (checked through a ``CachedVerifier`` unless ``cache=False``),
+            a ``CachedVerifier``, or anything with ``verify_async``.
+        scopes: scopes the token must grant (``scope`` claim, space-separated, or ``scp``).
+        realm: the realm of the ``WWW-Authenticate`` challenge.
+        cache: the verified-token cache: ``True`` (default), ``False``, a number of entries,
+            or a ``CachedVerifier`` of ``verifier``. Each call wraps its own cache: to share
+            one between several dependencies, pass them one ``CachedVerifier``.
+
+    Raises:
+        ValueError, TypeError: an invalid realm, scope or cache option (at set-up, not per
+            request).
+
+    Example:
+        >>> admin = require_token(verifier, scopes="admin")  # doctest: +SKIP
+        >>> admin.verifier.stats.hits                        # doctest: +SKIP
+        0
+    """
+    checked = with_cache(verifier, cache)
+    required = normalize_scopes(scopes)
+    check_realm(realm)
+    return _TokenDependency(checked, required, realm)

@@ -8,7 +8,9 @@
 
 The verified token is ``g.verified_token`` and its claims ``g.claims``. Refusals follow RFC
 6750 (see ``integrations._bearer``). Flask is synchronous, so the token is checked with
-``verify``. Needs the ``flask`` extra.
+``verify``, through the verified-token cache unless ``cache=False`` (see
+``_bearer.with_cache``); ``JWTWarden.verifier`` is the verifier in use. Needs the ``flask``
+extra.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from flask import Flask, Response, current_app, g, jsonify, request
 
 from ._bearer import (
     BearerRefusal,
+    CacheOption,
     TokenVerifier,
     authenticate,
     check_realm,
-    check_verifier,
     normalize_scopes,
+    with_cache,
 )
 
 __all__ = ["EXTENSION_KEY", "JWTWarden", "require_token"]
@@ -39,29 +42,44 @@ class JWTWarden:
 
     Parameters:
         app: the Flask app (or ``None``, then call ``init_app``).
-        verifier: a ``Verifier`` or ``CachedVerifier``.
+        verifier: a ``Verifier`` (checked through a ``CachedVerifier`` unless ``cache=False``),
+            a ``CachedVerifier``, or anything with ``verify``.
         realm: the realm of the ``WWW-Authenticate`` challenge.
+        cache: the verified-token cache: ``True`` (default), ``False``, a number of entries,
+            or a ``CachedVerifier`` of ``verifier``.
+
+    Raises:
+        ValueError, TypeError: an invalid realm or cache option.
     """
 
     def __init__(
-        self, app: Flask | None = None, verifier: Any = None, *, realm: str = "api"
+        self,
+        app: Flask | None = None,
+        verifier: Any = None,
+        *,
+        realm: str = "api",
+        cache: CacheOption = True,
     ) -> None:
         self.realm = check_realm(realm)
+        self._cache = cache
         self._verifier: TokenVerifier | None = (
-            check_verifier(verifier) if verifier is not None else None
+            with_cache(verifier, cache) if verifier is not None else None
         )
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask, verifier: Any = None) -> None:
+        """Attach to ``app``; ``verifier`` (if given) replaces the one given at construction,
+        with the same ``cache`` option."""
         if verifier is not None:
-            self._verifier = check_verifier(verifier)
+            self._verifier = with_cache(verifier, self._cache)
         if self._verifier is None:
             raise ValueError("JWTWarden needs a verifier")
         app.extensions[EXTENSION_KEY] = self
 
     @property
     def verifier(self) -> TokenVerifier:
+        """The verifier in use (a ``CachedVerifier`` by default: ``.stats``, ``.clear()``)."""
         if self._verifier is None:
             raise RuntimeError("JWTWarden has no verifier; call init_app(app, verifier)")
         return self._verifier

@@ -4,6 +4,8 @@
 bearer token with ``verify_async`` and puts a ``TokenUser`` in ``request.user`` and the token's
 scopes in ``request.auth.scopes``. ``BearerAuthMiddleware`` wires it with RFC 6750 answers
 (see ``integrations._bearer``), optionally demanding a token and scopes for everything below.
+A plain ``Verifier`` is checked through the verified-token cache unless ``cache=False`` (see
+``_bearer.with_cache``); ``.verifier`` on either is the verifier in use.
 
     >>> app = Starlette(routes=routes, middleware=[  # doctest: +SKIP
     ...     Middleware(BearerAuthMiddleware, verifier=verifier, scopes=["read"])])
@@ -30,13 +32,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..verify import VerifiedToken
 from ._bearer import (
     BearerRefusal,
+    CacheOption,
+    TokenVerifier,
     aauthenticate,
     check_realm,
-    check_verifier,
     granted_scopes,
     insufficient_scope,
     missing_token,
     normalize_scopes,
+    with_cache,
 )
 
 __all__ = ["BearerAuthMiddleware", "BearerTokenBackend", "TokenUser", "refusal_response"]
@@ -91,16 +95,34 @@ class BearerTokenBackend(AuthenticationBackend):
     """Verify the request's bearer token (``verify_async``).
 
     Parameters:
-        verifier: a ``Verifier`` or ``CachedVerifier`` (anything with ``verify_async``).
+        verifier: a ``Verifier`` (checked through a ``CachedVerifier`` unless ``cache=False``),
+            a ``CachedVerifier``, or anything with ``verify_async``.
         realm: the realm of the ``WWW-Authenticate`` challenge.
         required: refuse requests without a bearer token (401); otherwise they pass as
             anonymous (``request.user.is_authenticated`` is false).
+        cache: the verified-token cache: ``True`` (default), ``False``, a number of entries,
+            or a ``CachedVerifier`` of ``verifier``.
+
+    Raises:
+        ValueError, TypeError: an invalid realm or cache option.
     """
 
-    def __init__(self, verifier: Any, *, realm: str = "api", required: bool = False) -> None:
-        self._verifier = check_verifier(verifier)
+    def __init__(
+        self,
+        verifier: Any,
+        *,
+        realm: str = "api",
+        required: bool = False,
+        cache: CacheOption = True,
+    ) -> None:
+        self._verifier = with_cache(verifier, cache)
         self._realm = check_realm(realm)
         self._required = required
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """The verifier in use (a ``CachedVerifier`` by default: ``.stats``, ``.clear()``)."""
+        return self._verifier
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         values = conn.headers.getlist("authorization")
@@ -157,9 +179,11 @@ class BearerAuthMiddleware:
         required: every request needs a valid token (default); ``False`` lets anonymous
             requests through with an ``UnauthenticatedUser``.
         scopes: scopes every request's token must grant (403 ``insufficient_scope``).
+        cache: the verified-token cache: ``True`` (default), ``False``, a number of entries,
+            or a ``CachedVerifier`` of ``verifier``.
 
     Raises:
-        ValueError: an invalid realm or scope.
+        ValueError, TypeError: an invalid realm, scope or cache option.
     """
 
     def __init__(
@@ -170,13 +194,20 @@ class BearerAuthMiddleware:
         realm: str = "api",
         required: bool = True,
         scopes: str | Iterable[str] = (),
+        cache: CacheOption = True,
     ) -> None:
         required_scopes = normalize_scopes(scopes)
         if required_scopes and not required:
             raise ValueError("scopes need required=True")
         inner = _ScopeGate(app, required_scopes, realm) if required_scopes else app
-        backend = BearerTokenBackend(verifier, realm=realm, required=required)
+        backend = BearerTokenBackend(verifier, realm=realm, required=required, cache=cache)
+        self._backend = backend
         self._app = AuthenticationMiddleware(inner, backend=backend, on_error=_on_error)
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """The verifier in use (a ``CachedVerifier`` by default: ``.stats``, ``.clear()``)."""
+        return self._backend.verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
