@@ -222,6 +222,33 @@ async def test_should_accept_the_immediately_previous_token_within_the_grace_per
     assert stored is not None and stored.revoked_at is None
 
 
+async def test_should_accept_only_one_grace_retry_of_a_token(stores: Stores) -> None:
+    session, first = await _session(stores, await _user(stores))
+    await stores.sessions.rotate(first, _new(), now=NOW + 1, grace=30, issue=_issue)
+    retry = await stores.sessions.rotate(first, _new(), now=NOW + 2, grace=30, issue=_issue)
+    assert retry.status is RotateStatus.ROTATED and retry.via_grace
+    again = await stores.sessions.rotate(first, _new(), now=NOW + 3, grace=30, issue=_issue)
+    assert again.status is RotateStatus.REUSED
+    stored = await stores.sessions.get_session(session.id)
+    assert stored is not None and stored.revoke_reason == "reuse"
+
+
+async def test_should_treat_a_successor_spent_by_a_grace_retry_as_reuse(stores: Stores) -> None:
+    # A thief replays the previous token inside the window; when the legitimate client then
+    # presents the successor it holds, the family is revoked instead of ping-ponging forever.
+    session, first = await _session(stores, await _user(stores))
+    second = _new()
+    await stores.sessions.rotate(first, second, now=NOW + 1, grace=30, issue=_issue)
+    thief = await stores.sessions.rotate(first, _new(), now=NOW + 2, grace=30, issue=_issue)
+    assert thief.status is RotateStatus.ROTATED and thief.via_grace
+    owner = await stores.sessions.rotate(
+        second.token_hash, _new(), now=NOW + 3, grace=30, issue=_issue
+    )
+    assert owner.status is RotateStatus.REUSED
+    stored = await stores.sessions.get_session(session.id)
+    assert stored is not None and stored.revoked_at is not None
+
+
 async def test_should_treat_an_older_token_as_reuse_even_within_the_grace_period(
     stores: Stores,
 ) -> None:

@@ -147,8 +147,13 @@ _DIAGNOSE = (
     .select_from(rt.join(st, st.c.id == rt.c.session_id).outerjoin(ut, ut.c.id == st.c.user_id))
     .where(rt.c.token_hash == bindparam("h"))
 )
-_MARK_SUCCESSOR = (
-    update(rt).where(rt.c.token_hash == bindparam("h")).values(replaced_by=bindparam("new_hash"))
+# After a grace retry neither the retried token nor the successor it spent can be retried
+# again: one retry per lost response. Otherwise a thief and the legitimate client could keep
+# trading a family back and forth inside the window without ever tripping reuse detection.
+_END_GRACE = (
+    update(rt)
+    .where(rt.c.token_hash.in_([bindparam("h"), bindparam("successor")]))
+    .values(replaced_by=None)
 )
 
 
@@ -297,7 +302,7 @@ class SQLSessionStore:
                 # successor instead (only if that one is still the live one).
                 spent = await self._spend(conn, row.replaced_by, new_hash, now)
                 if spent is not None:
-                    await conn.execute(_MARK_SUCCESSOR, {"h": token_hash, "new_hash": new_hash})
+                    await conn.execute(_END_GRACE, {"h": token_hash, "successor": row.replaced_by})
                     return spent
             await self._revoke(conn, session.id, now=now, reason="reuse")
             return RotateResult(status=RotateStatus.REUSED, session=session)

@@ -166,7 +166,9 @@ class MemorySessionStore:
             saved_live, saved_token = replace(live), replace(token)
             live.spent_at, live.replaced_by = now, new.token_hash
             if via_grace:
-                token.replaced_by = new.token_hash
+                # One retry per lost response: neither token can be retried again (see the
+                # SQL store's _END_GRACE for the attack this stops).
+                live.replaced_by = token.replaced_by = None
             self._insert(session.id, new, session.expires_at)
             try:
                 value = await issue(
