@@ -50,6 +50,7 @@ from .errors import (
     TemporarilyUnavailable,
     TooManyRequests,
 )
+from .routes.discovery import JWKS_PATH, jwks_response
 from .runtime import Runtime
 from .settings import Settings
 
@@ -64,7 +65,11 @@ class _BodyTooLarge(Exception):
 
 class EdgeMiddleware:
     """Pure ASGI: caps request bodies, turns any unhandled exception into an OAuth 500 (no
-    traceback anywhere), and writes one structured access-log line (path without the query)."""
+    traceback anywhere), and writes one structured access-log line (path without the query).
+
+    It also answers ``GET /.well-known/jwks.json`` itself, from the pre-rendered document:
+    the most requested and cheapest answer of an auth server skips the framework's routing
+    and exception layers (docs/benchmarks-server.md)."""
 
     def __init__(self, app: ASGIApp, *, max_body: int) -> None:
         self.app = app
@@ -74,6 +79,15 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"] == JWKS_PATH and scope["method"] == "GET":
+            parts = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+            if parts is not None:
+                etag = next(
+                    (v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"),
+                    None,
+                )
+                await jwks_response(parts.jwks, etag)(scope, receive, send)
+                return
         started = time.perf_counter()
         state = {"started": False, "status": 0}
         for name, value in scope.get("headers", ()):
@@ -260,6 +274,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for router in (oauth_routes, discovery_routes, auth_routes, admin_routes):
         app.router.routes.extend(router.routes)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    if settings.allowed_origins:
+        # Browser apps on the allowed origins call the token endpoints with credentials
+        # (cookie mode) and the X-CSRF-Token header, which needs a CORS preflight. Only the
+        # exact allowed origins are echoed; any other origin gets no CORS headers at all, and
+        # the CSRF check still refuses its state-changing requests (cookies.py).
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-csrf-token"],
+            max_age=600,
+        )
     return app
 
 
