@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16384, ge=1024, le=1 << 20)
     metrics: bool = True
     metrics_token: SecretStr | None = None
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (uvicorn's forwarded_allow_ips, comma-separated). Unset: the peer address is the client,
+    # so behind a proxy every client would share one rate-limit bucket and look like loopback.
+    trusted_proxies: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
