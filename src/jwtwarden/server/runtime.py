@@ -109,7 +109,11 @@ class Runtime:
             clock=clock,
             environment=settings.environment,
         )
-        self.hasher = PasswordHasher(min_length=settings.password_min_length)
+        # One argon2 thread per core across all workers: more would only thrash the caches.
+        self.hasher = PasswordHasher(
+            min_length=settings.password_min_length,
+            threads=max(1, (os.cpu_count() or 1) // settings.workers),
+        )
         self.service = SessionService(
             users=self.users,
             sessions=self.sessions,
@@ -164,7 +168,9 @@ class Runtime:
         if kind == "redis":
             from ..stores.redis import RedisDenylist
 
-            return RedisDenylist(self.redis, prefix=self.settings.redis_prefix, clock=self.clock)
+            return RedisDenylist(
+                self.redis, prefix=self.settings.redis_prefix, clock=self.clock, fast_reads=True
+            )
         if kind == "database":
             return SQLDenylist(self.engine, clock=self.clock)
         return MemoryDenylist(clock=self.clock)
@@ -214,6 +220,10 @@ class Runtime:
             self._chores.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._chores
+        close_denylist = getattr(self.denylist, "aclose", None)
+        if close_denylist is not None:
+            with contextlib.suppress(Exception):
+                await close_denylist()
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await self.redis.aclose()

@@ -12,9 +12,15 @@ answer as a wrong password (user enumeration by timing, OWASP ASVS 2.2.x).
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import secrets
+import threading
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
@@ -23,6 +29,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..errors import PasswordPolicyError
 
 __all__ = ["OWASP_MINIMUM", "PasswordHasher", "PasswordParameters"]
+
+T = TypeVar("T")
 
 # (memory KiB, time cost) pairs from the OWASP cheat sheet, p = 1.
 _OWASP_CONFIGURATIONS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
@@ -62,7 +70,11 @@ class PasswordHasher:
 
     ``verify`` and ``verify_dummy`` run the same argon2 computation; the ``a``-prefixed
     variants run it in a worker thread (argon2-cffi releases the GIL), so the event loop keeps
-    serving while a hash is computed.
+    serving while a hash is computed. Those threads are a small pool shared by every hasher of
+    the process (``threads``, default one per core): each hash works through 19 MiB, and more
+    hashes at once than cores only evict each other from the caches, so asyncio's default
+    executor (up to cores + 4 threads) measured a third more CPU per login than the hash
+    alone (docs/benchmarks-server.md).
 
     Example:
         >>> hasher = PasswordHasher()
@@ -71,7 +83,7 @@ class PasswordHasher:
         True
     """
 
-    __slots__ = ("_argon2", "_dummy", "max_length", "min_length", "parameters")
+    __slots__ = ("_argon2", "_dummy", "_executor", "max_length", "min_length", "parameters")
 
     def __init__(
         self,
@@ -79,9 +91,12 @@ class PasswordHasher:
         *,
         min_length: int = 8,
         max_length: int = 1024,
+        threads: int | None = None,
     ) -> None:
         if not isinstance(parameters, PasswordParameters):
             raise TypeError("parameters must be a PasswordParameters")
+        if threads is not None and not 1 <= threads <= 64:
+            raise ValueError("threads must be between 1 and 64")
         # NIST SP 800-63B 5.1.1.2: at least 8 characters, allow at least 64.
         if min_length < 8 or max_length < 64 or max_length < min_length:
             raise ValueError("min_length must be at least 8 and max_length at least 64")
@@ -98,6 +113,7 @@ class PasswordHasher:
         )
         # Same parameters as a real hash, for a password nobody knows.
         self._dummy = self._argon2.hash(secrets.token_urlsafe(32))
+        self._executor = _executor(threads or os.cpu_count() or 1)
 
     def check_policy(self, password: str) -> None:
         """Raise ``PasswordPolicyError`` if ``password`` is too short, too long or blank."""
@@ -141,19 +157,38 @@ class PasswordHasher:
 
     async def ahash(self, password: str) -> str:
         """``hash`` in a worker thread."""
-        return await asyncio.to_thread(self.hash, password)
+        return await self._in_thread(self.hash, password)
 
     async def averify(self, password_hash: str, password: str) -> bool:
         """``verify`` in a worker thread."""
-        return await asyncio.to_thread(self.verify, password_hash, password)
+        return await self._in_thread(self.verify, password_hash, password)
 
     async def averify_dummy(self, password: str) -> bool:
         """``verify_dummy`` in a worker thread."""
-        return await asyncio.to_thread(self.verify_dummy, password)
+        return await self._in_thread(self.verify_dummy, password)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
     def __repr__(self) -> str:
         p = self.parameters
         return f"PasswordHasher(argon2id m={p.memory_kib} KiB t={p.time_cost} p={p.parallelism})"
+
+
+_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
+_EXECUTORS_LOCK = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """The process's argon2 pool of ``threads`` threads (idle threads cost nothing)."""
+    with _EXECUTORS_LOCK:
+        pool = _EXECUTORS.get(threads)
+        if pool is None:
+            pool = _EXECUTORS[threads] = ThreadPoolExecutor(
+                max_workers=threads, thread_name_prefix="jwtwarden-argon2"
+            )
+        return pool
 
 
 def _normalise(password: str) -> str:

@@ -15,12 +15,15 @@ A pooled connection used this way is handed back with no transaction open: async
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as _AsyncpgDialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import Pool, QueuePool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -58,11 +61,27 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     or left inside a transaction, is invalidated instead of going back to the pool.
     """
     pool = engine.sync_engine.pool
-    fairy = await greenlet_spawn(pool.connect)
-    driver = fairy.driver_connection
-    try:
-        yield driver
-    finally:
-        if driver is None or driver.is_closed() or driver.is_in_transaction():
-            await greenlet_spawn(fairy.invalidate)
-        await greenlet_spawn(fairy.close)
+    async with _gate(pool):
+        fairy = await greenlet_spawn(pool.connect)
+        driver = fairy.driver_connection
+        try:
+            yield driver
+        finally:
+            if driver is None or driver.is_closed() or driver.is_in_transaction():
+                await greenlet_spawn(fairy.invalidate)
+            await greenlet_spawn(fairy.close)
+
+
+_GATES: weakref.WeakKeyDictionary[Pool, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _gate(pool: Pool) -> asyncio.Semaphore:
+    """At most ``pool.size()`` driver users at a time: the others queue on a semaphore, which
+    costs a future, instead of in the pool, where SQLAlchemy waits with ``asyncio.wait_for``
+    (a task and a timer per waiter; measured as the refresh grant's CPU per request growing
+    by a sixth from 16 to 64 connections)."""
+    gate = _GATES.get(pool)
+    if gate is None:
+        size = pool.size() if isinstance(pool, QueuePool) else 1
+        gate = _GATES[pool] = asyncio.Semaphore(max(1, size))
+    return gate

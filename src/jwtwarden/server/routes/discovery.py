@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -30,12 +31,20 @@ class _Rendered(Response):
         self.raw_headers = list(headers)
 
 
-@router.get("/.well-known/jwks.json")
-async def jwks(request: Request) -> Response:
-    cache = runtime(request).jwks
-    if request.headers.get("if-none-match") == cache.etag:
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def jwks_response(cache: Any, if_none_match: str | None) -> Response:
+    """The JWKS answer from the pre-rendered document (304 when the client's ETag matches).
+    The edge middleware answers ``GET`` with it before routing; the route is the fallback."""
+    if if_none_match == cache.etag:
         return _Rendered(304, b"", cache.not_modified_headers)
     return _Rendered(200, cache.body, cache.headers)
+
+
+@router.get(JWKS_PATH)
+async def jwks(request: Request) -> Response:
+    return jwks_response(runtime(request).jwks, request.headers.get("if-none-match"))
 
 
 @router.get("/.well-known/openid-configuration")
