@@ -3,6 +3,9 @@ and keys without ``alg`` in a remote set. A real issuer on 127.0.0.1, a FixedClo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -262,7 +265,12 @@ def test_should_refuse_the_rsa_public_key_used_as_an_hmac_secret(
         serialization.Encoding.PEM if encoding == "pem" else serialization.Encoding.DER,
         serialization.PublicFormat.SubjectPublicKeyInfo,
     )
-    forged = _token(_hmac_key("r1", b64url_encode(raw)), clock)
+    # The attacker's own HMAC, computed directly (newer joserfc versions refuse to even import
+    # a PEM/DER-looking secret, which is not a defence the verifier may rely on).
+    header = b64url_encode(json.dumps({"typ": "at+jwt", "alg": "HS256", "kid": "r1"}).encode())
+    payload = b64url_encode(json.dumps(_claims(clock)).encode())
+    mac = hmac.new(raw, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    forged = f"{header}.{payload}.{b64url_encode(mac)}"
     with pytest.raises(AlgorithmNotAllowedError):
         verifier.verify(forged)
 
