@@ -21,7 +21,7 @@ from typing import Any, Literal, cast
 
 from ._jose.algorithms import ALGORITHMS
 from ._jose.compact import split_compact
-from ._jose.header import KEY_URL_HEADERS, check_header, normalize_typ
+from ._jose.header import JWE_HEADERS, KEY_URL_HEADERS, check_header, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import JWTWardenError, MalformedTokenError
 from .keys.key import Key
@@ -40,7 +40,6 @@ SIZE_WARN = 4096
 ACCESS_TOKEN_MAX_LIFETIME = 15 * 60
 _INSPECT_MAX_SIZE = 65536
 _TIME_CLAIMS = ("exp", "nbf", "iat", "auth_time")
-_JWE_HEADERS = ("enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c")
 _CLAIM_ORDER = ("exp", "nbf", "iat", "aud", "sub", "jti", "nonce")
 
 
@@ -300,7 +299,7 @@ def _header_findings(header: dict[str, Any], unsigned: bool) -> list[Finding]:
                 message="critical extensions ('crit'/'b64'): jwtwarden refuses them",
             )
         )
-    jwe = [name for name in _JWE_HEADERS if name in header]
+    jwe = [name for name in JWE_HEADERS if name in header]
     if jwe:
         out.append(
             Finding(
@@ -330,9 +329,13 @@ def _header_findings(header: dict[str, Any], unsigned: bool) -> list[Finding]:
 
 
 def _number(value: Any) -> float | None:
-    if type(value) in (int, float) and math.isfinite(value):
-        return float(value)
-    return None
+    if type(value) not in (int, float):
+        return None
+    try:
+        # An int beyond any float (10**400) makes isfinite raise: it is no date either.
+        return float(value) if math.isfinite(value) else None
+    except OverflowError:
+        return None
 
 
 def _is_access_token(header: dict[str, Any], policy: VerificationPolicy | None) -> bool:

@@ -284,3 +284,10 @@ def test_should_run_each_claim_check_on_its_own() -> None:
 def test_should_refuse_a_policy_that_is_not_a_policy() -> None:
     with pytest.raises(TypeError):
         explain("a.b.c", policy="strict")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("exp", [b"1" + b"0" * 400, b"1e400"], ids=["huge-int", "inf-float"])
+def test_should_explain_a_time_claim_beyond_any_float_without_raising(exp: bytes) -> None:
+    report = _explain({"alg": "ES256"}, b'{"exp":' + exp + b',"sub":"a"}')
+    assert "exp_invalid" in {f.code for f in report.findings}
+    assert report.times["exp"] == "not a finite number"

@@ -346,3 +346,14 @@ def test_should_fail_waiting_requests_when_the_refresh_request_itself_fails(cloc
         with pytest.raises(httpx.ConnectError):  # no flight left hanging: a new attempt
             client.get("https://api.example/x")
     assert auth.refreshes == 2
+
+
+@pytest.mark.parametrize("exp", ["1" + "0" * 400, "1e400"], ids=["huge-int", "inf-float"])
+def test_should_treat_an_exp_beyond_any_float_as_no_expiry(exp: str):
+    def seg(raw: str) -> str:
+        return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+    token = seg('{"alg":"ES256"}') + "." + seg('{"exp":' + exp + "}") + ".AAAA"
+    auth = RefreshingAuth("https://auth.example.com/token", refresh_token="rt", access_token=token)
+    assert auth.access_token == token
+    assert auth._expires_at is None  # not inf (never refresh) and no OverflowError

@@ -12,17 +12,17 @@ from ..errors import (
     UnsupportedSerializationError,
 )
 
-__all__ = ["KEY_URL_HEADERS", "MAX_KID_LENGTH", "check_header", "normalize_typ"]
+__all__ = ["JWE_HEADERS", "KEY_URL_HEADERS", "MAX_KID_LENGTH", "check_header", "normalize_typ"]
 
 MAX_KID_LENGTH = 256
 # Headers that let the token choose its own key or where to fetch it from. Trusting any of
 # them hands the attacker the verification key (CVE-2018-0114 for jwk; SSRF for jku/x5u).
 KEY_URL_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 # Headers that only make sense in a JWE; their presence means this is not a JWS.
-_JWE_HEADERS = ("enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c")
+JWE_HEADERS = ("enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c")
 # Every member name a rule below looks at besides typ. A header with none of them (the usual
 # alg, kid, typ) needs only the typ check: one set operation instead of some twenty lookups.
-_LOOKED_AT = frozenset((*_JWE_HEADERS, "crit", "b64", *KEY_URL_HEADERS, "cty"))
+_LOOKED_AT = frozenset((*JWE_HEADERS, "crit", "b64", *KEY_URL_HEADERS, "cty"))
 
 
 def normalize_typ(value: str) -> str:
@@ -60,7 +60,7 @@ def _check_other_members(header: dict[str, Any], allowed_headers: frozenset[str]
         if typ is not None and type(typ) is not str:
             raise MalformedTokenError("'typ' must be a string")
         return
-    for name in _JWE_HEADERS:
+    for name in JWE_HEADERS:
         if name in header:
             raise UnsupportedSerializationError(
                 f"the header has {name!r}: this is a JWE, and only JWS is accepted"

@@ -271,8 +271,9 @@ async def aauthenticate(
 
 def check_verifier(verifier: Any) -> TokenVerifier:
     """Accept any object with ``verify`` and ``verify_async`` (``Verifier``, ``CachedVerifier``)."""
-    if not (callable(getattr(verifier, "verify", None))):
-        raise TypeError("verifier must have verify() (a Verifier or CachedVerifier)")
+    if not all(callable(getattr(verifier, m, None)) for m in ("verify", "verify_async")):
+        # Refused at setup, not as a 503 on every request of an async framework.
+        raise TypeError("verifier must have verify() and verify_async() (Verifier, CachedVerifier)")
     return verifier  # type: ignore[no-any-return]
 
 

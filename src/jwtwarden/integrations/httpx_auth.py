@@ -22,6 +22,7 @@ import asyncio
 import base64
 import concurrent.futures
 import logging
+import math
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
@@ -64,8 +65,13 @@ def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | No
     except JWTWardenError:
         claims = None  # an opaque access token
     exp = claims.get("exp") if claims else None
-    if isinstance(exp, int | float) and not isinstance(exp, bool):
-        return float(exp)
+    if type(exp) is int or type(exp) is float:
+        try:
+            # 1e400 parses as inf and 10**400 overflows float(): neither is an expiry.
+            if math.isfinite(exp):
+                return float(exp)
+        except OverflowError:
+            pass
     if type(expires_in) is int and expires_in > 0:
         return now + expires_in
     return None
