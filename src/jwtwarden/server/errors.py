@@ -31,7 +31,6 @@ __all__ = [
     "TooManyRequests",
     "UnsupportedGrantType",
     "UnsupportedMediaType",
-    "UnsupportedTokenType",
 ]
 
 # RFC 6749 5.1: responses carrying tokens or credentials-related errors are not cached.
@@ -96,10 +95,6 @@ class InvalidScope(OAuthError):
 class UnsupportedGrantType(OAuthError):
     error, status = "unsupported_grant_type", 400
     default_description = "only grant_type=refresh_token is supported here"
-
-
-class UnsupportedTokenType(OAuthError):
-    error, status = "unsupported_token_type", 400
 
 
 class InvalidToken(OAuthError):

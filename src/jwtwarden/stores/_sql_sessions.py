@@ -157,18 +157,21 @@ _END_GRACE = (
 )
 
 
+_SESSION_FIELDS = tuple(c.name for c in _SESSION_COLUMNS)
+
+
 def _session(row: Any) -> SessionRecord:
-    return SessionRecord(
-        id=row.id,
-        user_id=row.user_id,
-        client_id=row.client_id,
-        scope=row.scope,
-        auth_version=row.auth_version,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        revoke_reason=row.revoke_reason,
-    )
+    return SessionRecord(**{name: getattr(row, name) for name in _SESSION_FIELDS})
+
+
+def _successor(session: SessionRecord, new: NewRefreshToken) -> dict[str, Any]:
+    """``_INSERT`` parameters: the new refresh token never outlives its session."""
+    return {
+        "new_hash": new.token_hash,
+        "sid": session.id,
+        "issued_at": new.issued_at,
+        "expires_at": min(new.expires_at, session.expires_at),
+    }
 
 
 class SQLSessionStore:
@@ -181,25 +184,9 @@ class SQLSessionStore:
     async def create_session(self, session: SessionRecord, first: NewRefreshToken) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
-                insert(st).values(
-                    id=session.id,
-                    user_id=session.user_id,
-                    client_id=session.client_id,
-                    scope=session.scope,
-                    auth_version=session.auth_version,
-                    created_at=session.created_at,
-                    expires_at=session.expires_at,
-                )
+                insert(st).values({name: getattr(session, name) for name in _SESSION_FIELDS})
             )
-            await conn.execute(
-                _INSERT,
-                {
-                    "new_hash": first.token_hash,
-                    "sid": session.id,
-                    "issued_at": first.issued_at,
-                    "expires_at": min(first.expires_at, session.expires_at),
-                },
-            )
+            await conn.execute(_INSERT, _successor(session, first))
 
     async def _spend(
         self, conn: AsyncConnection, token_hash: bytes, new_hash: bytes, now: float
@@ -265,15 +252,7 @@ class SQLSessionStore:
                 if isinstance(outcome, RotateResult):
                     return outcome  # committed: a reuse revocation must stick
                 session, via_grace = outcome, True
-            await conn.execute(
-                _INSERT,
-                {
-                    "new_hash": new.token_hash,
-                    "sid": session.id,
-                    "issued_at": new.issued_at,
-                    "expires_at": min(new.expires_at, session.expires_at),
-                },
-            )
+            await conn.execute(_INSERT, _successor(session, new))
             # Minted before COMMIT: if this raises, the context manager rolls everything back
             # and the presented token is still live.
             value = await issue(
