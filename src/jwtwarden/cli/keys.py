@@ -31,6 +31,7 @@ from ..keys.generate import DEFAULT_ALGORITHM, DEFAULT_RSA_BITS
 from ..keys.records import KeyRecord
 from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
 from ..keys.stores import DirectoryKeyStore
+from ._common import EXIT_REFUSED, EXIT_USAGE
 
 __all__ = ["keys_app", "register"]
 
@@ -62,7 +63,7 @@ EnvironmentOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``message`` on stderr and exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -74,11 +75,11 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except _CONFIG_ERRORS as exc:
-        fail(f"{exc.detail} [{exc.code}]", 2)
+        fail(f"{exc.detail} [{exc.code}]", EXIT_USAGE)
     except JWTWardenError as exc:
-        fail(f"refused: {exc.detail} [{exc.code}]", 1)
+        fail(f"refused: {exc.detail} [{exc.code}]", EXIT_REFUSED)
     except (ValueError, TypeError) as exc:
-        fail(str(exc), 2)
+        fail(str(exc), EXIT_USAGE)
 
 
 def open_ring(

@@ -263,8 +263,10 @@ def import_jwk(
             material[name] = value
     if kty == "oct" and not material.get("k"):
         raise InvalidKeyError("an HMAC key needs a non-empty 'k'")
-    if kty == "RSA" and "d" in material and not all(
-        m in material for m in ("p", "q", "dp", "dq", "qi")
+    if (
+        kty == "RSA"
+        and "d" in material
+        and not all(m in material for m in ("p", "q", "dp", "dq", "qi"))
     ):
         # RFC 7518 6.3.2 lets a producer send d alone, but recovering the primes from it costs
         # about 0.1 s per key: a key set full of such keys is a CPU exhaustion vector.

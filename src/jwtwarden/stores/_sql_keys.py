@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
 from ..keys.records import KeyRecord
+from ..keys.stores._common import reentrant
 from ..keys.stores.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 from ._sql_schema import signing_keys as kt
 
@@ -162,23 +163,14 @@ class SQLKeyStore:
         """Remove a record (an absent kid is not an error)."""
         self._run(self._write(delete(kt).where(kt.c.kid == kid)), f"cannot delete {kid[:64]!r}")
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the cross-process lock of this key ring; re-entrant within a thread."""
-        depth = getattr(self._local, "depth", 0)
-        if depth:
-            self._local.depth = depth + 1
-            try:
-                yield
-            finally:
-                self._local.depth -= 1
-            return
+        return reentrant(self._local, self._exclusive)
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
         with self._mutex, self._cross_process_lock():
-            self._local.depth = 1
-            try:
-                yield
-            finally:
-                self._local.depth = 0
+            yield
 
     def close(self) -> None:
         """Dispose of the engine and stop the private loop."""

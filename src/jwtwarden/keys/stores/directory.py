@@ -49,7 +49,7 @@ from pathlib import Path
 from ..._jose.b64 import b64url_encode
 from ...errors import KeyEnvironmentError, KeyStoreError
 from ..records import KeyRecord
-from ._common import check_environment_name, check_record_environment
+from ._common import check_environment_name, check_record_environment, reentrant
 from .sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 
 __all__ = ["DirectoryKeyStore"]
@@ -281,17 +281,12 @@ class DirectoryKeyStore:
                 raise KeyStoreError(f"cannot delete key {kid[:64]!r}: {exc.strerror}") from None
             _fsync_dir(self.path)
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock on the directory (``flock``); re-entrant in one thread."""
-        depth = getattr(self._local, "depth", 0)
-        if depth:
-            self._local.depth = depth + 1
-            try:
-                yield
-            finally:
-                self._local.depth -= 1
-            return
+        return reentrant(self._local, self._flock)
+
+    @contextlib.contextmanager
+    def _flock(self) -> Iterator[None]:
         with self._mutex:
             try:
                 fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
@@ -299,11 +294,9 @@ class DirectoryKeyStore:
                 raise KeyStoreError(f"cannot lock the key directory: {exc.strerror}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                self._local.depth = 1
                 try:
                     yield
                 finally:
-                    self._local.depth = 0
                     fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
                 os.close(fd)
