@@ -96,7 +96,7 @@ def test_should_keep_the_algorithm_of_the_key_it_rotates(kdir: Path) -> None:
 def test_should_revoke_a_key_and_drop_it_from_the_jwks(kdir: Path) -> None:
     keys("generate", "--dir", str(kdir), "-e", "production")
     (old,) = listed(kdir)
-    result = keys("revoke", "--dir", str(kdir), "-e", "production", old["kid"])
+    result = keys("revoke", "--dir", str(kdir), "-e", "production", "--", old["kid"])
     assert result.exit_code == 0, result.stderr
     assert "revoked" in result.stdout and "created" in result.stdout
     jwks = json.loads(keys("jwks", "--dir", str(kdir), "-e", "production").stdout)
@@ -184,9 +184,9 @@ def test_should_never_print_private_material_unless_exported_explicitly(kdir: Pa
 def test_should_export_a_private_key_only_when_asked_and_say_so(kdir: Path) -> None:
     keys("generate", "--dir", str(kdir), "-e", "production")
     (row,) = listed(kdir)
-    public = keys("export", "--dir", str(kdir), "-e", "production", row["kid"])
+    public = keys("export", "--dir", str(kdir), "-e", "production", "--", row["kid"])
     assert public.exit_code == 0 and "d" not in json.loads(public.stdout)
-    private = keys("export", "--dir", str(kdir), "-e", "production", row["kid"], "--private")
+    private = keys("export", "--dir", str(kdir), "-e", "production", "--private", "--", row["kid"])
     assert private.exit_code == 0
     assert json.loads(private.stdout)["d"] in secrets_in(kdir)
     assert "PRIVATE" in private.stderr
@@ -195,7 +195,7 @@ def test_should_export_a_private_key_only_when_asked_and_say_so(kdir: Path) -> N
 def test_should_refuse_to_export_the_public_half_of_an_hmac_key(kdir: Path) -> None:
     keys("generate", "--dir", str(kdir), "-e", "production", "--alg", "HS256")
     (row,) = listed(kdir)
-    result = keys("export", "--dir", str(kdir), "-e", "production", row["kid"])
+    result = keys("export", "--dir", str(kdir), "-e", "production", "--", row["kid"])
     assert result.exit_code == 2
     assert "HMAC" in result.stderr
 
