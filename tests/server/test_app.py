@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from jwtwarden.cli import app as cli
-from jwtwarden.server.app import create_app
+from jwtwarden.server.app import app_from_env, create_app
 from jwtwarden.server.logs import JSONFormatter
 from jwtwarden.server.settings import Settings, format_settings_errors
+from jwtwarden.stores._sql_driver import driver_connection
+
+from ..stores.dbs import pg_schema
 
 PASSWORD = "a perfectly long password"
 ORIGIN = "https://app.example.test"
@@ -94,6 +99,52 @@ async def test_should_roll_back_a_refresh_whose_signing_fails_and_answer_503(
         ok = await c.post("/oauth/token", data=form)
         assert ok.status_code == 200
         assert server.runtime.metrics.reuse._value.get() == 0
+
+
+async def test_should_answer_503_when_postgresql_drops_a_pooled_connection(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with pg_schema(postgres_url) as db:
+        async for app in _app(
+            tmp_path, database_url=db.url, database_schema=db.schema, database_pool_size=1
+        ):
+            async with app.client() as c:
+                creds = {"email": "ada@example.test", "password": PASSWORD}
+                pair = (await c.post("/auth/login", json=creds)).json()
+                async with driver_connection(app.runtime.engine) as conn:
+                    pid = await conn.fetchval("SELECT pg_backend_pid()")
+                admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+                try:
+                    assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+                finally:
+                    await admin.close()
+                form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+                failed = await c.post("/oauth/token", data=form)
+                assert failed.status_code == 503
+                assert failed.json()["error"] == "temporarily_unavailable"
+                # The dead connection was dropped, and nothing was spent: the token still works.
+                ok = await c.post("/oauth/token", data=form)
+                assert ok.status_code == 200, ok.text
+
+
+async def test_should_freeze_the_heap_once_a_server_worker_has_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn workers build the app with app_from_env: what is alive once it has started
+    # (modules, app, runtime) leaves the collector's sight, so full collections stay short.
+    monkeypatch.setenv("JWTWARDEN_DATA_DIR", str(tmp_path / "data"))
+    gc.unfreeze()
+    app = app_from_env()
+    try:
+        assert gc.get_freeze_count() == 0
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+    # An app built by create_app (tests, embedding) leaves the collector alone.
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() == 0
 
 
 async def test_should_answer_500_without_details_for_an_unforeseen_bug(server: App) -> None:

@@ -10,6 +10,7 @@ with a traceback) for anything unforeseen. Request bodies are capped (16 KiB by 
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -185,6 +186,21 @@ def _is_dependency_failure(exc: Exception) -> bool:
     if isinstance(exc, OSError | TimeoutError | ConnectionError):
         return True
     try:
+        # The hot paths run on asyncpg directly (stores/_sql_driver.py): a connection that
+        # PostgreSQL dropped, a server shutting down or out of resources is its error type.
+        from asyncpg import exceptions as pg
+    except ImportError:  # pragma: no cover - PostgreSQL not installed
+        pass
+    else:
+        unavailable = (
+            pg.InterfaceError,  # the connection is closed or was lost
+            pg.PostgresConnectionError,
+            pg.OperatorInterventionError,  # admin shutdown, cancelled by the operator
+            pg.InsufficientResourcesError,
+        )
+        if isinstance(exc, unavailable):
+            return True
+    try:
         from redis.exceptions import RedisError
     except ImportError:  # pragma: no cover
         return False
@@ -217,13 +233,24 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return InvalidRequest().response()
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    freeze_heap: bool = False,
+) -> FastAPI:
     """Build the auth server.
 
     Parameters:
         settings: the validated configuration (default: from the environment).
         runtime: prebuilt parts (tests inject a clock this way); built from ``settings``
             at start-up otherwise.
+        freeze_heap: once started, move every object alive then (modules, the app, the
+            runtime) out of the garbage collector's sight (``gc.freeze``), so a full
+            collection under load scans only what requests allocate: without it, one costs
+            25-110 ms on this server's heap and stalls every request of the worker
+            (docs/benchmarks-server.md). For a server process (``app_from_env`` sets it),
+            not for a process that builds many apps.
 
     Example:
         >>> app = create_app(Settings(port=8080))  # doctest: +SKIP
@@ -235,6 +262,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         parts = runtime if runtime is not None else Runtime(settings)
         await parts.start()
         app.state.runtime = parts
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         if settings.is_development:
             _log.warning(
                 "DEVELOPMENT MODE: database %s, keys %s, denylist %s; not for production",
@@ -294,4 +324,4 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def app_from_env() -> FastAPI:
     """The factory uvicorn workers call (``--factory``): settings from the environment."""
-    return create_app(Settings())
+    return create_app(Settings(), freeze_heap=True)
