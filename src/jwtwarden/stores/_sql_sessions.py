@@ -125,9 +125,34 @@ def _rotate_in_one_statement() -> Any:
     return select(*spent.c).add_cte(successor.cte("successor"))
 
 
+def _create_in_one_statement() -> Any:
+    """PostgreSQL: insert a session and its first refresh token in one statement (atomic on
+    its own: one round trip, no ``BEGIN``/``COMMIT``)."""
+    created = (
+        insert(st)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in _SESSION_COLUMNS})
+        .returning(st.c.id, st.c.expires_at)
+        .cte("created")
+    )
+    return (
+        insert(rt)
+        .from_select(
+            ["token_hash", "session_id", "issued_at", "expires_at"],
+            select(
+                bindparam("new_hash", type_=LargeBinary),
+                created.c.id,
+                bindparam("issued_at", type_=Double),
+                func.least(bindparam("new_expires", type_=Double), created.c.expires_at),
+            ),
+        )
+        .add_cte(created)
+    )
+
+
 _SPEND_RETURNING = _spend(returning_session=True)
 _SPEND_SUBQUERY = _spend(returning_session=False)
 _ROTATE_PG = DriverStatement(_rotate_in_one_statement())
+_CREATE_PG = DriverStatement(_create_in_one_statement())
 _INSERT = insert(rt).values(
     token_hash=bindparam("new_hash"),
     session_id=bindparam("sid"),
@@ -182,6 +207,14 @@ class SQLSessionStore:
         self._postgres = engine.dialect.name == "postgresql"
 
     async def create_session(self, session: SessionRecord, first: NewRefreshToken) -> None:
+        if self._postgres:
+            params = {name: getattr(session, name) for name in _SESSION_FIELDS}
+            params.update(
+                new_hash=first.token_hash, issued_at=first.issued_at, new_expires=first.expires_at
+            )
+            async with driver_connection(self.engine) as conn:
+                await conn.execute(_CREATE_PG.sql, *_CREATE_PG.args(params))
+            return
         async with self.engine.begin() as conn:
             await conn.execute(
                 insert(st).values({name: getattr(session, name) for name in _SESSION_FIELDS})
