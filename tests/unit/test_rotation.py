@@ -222,6 +222,44 @@ def test_should_publish_the_next_key_ahead_then_swap_then_remove_the_old_one() -
     assert [r.kid for r in ring.status()] == [created.kid]
 
 
+def test_should_answer_from_computed_states_until_the_next_recorded_instant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import jwtwarden.keys.rotation as rotation
+
+    computed: list[float] = []
+    real = rotation.effective_views
+
+    def counting(records: Any, now: float, slack: Any) -> Any:
+        computed.append(now)
+        return real(records, now, slack)
+
+    monkeypatch.setattr(rotation, "effective_views", counting)
+    clock = FixedClock(NOW)
+    ring = ring_over(MemoryKeyStore(environment="production"), clock, refresh_interval=AHEAD)
+    ring.ensure(["access"])
+    first = ring.signing_key("access")
+    clock.set(NOW + PERIOD - AHEAD)
+    (created,) = ring.tick()
+    remove_at = NOW + PERIOD + TTL["access"] + LEEWAY + AHEAD
+    clock.set(remove_at - 1)
+    assert ring.signing_key("access").kid == created.kid
+    assert first.kid in ring.verification_keys("access")
+    computed.clear()
+    for _ in range(50):  # nothing changes state: no state is computed again
+        assert ring.signing_key("access").kid == created.kid
+        assert first.kid in ring.verification_keys("access")
+        assert first.kid in {j["kid"] for j in ring.jwks()["keys"]}
+    assert computed == []
+    clock.set(remove_at)  # one second later, no store read due: the old key is gone at once
+    assert first.kid not in ring.verification_keys("access")
+    assert first.kid not in {j["kid"] for j in ring.jwks()["keys"]}
+    assert ring.signing_key("access").kid == created.kid
+    assert computed == [remove_at]
+    clock.set(remove_at - 10)  # a clock that steps back is answered for its own instant
+    assert first.kid in ring.verification_keys("access")
+
+
 def change_kinds(changes: list[Any]) -> set[str]:
     return {c.change for c in changes}
 

@@ -123,6 +123,14 @@ class KeyRing:
         self._records: dict[str, KeyRecord] = {}
         self._loaded_at: float | None = None
         self._keysets: dict[tuple[str | None, tuple[str, ...]], KeySet] = {}
+        # The views of the loaded records hold from _views_from until the next recorded
+        # instant at which a state changes (_views_until), or a reload: signing_key,
+        # verification_keys and jwks answer from them, without recomputing every state.
+        self._cached_views: dict[str, View] | None = None
+        self._views_from = math.inf
+        self._views_until = -math.inf
+        self._signing: dict[str, View | None] = {}
+        self._verifying: dict[str | None, KeySet] = {}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -143,12 +151,34 @@ class KeyRing:
                 records[record.kid] = record
             self._records = records
             self._loaded_at = self._clock.now()
+            self._cached_views = None
 
     def _current(self, now: float) -> list[KeyRecord]:
         with self._mutex:
             if self._loaded_at is None or now - self._loaded_at >= self._refresh:
                 self.reload()
             return list(self._records.values())
+
+    def _live_views(self, now: float) -> dict[str, View]:
+        """The views at ``now``, computed again only after a reload or once ``now`` crosses
+        an instant at which some key changes state (activates, retires, is removed)."""
+        with self._mutex:
+            if self._loaded_at is None or now - self._loaded_at >= self._refresh:
+                self.reload()
+            views = self._cached_views
+            if views is None or not self._views_from <= now < self._views_until:
+                views = self._views(self._records.values(), now)
+                changes = (
+                    instant
+                    for v in views.values()
+                    for instant in (v.record.activate_at, v.retire_at, v.remove_at)
+                    if instant is not None and instant > now
+                )
+                self._cached_views = views
+                self._views_from, self._views_until = now, min(changes, default=math.inf)
+                self._signing.clear()
+                self._verifying.clear()
+            return views
 
     def max_token_ttl(self, use: str) -> float:
         """The longest lifetime a token of ``use`` may have (the issuer refuses longer)."""
@@ -179,7 +209,12 @@ class KeyRing:
             NoSigningKeyError: no key of ``use`` is active (none generated yet, or revoked).
         """
         now = self._clock.now()
-        view = active_view(self._views(self._current(now), now), use)
+        with self._mutex:
+            views = self._live_views(now)
+            try:
+                view = self._signing[use]
+            except KeyError:
+                view = self._signing[use] = active_view(views, use)
         if view is None or not view.record.key.is_private:
             raise NoSigningKeyError(
                 f"no active signing key for use {use!r} in environment {self.environment!r}; "
@@ -195,7 +230,11 @@ class KeyRing:
             ValueError: ``use`` is ``None`` and the ring mixes HMAC and asymmetric uses.
         """
         now = self._clock.now()
-        views = self._views(self._current(now), now)
+        with self._mutex:
+            views = self._live_views(now)
+            known = self._verifying.get(use)
+            if known is not None:
+                return known
         live = sorted(
             (
                 v.record.key
@@ -217,13 +256,15 @@ class KeyRing:
                 if len(self._keysets) > 64:
                     self._keysets.clear()
                 self._keysets[cache_key] = keyset
+            if self._cached_views is views:
+                self._verifying[use] = keyset
         return keyset
 
     def jwks(self) -> dict[str, list[dict[str, object]]]:
         """The public JWK Set: public members, ``kid``, ``alg``, ``use`` only; no HMAC key."""
         now = self._clock.now()
         views = sorted(
-            (v for v in self._views(self._current(now), now).values() if v.state in LIVE),
+            (v for v in self._live_views(now).values() if v.state in LIVE),
             key=lambda v: (v.record.key.token_use or "", -v.record.activate_at, v.record.kid),
         )
         return {"keys": [v.record.key.public_jwk() for v in views if not v.record.key.is_symmetric]}
