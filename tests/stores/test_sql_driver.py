@@ -3,8 +3,10 @@ connections that never go back to the pool in a bad state."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,27 +40,76 @@ def test_should_compile_named_parameters_into_numbered_placeholders_in_order() -
         statement.args({"email": "a@example.test"})
 
 
+async def _backend(conn: object) -> int:
+    pid = await conn.fetchval("SELECT pg_backend_pid()")  # type: ignore[attr-defined]
+    assert isinstance(pid, int)
+    return pid
+
+
 async def test_should_reuse_a_cleanly_returned_connection(pg_engine: AsyncEngine) -> None:
     async with driver_connection(pg_engine) as first:
-        assert await first.fetchval("SELECT 1") == 1
+        backend = await _backend(first)
     async with driver_connection(pg_engine) as second:
-        assert second is first  # pool_size=1: the same connection came back
+        assert await _backend(second) == backend  # pool_size=1: the same connection came back
 
 
-async def test_should_drop_a_connection_left_inside_a_transaction(pg_engine: AsyncEngine) -> None:
+async def test_should_roll_back_what_a_caller_left_open(pg_engine: AsyncEngine) -> None:
     async with driver_connection(pg_engine) as first:
+        async with first.transaction():
+            await first.execute("CREATE TEMP TABLE t (x int)")  # this connection's own
+            await first.execute("INSERT INTO t VALUES (1)")
         await first.execute("BEGIN")  # never committed: must not reach the next caller
+        await first.execute("DROP TABLE t")
     async with driver_connection(pg_engine) as second:
-        assert second is not first
         assert not second.is_in_transaction()
-        assert await second.fetchval("SELECT 1") == 1
+        assert await second.fetchval("SELECT count(*) FROM t") == 1  # the drop was undone
 
 
 async def test_should_drop_a_connection_that_was_lost(pg_engine: AsyncEngine) -> None:
+    async with driver_connection(pg_engine) as first:
+        backend = await _backend(first)
     with pytest.raises(RuntimeError):
-        async with driver_connection(pg_engine) as first:
-            first.terminate()  # as when the server goes away mid-request
+        async with driver_connection(pg_engine) as conn:
+            conn.terminate()  # as when the server goes away mid-request
             raise RuntimeError("the request failed")
     async with driver_connection(pg_engine) as second:
-        assert second is not first
+        assert await _backend(second) != backend
         assert await second.fetchval("SELECT 1") == 1
+
+
+async def test_should_wait_for_a_connection_then_time_out(
+    pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwtwarden.stores._sql_driver as driver
+
+    monkeypatch.setattr(driver, "ACQUIRE_TIMEOUT", 0.2)
+    async with driver_connection(pg_engine):
+        with pytest.raises(TimeoutError):  # pool_size=1, and it is taken
+            async with driver_connection(pg_engine):
+                pass
+
+
+async def test_should_close_the_driver_pool_with_the_engine(
+    postgres_url: str,
+) -> None:
+    with pg_schema(postgres_url) as db:
+        engine = create_engine(db.url, schema=db.schema, pool_size=2)
+        async with driver_connection(engine) as conn:
+            backend = await _backend(conn)
+            assert await conn.fetchval("SHOW search_path") == db.schema
+        await engine.dispose()
+        admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+        try:
+            for _ in range(50):  # the server notices the closed socket at once, or nearly
+                alive = await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend
+                )
+                if alive == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert alive == 0
+        finally:
+            await admin.close()
+        async with driver_connection(engine) as conn:  # a disposed engine can be used again
+            assert await conn.fetchval("SELECT 1") == 1
+        await engine.dispose()

@@ -194,6 +194,9 @@ def _is_dependency_failure(exc: Exception) -> bool:
     else:
         unavailable = (
             pg.InterfaceError,  # the connection is closed or was lost
+            # What a pooled connection raises on first use after the server ended it while it
+            # sat idle (the FATAL arrived between two queries); the pool drops it.
+            pg.InternalClientError,
             pg.PostgresConnectionError,
             pg.OperatorInterventionError,  # admin shutdown, cancelled by the operator
             pg.InsufficientResourcesError,

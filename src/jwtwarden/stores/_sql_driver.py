@@ -1,16 +1,20 @@
 """The hot paths on PostgreSQL: statements written with SQLAlchemy Core, compiled once, run on
-the asyncpg connection underneath a pooled SQLAlchemy connection.
+asyncpg connections of a pool of their own.
 
 SQLAlchemy's async layer costs several hundred microseconds of CPU per transaction on top of
 asyncpg (greenlet hand-offs, execution contexts, result wrapping), which for the refresh grant
 was more than the ES256 signature and the SQL together (docs/benchmarks-server.md). The few
 statements on a request's hot path therefore skip it: the statement is still built from the
-schema objects (one source of truth) and compiled once with the asyncpg dialect; the connection
-still comes from the engine's pool (same limits, same ``search_path``). Everything else stays
-on SQLAlchemy.
+schema objects (one source of truth) and compiled once with the asyncpg dialect, and runs on a
+connection of an asyncpg pool that ``create_engine`` sets up beside the engine's own pool (same
+database and credentials, same ``search_path``, at most as many connections, opened on demand;
+closed when the engine is disposed). Even a checkout from the engine's pool cost two greenlet
+hand-offs (about 60 us of CPU per request under load); asyncpg's pool costs a queue operation.
 
-A pooled connection used this way is handed back with no transaction open: asyncpg's own
-``transaction()`` commits or rolls back before it is returned (one that could not is dropped).
+A connection goes back to the pool with no transaction open (asyncpg rolls back one left open,
+and drops a connection that was lost) and with nothing else reset: these statements leave no
+session state behind (no ``SET``, ``LISTEN``, advisory locks or cursors), so asyncpg's default
+reset query, one more round trip per checkout, is skipped.
 """
 
 from __future__ import annotations
@@ -19,16 +23,17 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as _AsyncpgDialect
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import Pool, QueuePool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util.concurrency import greenlet_spawn
 
-__all__ = ["DriverStatement", "driver_connection"]
+__all__ = ["ACQUIRE_TIMEOUT", "DriverStatement", "attach_driver_pool", "driver_connection"]
 
 _DIALECT = _AsyncpgDialect()  # type: ignore[no-untyped-call]
 
@@ -51,37 +56,79 @@ class DriverStatement:
         return [params[name] for name in self.names]
 
 
+# SQLAlchemy's own options that its asyncpg adapter takes from the URL (not asyncpg's).
+_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+# How long a request waits for a connection before failing (503), as SQLAlchemy's pool_timeout.
+ACQUIRE_TIMEOUT = 30.0
+
+
+@dataclass
+class _DriverPool:
+    connect: dict[str, Any]  # asyncpg.create_pool keyword arguments
+    size: int
+    pool: Any = None  # asyncpg.Pool, created on first use in the running loop
+    loop: asyncio.AbstractEventLoop | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock_loop: asyncio.AbstractEventLoop | None = None
+
+
+_POOLS: weakref.WeakKeyDictionary[Engine, _DriverPool] = weakref.WeakKeyDictionary()
+
+
+async def _no_reset(connection: Any) -> None:
+    """Nothing to reset beyond what asyncpg always does (roll back an open transaction)."""
+
+
+def attach_driver_pool(
+    engine: AsyncEngine, *, size: int, server_settings: Mapping[str, str] | None = None
+) -> None:
+    """Give a PostgreSQL ``engine`` the asyncpg pool its hot paths use (``create_engine``
+    calls this): at most ``size`` connections with the engine's database, credentials and
+    ``server_settings``; terminated by ``engine.dispose()``."""
+    _, params = engine.dialect.create_connect_args(engine.url)
+    connect = {k: v for k, v in params.items() if k not in _SQLALCHEMY_ONLY}
+    if server_settings:
+        connect["server_settings"] = dict(server_settings)
+    _POOLS[engine.sync_engine] = _DriverPool(connect=connect, size=max(1, size))
+    event.listen(engine.sync_engine, "engine_disposed", _close_driver_pool)
+
+
+def _close_driver_pool(engine: Engine) -> None:
+    state = _POOLS.get(engine)
+    if state is not None and state.pool is not None:
+        pool, state.pool, state.loop = state.pool, None, None
+        pool.terminate()  # dispose() runs once no request is using the engine
+
+
+async def _pool(engine: AsyncEngine) -> Any:
+    state = _POOLS.get(engine.sync_engine)
+    if state is None:
+        raise RuntimeError("this engine has no driver pool: build it with stores.sql.create_engine")
+    loop = asyncio.get_running_loop()
+    if state.pool is not None and state.loop is loop:
+        return state.pool
+    if state.lock_loop is not loop:  # an asyncio lock belongs to one event loop
+        state.lock, state.lock_loop = asyncio.Lock(), loop
+    async with state.lock:
+        if state.pool is None or state.loop is not loop:
+            import asyncpg
+
+            if state.pool is not None:
+                state.pool.terminate()  # made in an event loop that is gone
+            state.pool = await asyncpg.create_pool(
+                min_size=0, max_size=state.size, reset=_no_reset, **state.connect
+            )
+            state.loop = loop
+    return state.pool
+
+
 @asynccontextmanager
 async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """The asyncpg connection of a connection checked out of ``engine``'s pool.
+    """A connection of ``engine``'s driver pool, returned when the block ends.
 
-    The pool is used directly, not through ``AsyncEngine.connect()``: the ``Connection``
-    wrapper and its greenlet hand-offs cost more than the query (about 60 us of CPU per
-    checkout). What that wrapper would do on failure is done here: a connection that was lost,
-    or left inside a transaction, is invalidated instead of going back to the pool.
+    Raises:
+        TimeoutError: no connection came free within ``ACQUIRE_TIMEOUT`` seconds.
     """
-    pool = engine.sync_engine.pool
-    async with _gate(pool):
-        fairy = await greenlet_spawn(pool.connect)
-        driver = fairy.driver_connection
-        try:
-            yield driver
-        finally:
-            if driver is None or driver.is_closed() or driver.is_in_transaction():
-                await greenlet_spawn(fairy.invalidate)
-            await greenlet_spawn(fairy.close)
-
-
-_GATES: weakref.WeakKeyDictionary[Pool, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def _gate(pool: Pool) -> asyncio.Semaphore:
-    """At most ``pool.size()`` driver users at a time: the others queue on a semaphore, which
-    costs a future, instead of in the pool, where SQLAlchemy waits with ``asyncio.wait_for``
-    (a task and a timer per waiter; measured as the refresh grant's CPU per request growing
-    by a sixth from 16 to 64 connections)."""
-    gate = _GATES.get(pool)
-    if gate is None:
-        size = pool.size() if isinstance(pool, QueuePool) else 1
-        gate = _GATES[pool] = asyncio.Semaphore(max(1, size))
-    return gate
+    pool = await _pool(engine)
+    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+        yield connection

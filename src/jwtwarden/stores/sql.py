@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ._sql_denylist import SQLDenylist
+from ._sql_driver import attach_driver_pool
 from ._sql_keys import SQLKeyStore
 from ._sql_leases import SQLLease
 from ._sql_schema import metadata
@@ -85,7 +86,10 @@ def create_engine(
             others are idle, so under sustained load the pool keeps opening connections (a
             TCP and TLS handshake, authentication, the dialect's set-up queries and a fresh
             prepared-statement cache each), which measured slower than waiting for a pooled
-            connection (docs/benchmarks-server.md).
+            connection (docs/benchmarks-server.md). On PostgreSQL the hot paths (refresh,
+            login, the auth-version lookup) have an asyncpg pool of their own with the same
+            bound (``_sql_driver``), so a process opens at most twice ``pool_size``
+            connections, each pool only as many as it has needed at once.
 
     Raises:
         ValueError: an unsupported database, or ``schema`` with SQLite.
@@ -104,13 +108,16 @@ def create_engine(
         if not schema.replace("_", "").isalnum():
             raise ValueError("schema must be letters, digits and underscores")
         connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(
+    engine = create_async_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
         connect_args=connect_args,
     )
+    # The hot paths' own asyncpg pool (stores/_sql_driver.py), bounded by the same size.
+    attach_driver_pool(engine, size=pool_size, server_settings=connect_args.get("server_settings"))
+    return engine
 
 
 def _setup_sqlite(engine: AsyncEngine) -> None:
