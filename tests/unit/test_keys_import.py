@@ -309,3 +309,17 @@ def test_should_keep_secret_material_out_of_repr() -> None:
     key = key_for("HS256")
     assert key.export_private_jwk()["k"] not in repr(key)
     assert isinstance(key, Key)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "RS256"])
+def test_should_keep_refusing_private_operations_on_a_public_key(alg: str) -> None:
+    from joserfc.errors import UnsupportedKeyOperationError
+
+    # joserfc's check runs on every attempt: only a granted operation's key is remembered.
+    public = key_for(alg).public_key()
+    for _ in range(3):
+        with pytest.raises(UnsupportedKeyOperationError):
+            public.jwk.get_op_key("sign")
+    assert public.jwk.get_op_key("verify") is public.jwk.get_op_key("verify")
+    private = key_for(alg)
+    assert private.jwk.get_op_key("sign") is private.jwk.raw_value

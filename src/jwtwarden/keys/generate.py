@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+from typing import Any
 
 from .._jose.algorithms import spec_for
 from ..errors import WeakKeyError
-from .key import Key
+from .key import JOSERFC_KEY_CLASSES, Key
 from .strength import MAX_RSA_BITS
 
 __all__ = ["DEFAULT_ALGORITHM", "DEFAULT_RSA_BITS", "generate_key"]
@@ -34,20 +34,21 @@ def generate_key(
         >>> key = generate_key("ES256", token_use="access", environment="production")
     """
     spec = spec_for(algorithm)
-    jwk: OctKey | RSAKey | ECKey | OKPKey
+    classes = JOSERFC_KEY_CLASSES
+    jwk: Any
     if spec.kty == "oct":
-        jwk = OctKey.generate_key(spec.min_bits)  # secrets.token_bytes inside joserfc
+        jwk = classes["oct"].generate_key(spec.min_bits)  # secrets.token_bytes inside joserfc
     elif spec.kty == "RSA":
         if rsa_bits < 2048:
             raise WeakKeyError(f"RSA keys of {rsa_bits} bits are refused; at least 2048")
         if rsa_bits > MAX_RSA_BITS:
             # The import side refuses such keys (verification DoS), so never make one.
             raise ValueError(f"RSA keys are at most {MAX_RSA_BITS} bits, not {rsa_bits}")
-        jwk = RSAKey.generate_key(rsa_bits)
+        jwk = classes["RSA"].generate_key(rsa_bits)
     elif spec.kty == "EC":
-        jwk = ECKey.generate_key(_EC_CURVES[algorithm])
+        jwk = classes["EC"].generate_key(_EC_CURVES[algorithm])
     else:
-        jwk = OKPKey.generate_key("Ed448" if algorithm == "Ed448" else "Ed25519")
+        jwk = classes["OKP"].generate_key("Ed448" if algorithm == "Ed448" else "Ed25519")
     return Key(
         jwk,
         alg=algorithm,

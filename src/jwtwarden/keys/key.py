@@ -31,7 +31,42 @@ __all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
 
 MAX_KID_LENGTH = 256
 
-_KEY_CLASSES: dict[str, Any] = {"oct": OctKey, "RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}
+
+class _OperationKeys:
+    """joserfc's key classes, with ``get_op_key`` answered from a memo: joserfc's checks
+    (``key_ops``, private or public) run on a key's first use for an operation, and a key
+    never changes after import, so every later signature or verification gets the same
+    ``cryptography`` key without them (they cost ESAlgorithm.sign more than the rest of a
+    mint; docs/benchmarks.md). A refused operation is never remembered: it raises each time.
+    """
+
+    def get_op_key(self, operation: str) -> Any:
+        memo: dict[str, Any] = self.__dict__.setdefault("_jwtwarden_op_keys", {})
+        try:
+            return memo[operation]
+        except KeyError:
+            native = super().get_op_key(operation)  # type: ignore[misc]
+            memo[operation] = native
+            return native
+
+
+class _OctKey(_OperationKeys, OctKey):
+    pass
+
+
+class _RSAKey(_OperationKeys, RSAKey):
+    pass
+
+
+class _ECKey(_OperationKeys, ECKey):
+    pass
+
+
+class _OKPKey(_OperationKeys, OKPKey):
+    pass
+
+
+JOSERFC_KEY_CLASSES: dict[str, Any] = {"oct": _OctKey, "RSA": _RSAKey, "EC": _ECKey, "OKP": _OKPKey}
 # The JWK members that carry key material, per kty (RFC 7518 section 6, RFC 8037 section 2).
 _PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x"), "oct": ()}
 _PRIVATE_MEMBERS = {
@@ -106,7 +141,7 @@ class Key:
         """This key without its private half (itself if it is already public)."""
         if not self.is_private or self.is_symmetric:
             return self
-        jwk = _KEY_CLASSES[self.spec.kty].import_key(self.public_jwk())
+        jwk = JOSERFC_KEY_CLASSES[self.spec.kty].import_key(self.public_jwk())
         return Key(
             jwk, alg=self.alg, kid=self.kid, token_use=self.token_use, environment=self.environment
         )
@@ -225,7 +260,7 @@ def import_jwk(
     if not isinstance(data, Mapping):
         raise InvalidKeyError("a JWK must be a JSON object")
     kty = data.get("kty")
-    if kty not in _KEY_CLASSES:
+    if kty not in JOSERFC_KEY_CLASSES:
         raise InvalidKeyError(f"unsupported kty {str(kty)[:20]!r}; expected RSA, EC, OKP or oct")
     own_alg = data.get("alg")
     if own_alg is not None and algorithm is not None and own_alg != algorithm:
@@ -273,7 +308,7 @@ def import_jwk(
         raise InvalidKeyError("a private RSA JWK must carry p, q, dp, dq and qi along with d")
     _check_size_before_import(spec, material)
     try:
-        jwk = _KEY_CLASSES[kty].import_key(material)
+        jwk = JOSERFC_KEY_CLASSES[kty].import_key(material)
     except JWTWardenError:
         raise
     except Exception as exc:  # joserfc / cryptography refuse malformed keys in many ways
@@ -353,7 +388,7 @@ def import_pem(
         # Before joserfc's import, which only warns about short moduli (see import_jwk).
         public = native.public_key() if isinstance(native, rsa.RSAPrivateKey) else native
         check_rsa_public(public, min_bits=spec.min_bits)
-    jwk = _KEY_CLASSES[kty].import_key(native)
+    jwk = JOSERFC_KEY_CLASSES[kty].import_key(native)
     _check_strength(spec, jwk)
     kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
     return Key(jwk, alg=algorithm, kid=kid, token_use=token_use, environment=environment)
