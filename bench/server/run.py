@@ -21,6 +21,7 @@ import argparse
 import base64
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -329,6 +330,9 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true", help="skip 10k vs 1M sessions")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--no-write", action="store_true", help="do not write the doc")
+    parser.add_argument(
+        "--keep-files", action="store_true", help="keep the work files (logs, profiles)"
+    )
     args = parser.parse_args()
     need_wrk()
     check_services()
@@ -344,7 +348,8 @@ def main() -> None:
     bench = Bench(args, dep, work)
     started = time.monotonic()
     try:
-        _log(f"schema {db.schema}, work files in {workdir}")
+        kept = "kept" if args.keep_files else "removed at the end; --keep-files keeps them"
+        _log(f"schema {db.schema}, work files in {workdir} ({kept})")
         dep.migrate()
         bench.dep_password_hash = PasswordHasher().hash(PASSWORD)
         run(db.load_users(bench.dep_password_hash))
@@ -377,6 +382,8 @@ def main() -> None:
             run(flush_redis(prefix))
         except Exception as exc:
             _log(f"clean-up failed: {type(exc).__name__}: {exc}")
+        if not args.keep_files:
+            shutil.rmtree(workdir, ignore_errors=True)
     bench.out["seconds"] = time.monotonic() - started
     bench.out["settings"] = {
         "quick": args.quick,
