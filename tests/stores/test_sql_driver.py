@@ -113,3 +113,11 @@ async def test_should_close_the_driver_pool_with_the_engine(
         async with driver_connection(engine) as conn:  # a disposed engine can be used again
             assert await conn.fetchval("SELECT 1") == 1
         await engine.dispose()
+
+
+def test_should_keep_the_database_password_out_of_the_driver_pools_repr() -> None:
+    from jwtwarden.stores._sql_driver import _POOLS
+
+    engine = create_engine("postgresql://app:hunter2-db-secret@127.0.0.1:5432/test")
+    described = repr(_POOLS[engine.sync_engine])
+    assert "hunter2-db-secret" not in described and "size=10" in described

@@ -64,9 +64,10 @@ ACQUIRE_TIMEOUT = 30.0
 
 @dataclass
 class _DriverPool:
-    connect: dict[str, Any]  # asyncpg.create_pool keyword arguments
-    size: int
-    pool: Any = None  # asyncpg.Pool, created on first use in the running loop
+    # asyncpg.create_pool keyword arguments: the password is among them, so never in a repr.
+    connect: dict[str, Any] = field(repr=False)
+    size: int = 1
+    pool: Any = field(default=None, repr=False)  # asyncpg.Pool, made on first use in a loop
     loop: asyncio.AbstractEventLoop | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     lock_loop: asyncio.AbstractEventLoop | None = None
