@@ -9,6 +9,7 @@ advertised max-age), and no removed or revoked key verifies anything.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,57 @@ def test_should_answer_from_computed_states_until_the_next_recorded_instant(
     assert computed == [remove_at]
     clock.set(remove_at - 10)  # a clock that steps back is answered for its own instant
     assert first.kid in ring.verification_keys("access")
+
+
+class _SlowStore:
+    """A key store whose next load waits until the test lets it go."""
+
+    def __init__(self, inner: MemoryKeyStore) -> None:
+        self.inner = inner
+        self.environment = inner.environment
+        self.loading = threading.Event()
+        self.release = threading.Event()
+        self.slow = False
+
+    def load(self) -> Any:
+        if self.slow:
+            self.loading.set()
+            assert self.release.wait(10)
+        return self.inner.load()
+
+    def save(self, record: KeyRecord) -> None:
+        self.inner.save(record)
+
+    def delete(self, kid: str) -> None:
+        self.inner.delete(kid)
+
+
+def test_should_sign_and_verify_while_another_thread_is_reading_the_store() -> None:
+    # The server re-reads the store from a background thread; a slow read (PostgreSQL under
+    # load) must not stall the requests that sign and verify meanwhile.
+    clock = FixedClock(NOW)
+    store = _SlowStore(MemoryKeyStore(environment="production"))
+    ring = ring_over(store, clock)
+    ring.ensure(["access"])
+    kid = ring.signing_key("access").kid
+    store.slow = True
+    reader = threading.Thread(target=ring.reload)
+    reader.start()
+    try:
+        assert store.loading.wait(10)
+        answers: list[Any] = []
+        request = threading.Thread(
+            target=lambda: answers.extend(
+                [ring.signing_key("access").kid, kid in ring.verification_keys("access")]
+            )
+        )
+        request.start()
+        request.join(10)  # a guard against a deadlock, not a timing assertion
+        assert not request.is_alive() and answers == [kid, True]
+    finally:
+        store.release.set()
+        reader.join(10)
+    assert not reader.is_alive()
 
 
 def change_kinds(changes: list[Any]) -> set[str]:

@@ -62,6 +62,28 @@ def _positive(value: float, name: str, *, zero_ok: bool = False) -> float:
     return float(value)
 
 
+class _States:
+    """The key states computed at ``since`` from the records loaded at ``loaded_at``; they
+    hold until ``until``, the next recorded instant at which some key changes state, and
+    while the load is fresh. ``signing`` and ``verifying`` remember answers derived from them
+    (the same for every caller, so filling them without a lock is harmless)."""
+
+    __slots__ = ("loaded_at", "signing", "since", "until", "verifying", "views")
+
+    def __init__(
+        self, views: dict[str, View], since: float, until: float, loaded_at: float
+    ) -> None:
+        self.views = views
+        self.since = since
+        self.until = until
+        self.loaded_at = loaded_at
+        self.signing: dict[str, View | None] = {}
+        self.verifying: dict[str | None, KeySet] = {}
+
+    def holds(self, now: float, refresh: float) -> bool:
+        return self.since <= now < self.until and now - self.loaded_at < refresh
+
+
 class KeyRing:
     """Signing and verification keys per token use, over a ``KeyStore``.
 
@@ -123,14 +145,11 @@ class KeyRing:
         self._records: dict[str, KeyRecord] = {}
         self._loaded_at: float | None = None
         self._keysets: dict[tuple[str | None, tuple[str, ...]], KeySet] = {}
-        # The views of the loaded records hold from _views_from until the next recorded
-        # instant at which a state changes (_views_until), or a reload: signing_key,
-        # verification_keys and jwks answer from them, without recomputing every state.
-        self._cached_views: dict[str, View] | None = None
-        self._views_from = math.inf
-        self._views_until = -math.inf
-        self._signing: dict[str, View | None] = {}
-        self._verifying: dict[str | None, KeySet] = {}
+        self._keysets_lock = threading.Lock()
+        # What signing_key, verification_keys and jwks answer from: replaced whole (never
+        # changed in place) by reload and when it goes stale, and read without the mutex, so
+        # a request never waits for a store read another thread is doing under the mutex.
+        self._states: _States | None = None
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -150,8 +169,8 @@ class KeyRing:
                     )
                 records[record.kid] = record
             self._records = records
-            self._loaded_at = self._clock.now()
-            self._cached_views = None
+            self._loaded_at = now = self._clock.now()
+            self._states = self._compute_states(now)
 
     def _current(self, now: float) -> list[KeyRecord]:
         with self._mutex:
@@ -159,26 +178,30 @@ class KeyRing:
                 self.reload()
             return list(self._records.values())
 
-    def _live_views(self, now: float) -> dict[str, View]:
-        """The views at ``now``, computed again only after a reload or once ``now`` crosses
-        an instant at which some key changes state (activates, retires, is removed)."""
+    def _compute_states(self, now: float) -> _States:
+        assert self._loaded_at is not None
+        views = self._views(self._records.values(), now)
+        changes = (
+            instant
+            for v in views.values()
+            for instant in (v.record.activate_at, v.retire_at, v.remove_at)
+            if instant is not None and instant > now
+        )
+        return _States(views, now, min(changes, default=math.inf), self._loaded_at)
+
+    def _live(self, now: float) -> _States:
+        """The states at ``now``: the published ones while they hold (no lock taken), else
+        computed again under the mutex (re-reading the store if it is due)."""
+        states = self._states
+        if states is not None and states.holds(now, self._refresh):
+            return states
         with self._mutex:
             if self._loaded_at is None or now - self._loaded_at >= self._refresh:
                 self.reload()
-            views = self._cached_views
-            if views is None or not self._views_from <= now < self._views_until:
-                views = self._views(self._records.values(), now)
-                changes = (
-                    instant
-                    for v in views.values()
-                    for instant in (v.record.activate_at, v.retire_at, v.remove_at)
-                    if instant is not None and instant > now
-                )
-                self._cached_views = views
-                self._views_from, self._views_until = now, min(changes, default=math.inf)
-                self._signing.clear()
-                self._verifying.clear()
-            return views
+            states = self._states
+            if states is None or not states.holds(now, self._refresh):
+                states = self._states = self._compute_states(now)
+            return states
 
     def max_token_ttl(self, use: str) -> float:
         """The longest lifetime a token of ``use`` may have (the issuer refuses longer)."""
@@ -208,13 +231,11 @@ class KeyRing:
         Raises:
             NoSigningKeyError: no key of ``use`` is active (none generated yet, or revoked).
         """
-        now = self._clock.now()
-        with self._mutex:
-            views = self._live_views(now)
-            try:
-                view = self._signing[use]
-            except KeyError:
-                view = self._signing[use] = active_view(views, use)
+        states = self._live(self._clock.now())
+        try:
+            view = states.signing[use]
+        except KeyError:
+            view = states.signing[use] = active_view(states.views, use)
         if view is None or not view.record.key.is_private:
             raise NoSigningKeyError(
                 f"no active signing key for use {use!r} in environment {self.environment!r}; "
@@ -229,12 +250,11 @@ class KeyRing:
         Raises:
             ValueError: ``use`` is ``None`` and the ring mixes HMAC and asymmetric uses.
         """
-        now = self._clock.now()
-        with self._mutex:
-            views = self._live_views(now)
-            known = self._verifying.get(use)
-            if known is not None:
-                return known
+        states = self._live(self._clock.now())
+        known = states.verifying.get(use)
+        if known is not None:
+            return known
+        views = states.views
         live = sorted(
             (
                 v.record.key
@@ -244,7 +264,7 @@ class KeyRing:
             key=lambda k: k.kid,
         )
         cache_key = (use, tuple(k.kid for k in live))
-        with self._mutex:
+        with self._keysets_lock:  # not the mutex: a store read may be holding that one
             keyset = self._keysets.get(cache_key)
             if keyset is None:
                 try:
@@ -256,15 +276,14 @@ class KeyRing:
                 if len(self._keysets) > 64:
                     self._keysets.clear()
                 self._keysets[cache_key] = keyset
-            if self._cached_views is views:
-                self._verifying[use] = keyset
+        states.verifying[use] = keyset
         return keyset
 
     def jwks(self) -> dict[str, list[dict[str, object]]]:
         """The public JWK Set: public members, ``kid``, ``alg``, ``use`` only; no HMAC key."""
         now = self._clock.now()
         views = sorted(
-            (v for v in self._live_views(now).values() if v.state in LIVE),
+            (v for v in self._live(now).views.values() if v.state in LIVE),
             key=lambda v: (v.record.key.token_use or "", -v.record.activate_at, v.record.kid),
         )
         return {"keys": [v.record.key.public_jwk() for v in views if not v.record.key.is_symmetric]}
