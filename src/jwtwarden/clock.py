@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Protocol, runtime_checkable
 
@@ -49,3 +50,17 @@ class FixedClock:
 
     def __repr__(self) -> str:
         return f"FixedClock({self._t!r})"
+
+
+def check_seconds(name: str, value: object, *, zero_ok: bool = False) -> float:
+    """``value`` as a duration in seconds for the setting ``name``: a finite number (not a
+    bool), positive, or at least 0 with ``zero_ok``.
+
+    Raises:
+        TypeError: not a finite number. ValueError: out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number of seconds")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'at least 0' if zero_ok else 'positive'}")
+    return float(value)

@@ -599,3 +599,9 @@ class _LiveKeys:
 
     def select(self, kid: str | None, alg: str) -> Key:
         return self.ring.verification_keys(self.use).select(kid, alg)
+
+
+@pytest.mark.parametrize("value", [True, "60", float("nan"), float("inf"), None])
+def test_should_refuse_a_duration_that_is_not_a_finite_number(value: Any) -> None:
+    with pytest.raises(TypeError, match="refresh_interval must be a finite number of seconds"):
+        ring_over(MemoryKeyStore(environment="production"), FixedClock(NOW), refresh_interval=value)

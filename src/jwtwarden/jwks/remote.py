@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from .._jose.algorithms import ALGORITHMS
-from ..clock import SYSTEM_CLOCK, Clock
+from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import FetchRefusedError, JWKSFetchError, UnknownKeyError
 from ..keys.key import Key
 from ..keys.keyset import KeySet
@@ -64,14 +64,6 @@ def _copy(error: JWKSFetchError | None) -> JWKSFetchError:
     if error is None:
         return JWKSFetchError("the key set could not be fetched")
     return type(error)(error.detail)
-
-
-def _positive(name: str, value: float, *, zero_ok: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a number of seconds")
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'positive'}")
-    return float(value)
 
 
 class RemoteJWKS:
@@ -138,16 +130,16 @@ class RemoteJWKS:
         if (url is None) == (discovery_issuer is None):
             raise ValueError("give the JWK Set url, or use RemoteJWKS.from_discovery(issuer)")
         guard.validate(url if url is not None else str(discovery_issuer))
-        self._timeout = _positive("timeout", timeout)
+        self._timeout = check_seconds("timeout", timeout)
         if self._timeout > 60:
             raise ValueError("timeout must be at most 60 seconds (a short timeout is the point)")
-        self._min_cache = _positive("min_cache", min_cache, zero_ok=True)
-        self._max_cache = _positive("max_cache", max_cache)
+        self._min_cache = check_seconds("min_cache", min_cache, zero_ok=True)
+        self._max_cache = check_seconds("max_cache", max_cache)
         if self._min_cache > self._max_cache:
             raise ValueError("min_cache must not exceed max_cache")
-        self._default_cache = _positive("default_cache", default_cache)
-        self._cooldown = _positive("cooldown", cooldown, zero_ok=True)
-        self._max_stale = _positive("max_stale", max_stale, zero_ok=True)
+        self._default_cache = check_seconds("default_cache", default_cache)
+        self._cooldown = check_seconds("cooldown", cooldown, zero_ok=True)
+        self._max_stale = check_seconds("max_stale", max_stale, zero_ok=True)
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
             raise TypeError("max_bytes must be an int")
         if not 1024 <= max_bytes <= 16 * 1024 * 1024:

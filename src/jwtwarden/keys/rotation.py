@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 
 from .._jose.algorithms import spec_for
-from ..clock import SYSTEM_CLOCK, Clock
+from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import InvalidKeyError, KeyEnvironmentError, NoSigningKeyError
 from ._lifecycle import LIVE, KeyChange, View, active_view, effective_views, pending_records
 from .generate import DEFAULT_RSA_BITS, generate_key
@@ -52,14 +52,6 @@ DEFAULT_ALGORITHMS: Mapping[str, str] = {"access": "ES256", "id": "ES256", "rese
 # The issuer's hard caps (issue.py): no token of these uses can live longer.
 DEFAULT_MAX_TOKEN_TTL: Mapping[str, float] = {"access": 3600.0, "id": 3600.0, "reset": 3600.0}
 FALLBACK_MAX_TOKEN_TTL = DAY  # a use with no configured lifetime keeps its old keys a day
-
-
-def _positive(value: float, name: str, *, zero_ok: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number of seconds")
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be {'at least 0' if zero_ok else 'positive'}")
-    return float(value)
 
 
 class _States:
@@ -127,11 +119,11 @@ class KeyRing:
         self._store = store
         self._clock = clock
         self._algorithms = dict(algorithms)
-        self._period = _positive(rotation_period, "rotation_period")
-        self._ahead = _positive(publish_ahead, "publish_ahead", zero_ok=True)
-        self._ttl = {u: _positive(t, f"max_token_ttl[{u!r}]") for u, t in max_token_ttl.items()}
-        self._leeway = _positive(leeway, "leeway", zero_ok=True)
-        self._refresh = _positive(refresh_interval, "refresh_interval", zero_ok=True)
+        self._period = check_seconds("rotation_period", rotation_period)
+        self._ahead = check_seconds("publish_ahead", publish_ahead, zero_ok=True)
+        self._ttl = {u: check_seconds(f"max_token_ttl[{u!r}]", t) for u, t in max_token_ttl.items()}
+        self._leeway = check_seconds("leeway", leeway, zero_ok=True)
+        self._refresh = check_seconds("refresh_interval", refresh_interval, zero_ok=True)
         if self._ahead >= self._period:
             raise ValueError("publish_ahead must be shorter than rotation_period")
         if self._refresh > self._ahead:

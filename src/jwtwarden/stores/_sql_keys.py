@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
 from ..keys.records import KeyRecord
-from ..keys.stores._common import reentrant
+from ..keys.stores._common import check_record_environment, reentrant
 from ..keys.stores.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 from ._sql_schema import signing_keys as kt
 
@@ -143,11 +143,7 @@ class SQLKeyStore:
         """
         if not isinstance(record, KeyRecord):
             raise TypeError("save takes a KeyRecord")
-        if record.key.environment != self.environment:
-            raise KeyEnvironmentError(
-                f"key {record.kid[:64]!r} is recorded for environment "
-                f"{record.key.environment!r}, not {self.environment!r}"
-            )
+        check_record_environment(record, self.environment)
         metadata, nonce, sealed = self._sealer.seal(record)
         row = {
             **metadata,

@@ -112,17 +112,21 @@ def _rotate_in_one_statement() -> Any:
         .returning(*_SESSION_COLUMNS)
         .cte("spent")
     )
-    successor = insert(rt).from_select(
+    return select(*spent.c).add_cte(_token_of(spent).cte("successor"))
+
+
+def _token_of(session: Any) -> Any:
+    """``INSERT`` the refresh token ``new_hash`` for the session row of the CTE ``session``
+    (its ``id`` and ``expires_at``); the token never outlives its session (absolute lifetime)."""
+    return insert(rt).from_select(
         ["token_hash", "session_id", "issued_at", "expires_at"],
         select(
             bindparam("new_hash", type_=LargeBinary),
-            spent.c.id,
+            session.c.id,
             bindparam("issued_at", type_=Double),
-            # The successor never outlives its session (absolute lifetime).
-            func.least(bindparam("new_expires", type_=Double), spent.c.expires_at),
+            func.least(bindparam("new_expires", type_=Double), session.c.expires_at),
         ),
     )
-    return select(*spent.c).add_cte(successor.cte("successor"))
 
 
 def _create_in_one_statement() -> Any:
@@ -134,19 +138,7 @@ def _create_in_one_statement() -> Any:
         .returning(st.c.id, st.c.expires_at)
         .cte("created")
     )
-    return (
-        insert(rt)
-        .from_select(
-            ["token_hash", "session_id", "issued_at", "expires_at"],
-            select(
-                bindparam("new_hash", type_=LargeBinary),
-                created.c.id,
-                bindparam("issued_at", type_=Double),
-                func.least(bindparam("new_expires", type_=Double), created.c.expires_at),
-            ),
-        )
-        .add_cte(created)
-    )
+    return _token_of(created).add_cte(created)
 
 
 _SPEND_RETURNING = _spend(returning_session=True)
