@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from jwtwarden.cli import app as cli
 from jwtwarden.server.app import app_from_env, create_app
 from jwtwarden.server.logs import JSONFormatter
 from jwtwarden.server.settings import Settings, format_settings_errors
-from jwtwarden.stores._sql_driver import driver_connection
+from jwtwarden.sessions.tokens import refresh_token_hash
 
 from ..stores.dbs import pg_schema
 
@@ -101,37 +102,52 @@ async def test_should_roll_back_a_refresh_whose_signing_fails_and_answer_503(
         assert server.runtime.metrics.reuse._value.get() == 0
 
 
-async def test_should_answer_503_when_postgresql_drops_a_pooled_connection(
+async def test_should_answer_503_when_postgresql_ends_the_connection_of_a_refresh(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    # Whether the driver notices the dropped connection before it is handed out (and opens
-    # another: 200) or on first use (503) depends on when the FATAL message is read; either
-    # way never a 500, and a refused refresh leaves its token live.
-    statuses = []
+    # The refresh's statement is made to wait on a row lock, then its backend is ended: the
+    # answer is a 503 (never a 500), the dead connection is dropped, and the token is still
+    # live (the transaction never committed).
     with pg_schema(postgres_url) as db:
-        async for app in _app(
-            tmp_path, database_url=db.url, database_schema=db.schema, database_pool_size=1
-        ):
+        async for app in _app(tmp_path, database_url=db.url, database_schema=db.schema):
             async with app.client() as c:
                 creds = {"email": "ada@example.test", "password": PASSWORD}
-                for _ in range(6):
-                    pair = (await c.post("/auth/login", json=creds)).json()
-                    async with driver_connection(app.runtime.engine) as conn:
-                        pid = await conn.fetchval("SELECT pg_backend_pid()")
-                    admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+                pair = (await c.post("/auth/login", json=creds)).json()
+                form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+                admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+                try:
+                    holder = admin.transaction()
+                    await holder.start()
+                    await admin.execute(
+                        f'SELECT 1 FROM "{db.schema}".jw_refresh_tokens '
+                        "WHERE token_hash = $1 FOR UPDATE",
+                        refresh_token_hash(pair["refresh_token"]),
+                    )
+                    request = asyncio.create_task(c.post("/oauth/token", data=form))
+                    watcher = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
                     try:
-                        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+                        pid = None
+                        for _ in range(500):
+                            pid = await watcher.fetchval(
+                                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = "
+                                "'Lock' AND query LIKE '%jw_refresh_tokens%' AND pid <> $1",
+                                admin.get_server_pid(),
+                            )
+                            if pid is not None:
+                                break
+                            await asyncio.sleep(0.01)
+                        assert pid is not None, "the refresh never waited on the lock"
+                        assert await watcher.fetchval("SELECT pg_terminate_backend($1)", pid)
                     finally:
-                        await admin.close()
-                    form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
-                    first = await c.post("/oauth/token", data=form)
-                    statuses.append(first.status_code)
-                    assert first.status_code in (200, 503), first.text
-                    if first.status_code == 503:
-                        assert first.json()["error"] == "temporarily_unavailable"
-                        retry = await c.post("/oauth/token", data=form)
-                        assert retry.status_code == 200, retry.text  # nothing was spent
-    assert len(statuses) == 6
+                        await watcher.close()
+                    failed = await request
+                    await holder.rollback()
+                finally:
+                    await admin.close()
+                assert failed.status_code == 503, failed.text
+                assert failed.json()["error"] == "temporarily_unavailable"
+                ok = await c.post("/oauth/token", data=form)
+                assert ok.status_code == 200, ok.text
 
 
 @pytest.mark.parametrize(
@@ -142,6 +158,7 @@ async def test_should_answer_503_when_postgresql_drops_a_pooled_connection(
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.TooManyConnectionsError("too many clients"),
+        asyncpg.exceptions.InterfaceError("connection is closed"),
         ConnectionRefusedError(111, "refused"),
     ],
 )
@@ -151,10 +168,19 @@ def test_should_map_a_lost_or_refused_database_connection_to_503(exc: Exception)
     assert _map(exc).status == 503
 
 
-def test_should_keep_500_for_a_database_error_that_is_a_bug() -> None:
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.exceptions.UndefinedColumnError("no such column"),
+        asyncpg.exceptions._base.DataError("invalid input for query argument $1"),
+        asyncpg.exceptions.OutdatedSchemaCacheError("cached statement plan is invalid"),
+        asyncpg.exceptions.ForeignKeyViolationError("violates foreign key constraint"),
+    ],
+)
+def test_should_keep_500_for_a_database_error_that_is_a_bug(exc: Exception) -> None:
     from jwtwarden.server.app import _map
 
-    assert _map(asyncpg.exceptions.UndefinedColumnError("no such column")).status == 500
+    assert _map(exc).status == 500
 
 
 async def test_should_freeze_the_heap_once_a_server_worker_has_started(

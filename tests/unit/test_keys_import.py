@@ -312,14 +312,25 @@ def test_should_keep_secret_material_out_of_repr() -> None:
 
 
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA", "RS256"])
-def test_should_keep_refusing_private_operations_on_a_public_key(alg: str) -> None:
+def test_should_check_a_granted_operation_once_and_a_refused_one_every_time(
+    alg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from joserfc.errors import UnsupportedKeyOperationError
+    from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-    # joserfc's check runs on every attempt: only a granted operation's key is remembered.
-    public = key_for(alg).public_key()
+    base = {"ES256": ECKey, "EdDSA": OKPKey, "RS256": RSAKey}[alg]
+    checks: list[str] = []
+    real = base.check_key_op
+
+    def counting(self: Any, operation: str) -> None:
+        checks.append(operation)
+        real(self, operation)
+
+    monkeypatch.setattr(base, "check_key_op", counting)
+    private = import_jwk(key_for(alg).export_private_jwk())
+    public = private.public_key()
     for _ in range(3):
+        assert private.jwk.get_op_key("sign") is private.jwk.raw_value
         with pytest.raises(UnsupportedKeyOperationError):
             public.jwk.get_op_key("sign")
-    assert public.jwk.get_op_key("verify") is public.jwk.get_op_key("verify")
-    private = key_for(alg)
-    assert private.jwk.get_op_key("sign") is private.jwk.raw_value
+    assert checks == ["sign"] * 4  # once for the private key, every time for the public one

@@ -605,3 +605,17 @@ class _LiveKeys:
 def test_should_refuse_a_duration_that_is_not_a_finite_number(value: Any) -> None:
     with pytest.raises(TypeError, match="refresh_interval must be a finite number of seconds"):
         ring_over(MemoryKeyStore(environment="production"), FixedClock(NOW), refresh_interval=value)
+
+
+def test_should_read_the_store_again_when_the_clock_steps_back_before_the_last_read() -> None:
+    clock = FixedClock(NOW)
+    store = _SlowStore(MemoryKeyStore(environment="production"))
+    ring = ring_over(store, clock)
+    ring.ensure(["access"])
+    other = ring_over(store.inner, clock)  # another process rotating the shared store
+    kid = ring.signing_key("access").kid
+    clock.set(NOW + 1)
+    revoked = other.revoke(kid)
+    assert kid in {c.kid for c in revoked}
+    clock.set(NOW - 3600)  # before the ring's last read: that read is not "fresh"
+    assert kid not in ring.verification_keys("access")

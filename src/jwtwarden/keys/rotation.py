@@ -73,7 +73,8 @@ class _States:
         self.verifying: dict[str | None, KeySet] = {}
 
     def holds(self, now: float, refresh: float) -> bool:
-        return self.since <= now < self.until and now - self.loaded_at < refresh
+        # A clock that stepped back to before the load counts as due for a re-read.
+        return self.since <= now < self.until and 0 <= now - self.loaded_at < refresh
 
 
 class KeyRing:
@@ -166,7 +167,7 @@ class KeyRing:
 
     def _current(self, now: float) -> list[KeyRecord]:
         with self._mutex:
-            if self._loaded_at is None or now - self._loaded_at >= self._refresh:
+            if self._loaded_at is None or not 0 <= now - self._loaded_at < self._refresh:
                 self.reload()
             return list(self._records.values())
 
@@ -188,7 +189,7 @@ class KeyRing:
         if states is not None and states.holds(now, self._refresh):
             return states
         with self._mutex:
-            if self._loaded_at is None or now - self._loaded_at >= self._refresh:
+            if self._loaded_at is None or not 0 <= now - self._loaded_at < self._refresh:
                 self.reload()
             states = self._states
             if states is None or not states.holds(now, self._refresh):

@@ -192,12 +192,14 @@ def _is_dependency_failure(exc: Exception) -> bool:
     except ImportError:  # pragma: no cover - PostgreSQL not installed
         pass
     else:
+        # Exactly these two (their subclasses are bugs: bad query arguments, client
+        # configuration, a schema cache out of date): the connection is closed or the pool is
+        # closing; and what a pooled connection raises on first use after the server ended it
+        # while it sat idle (the FATAL arrived between two queries; the pool drops it).
+        if type(exc) in (pg.InterfaceError, pg.InternalClientError):
+            return True
         unavailable = (
-            pg.InterfaceError,  # the connection is closed or was lost
-            # What a pooled connection raises on first use after the server ended it while it
-            # sat idle (the FATAL arrived between two queries); the pool drops it.
-            pg.InternalClientError,
-            pg.PostgresConnectionError,
+            pg.PostgresConnectionError,  # lost mid-query, refused, too many connections
             pg.OperatorInterventionError,  # admin shutdown, cancelled by the operator
             pg.InsufficientResourcesError,
         )

@@ -30,6 +30,7 @@ from ..revocation.checks import AuthVersionCheck, DenylistCheck
 from ..revocation.denylist import Denylist, MemoryDenylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
+from ..stores._sql_driver import close_driver_pool
 from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy
@@ -230,6 +231,7 @@ class Runtime:
         close = getattr(self.key_store, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
+        await close_driver_pool(self.engine)  # lets requests still running finish first
         await self.engine.dispose()
 
     async def _chores_loop(self) -> None:

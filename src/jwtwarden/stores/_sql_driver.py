@@ -20,6 +20,7 @@ reset query, one more round trip per checkout, is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -33,7 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["ACQUIRE_TIMEOUT", "DriverStatement", "attach_driver_pool", "driver_connection"]
+__all__ = [
+    "ACQUIRE_TIMEOUT",
+    "DriverStatement",
+    "attach_driver_pool",
+    "close_driver_pool",
+    "driver_connection",
+]
 
 _DIALECT = _AsyncpgDialect()  # type: ignore[no-untyped-call]
 
@@ -95,10 +102,44 @@ def attach_driver_pool(
 
 
 def _close_driver_pool(engine: Engine) -> None:
+    """``engine.dispose()``: drop the driver pool's connections at once (``close_driver_pool``
+    first lets the requests still running finish)."""
     state = _POOLS.get(engine)
     if state is not None and state.pool is not None:
-        pool, state.pool, state.loop = state.pool, None, None
-        pool.terminate()  # dispose() runs once no request is using the engine
+        pool, loop, state.pool, state.loop = state.pool, state.loop, None, None
+        _terminate(pool, loop)
+
+
+def _terminate(pool: Any, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close a pool's connections from any thread; a pool whose event loop is gone has
+    nothing left to close through (its transports went with the loop)."""
+    if loop is None or loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        pool.terminate()
+    else:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(pool.terminate)
+
+
+async def close_driver_pool(engine: AsyncEngine, timeout: float = 10.0) -> None:
+    """Close ``engine``'s driver pool gracefully: wait up to ``timeout`` seconds for the
+    connections in use to come back, then drop whatever is left."""
+    state = _POOLS.get(engine.sync_engine)
+    if state is None or state.pool is None:
+        return
+    pool, loop, state.pool, state.loop = state.pool, state.loop, None, None
+    if loop is not asyncio.get_running_loop():
+        _terminate(pool, loop)
+        return
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except (TimeoutError, OSError, RuntimeError):
+        pool.terminate()
 
 
 async def _pool(engine: AsyncEngine) -> Any:
@@ -114,12 +155,13 @@ async def _pool(engine: AsyncEngine) -> Any:
         if state.pool is None or state.loop is not loop:
             import asyncpg
 
-            if state.pool is not None:
-                state.pool.terminate()  # made in an event loop that is gone
-            state.pool = await asyncpg.create_pool(
+            if state.pool is not None:  # made in another event loop
+                old, old_loop, state.pool, state.loop = state.pool, state.loop, None, None
+                _terminate(old, old_loop)
+            pool = await asyncpg.create_pool(
                 min_size=0, max_size=state.size, reset=_no_reset, **state.connect
             )
-            state.loop = loop
+            state.pool, state.loop = pool, loop
     return state.pool
 
 
