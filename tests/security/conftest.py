@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from jwtwarden.server.app import create_app
 from jwtwarden.server.settings import Settings
+
+from ..server.support import App as BaseApp
 
 PASSWORD = "a perfectly long password"
 ORIGIN = "https://app.example.test"
@@ -20,19 +21,8 @@ ADMIN = "root@example.test"
 INTROSPECTION = ("rs", "s" * 40)
 
 
-class App:
-    """A started app; ``client(address)`` talks to it as a peer with that address."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
-
-    def client(self, address: str = "127.0.0.1") -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
-        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
+class App(BaseApp):
+    """A started app with a user and an admin; ``login`` opens a session."""
 
     async def login(self, email: str = USER, **kwargs: Any) -> dict[str, Any]:
         async with self.client() as c:

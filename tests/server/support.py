@@ -1,4 +1,5 @@
-"""Running real ``jwtwarden serve`` processes on 127.0.0.1 for the end-to-end tests."""
+"""Running real ``jwtwarden serve`` processes on 127.0.0.1 for the end-to-end tests, and the
+app in process (``App``) for the tests that need a seam."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["ServerProcess", "free_port", "new_kek", "run_cli"]
+__all__ = ["App", "ServerProcess", "free_port", "new_kek", "run_cli"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +24,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class App:
+    """A started app in process; ``client(address)`` talks to it as a peer with that address."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    def client(self, address: str = "127.0.0.1") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
 
 
 def new_kek() -> str:

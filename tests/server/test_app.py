@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -21,28 +19,10 @@ from jwtwarden.server.settings import Settings, format_settings_errors
 from jwtwarden.sessions.tokens import refresh_token_hash
 
 from ..stores.dbs import pg_schema
+from .support import App, free_port
 
 PASSWORD = "a perfectly long password"
 ORIGIN = "https://app.example.test"
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class App:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
-
-    def client(self, address: str = "127.0.0.1") -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
-        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
 
 
 async def _app(tmp_path: Path, **settings: Any) -> AsyncIterator[App]:
@@ -241,7 +221,7 @@ async def test_should_refuse_body_tokens_when_the_server_is_in_cookie_mode(tmp_p
 
 
 async def test_should_fail_closed_with_503_when_redis_is_unreachable(tmp_path: Path) -> None:
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     async for app in _app(tmp_path, redis_url=url):
         async with app.client() as c:
             login = await c.post(
@@ -262,7 +242,7 @@ async def test_should_fail_closed_with_503_when_redis_is_unreachable(tmp_path: P
 async def test_should_let_tokens_through_an_unreachable_redis_only_with_fail_open(
     tmp_path: Path,
 ) -> None:
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     async for app in _app(tmp_path, redis_url=url, denylist_fail_open=True):
         user = await app.runtime.users.user_by_email("ada@example.test")
         token = app.runtime.issuer.mint(

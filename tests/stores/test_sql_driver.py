@@ -163,13 +163,16 @@ async def test_should_let_running_queries_finish_when_closing_gracefully(
 ) -> None:
     from jwtwarden.stores._sql_driver import close_driver_pool
 
+    checked_out = asyncio.Event()
+
     async def slow() -> int:
         async with driver_connection(pg_engine) as conn:
+            checked_out.set()  # the query below is in flight when the close starts
             return int(await conn.fetchval("SELECT 7 FROM pg_sleep(0.2)"))
 
     running = asyncio.create_task(slow())
-    await asyncio.sleep(0.05)
-    await close_driver_pool(pg_engine)
+    await checked_out.wait()
+    await close_driver_pool(pg_engine)  # terminate() here would fail the query
     assert await running == 7
     async with driver_connection(pg_engine) as conn:  # a new pool on next use
         assert await conn.fetchval("SELECT 1") == 1
