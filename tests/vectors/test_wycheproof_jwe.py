@@ -10,14 +10,11 @@ also a JWS algorithm allowed, so nothing but the serialization rules can refuse 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import WYCHEPROOF
+from tests.vectors._wycheproof import cases, load
 
 from jwtwarden import JWSVerifier, KeySet, generate_key
 from jwtwarden.errors import JWTWardenError, UnsupportedSerializationError
@@ -26,31 +23,15 @@ FILE = "json_web_encryption_test.json"
 KEY = generate_key("HS256")
 
 
-@cache
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def _cases() -> Iterator[Any]:
-    # Ids come from the same path the ``wycheproof_dir`` fixture serves (it skips, with its
-    # reason, when the folder is absent).
-    if not (WYCHEPROOF / FILE).is_file():
-        return
-    for group in _load(WYCHEPROOF / FILE)["testGroups"]:
-        for case in group["tests"]:
-            yield pytest.param(case["tcId"], id=f"tc{case['tcId']}-{case['comment']}")
-
-
 def _case(wycheproof_dir: Path, tc_id: int) -> dict[str, Any]:
-    for group in _load(wycheproof_dir / FILE)["testGroups"]:
+    for group in load(wycheproof_dir / FILE)["testGroups"]:
         for case in group["tests"]:
             if case["tcId"] == tc_id:
                 return dict(case)
     raise AssertionError(f"no case {tc_id}")
 
 
-@pytest.mark.parametrize("tc_id", _cases())
+@pytest.mark.parametrize("tc_id", cases(FILE, with_group=False))
 def test_should_refuse_every_jwe_vector_as_not_a_jws(wycheproof_dir: Path, tc_id: int) -> None:
     case = _case(wycheproof_dir, tc_id)
     token = case["jwe"]

@@ -9,13 +9,11 @@ set (what a verifier loads) and the private set (what an issuer loads) are tried
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import WYCHEPROOF
+from tests.vectors._wycheproof import cases, load
 
 from jwtwarden import JWSVerifier, KeyRejectedError, KeySet
 from jwtwarden.errors import InvalidTokenError
@@ -42,21 +40,6 @@ REFUSALS: dict[str, str] = {
 _SHORT_OR_EMPTY = {"key_too_short": "weak_key", "empty_key": "invalid_key"}
 
 
-def _cases() -> Iterator[Any]:
-    # Ids are read at collection time from the path the ``wycheproof_dir`` fixture serves.
-    if not (WYCHEPROOF / FILE).is_file():
-        return
-    for index, group in enumerate(_load(WYCHEPROOF / FILE)["testGroups"]):
-        for case in group["tests"]:
-            yield pytest.param(index, case["tcId"], id=f"tc{case['tcId']}-{case['comment']}")
-
-
-@cache
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
 def _expected_refusal(group: dict[str, Any], case: dict[str, Any]) -> str:
     if group["comment"] in REFUSALS:
         return REFUSALS[group["comment"]]
@@ -68,16 +51,16 @@ def _expected_refusal(group: dict[str, Any], case: dict[str, Any]) -> str:
 
 
 def test_should_find_all_26_cases_in_the_wycheproof_jwk_file(wycheproof_dir: Path) -> None:
-    data = _load(wycheproof_dir / FILE)
+    data = load(wycheproof_dir / FILE)
     assert data["numberOfTests"] == 26
     assert sum(len(g["tests"]) for g in data["testGroups"]) == 26
 
 
-@pytest.mark.parametrize(("index", "tc_id"), list(_cases()))
+@pytest.mark.parametrize(("index", "tc_id"), cases(FILE, with_group=True))
 def test_should_load_and_verify_valid_key_sets_and_refuse_invalid_ones(
     wycheproof_dir: Path, index: int, tc_id: int
 ) -> None:
-    group = _load(wycheproof_dir / FILE)["testGroups"][index]
+    group = load(wycheproof_dir / FILE)["testGroups"][index]
     case = next(c for c in group["tests"] if c["tcId"] == tc_id)
     sets = [group[side] for side in ("public", "private") if side in group]
     for jwks in sets:

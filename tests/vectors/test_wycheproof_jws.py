@@ -33,14 +33,12 @@ Group-level adaptations (the case outcomes are then as labelled):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from joserfc.jwk import OctKey
-from tests.conftest import WYCHEPROOF
+from tests.vectors._wycheproof import cases, load
 
 from jwtwarden import JWSVerifier, Key, KeyRejectedError, KeySet, import_jwk
 from jwtwarden._jose.b64 import b64url_decode
@@ -114,25 +112,8 @@ def expected_codes(group: dict[str, Any], case: dict[str, Any]) -> frozenset[str
     raise AssertionError(f"no expected refusal for tcId {case['tcId']} ({comment}); add one")
 
 
-@cache
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def _cases() -> Iterator[Any]:
-    # Parametrisation happens before fixtures exist, so the ids are read from the same path the
-    # ``wycheproof_dir`` fixture serves; every test body reads through the fixture.
-    if not (WYCHEPROOF / FILE).is_file():
-        return
-    data = _load(WYCHEPROOF / FILE)
-    for index, group in enumerate(data["testGroups"]):
-        for case in group["tests"]:
-            yield pytest.param(index, case["tcId"], id=f"tc{case['tcId']}-{case['comment']}")
-
-
 def _group_and_case(wycheproof_dir: Path, index: int, tc_id: int) -> tuple[dict, dict]:
-    group = _load(wycheproof_dir / FILE)["testGroups"][index]
+    group = load(wycheproof_dir / FILE)["testGroups"][index]
     case = next(c for c in group["tests"] if c["tcId"] == tc_id)
     return group, case
 
@@ -180,14 +161,14 @@ def _outcome(group: dict[str, Any], case: dict[str, Any]) -> str | None:
 
 
 def test_should_find_all_401_cases_in_the_wycheproof_file(wycheproof_dir: Path) -> None:
-    data = _load(wycheproof_dir / FILE)
+    data = load(wycheproof_dir / FILE)
     cases = [c for g in data["testGroups"] for c in g["tests"]]
     assert data["numberOfTests"] == 401
     assert len(cases) == 401
     assert len({c["tcId"] for c in cases}) == 401
 
 
-@pytest.mark.parametrize(("index", "tc_id"), list(_cases()))
+@pytest.mark.parametrize(("index", "tc_id"), cases(FILE, with_group=True))
 def test_should_decide_each_wycheproof_jws_case_as_labelled_or_as_documented(
     wycheproof_dir: Path, index: int, tc_id: int
 ) -> None:
@@ -215,7 +196,7 @@ def _is_key_refused_group(group: dict[str, Any]) -> bool:
 def test_should_treat_the_padding_cases_as_the_valid_token_they_are_byte_for_byte(
     wycheproof_dir: Path,
 ) -> None:
-    cases = {c["tcId"]: c for g in _load(wycheproof_dir / FILE)["testGroups"] for c in g["tests"]}
+    cases = {c["tcId"]: c for g in load(wycheproof_dir / FILE)["testGroups"] for c in g["tests"]}
     # If a fixed vector file ever restores the padding, this fails and DEVIATIONS must go.
     assert cases[367]["jws"] == cases[370]["jws"] == cases[357]["jws"]
     assert cases[357]["result"] == "valid"
@@ -225,7 +206,7 @@ def test_should_treat_the_padding_cases_as_the_valid_token_they_are_byte_for_byt
 def test_should_verify_rfc7520_figure_20_once_the_key_is_pinned_to_ps384(
     wycheproof_dir: Path,
 ) -> None:
-    data = _load(wycheproof_dir / FILE)
+    data = load(wycheproof_dir / FILE)
     for group in data["testGroups"]:
         for case in group["tests"]:
             if case["tcId"] not in (346, 350):
@@ -241,7 +222,7 @@ def test_should_refuse_the_unregistered_es521_algorithm_when_importing_the_rfc75
 ) -> None:
     groups = [
         g
-        for g in _load(wycheproof_dir / FILE)["testGroups"]
+        for g in load(wycheproof_dir / FILE)["testGroups"]
         if _verification_jwk(g).get("alg") == "ES521"
     ]
     assert len(groups) == 2
@@ -256,7 +237,7 @@ def test_should_refuse_the_all_zero_hmac_key_of_the_base64_group_at_import(
 ) -> None:
     groups = [
         g
-        for g in _load(wycheproof_dir / FILE)["testGroups"]
+        for g in load(wycheproof_dir / FILE)["testGroups"]
         if _is_placeholder_hmac_key(_verification_jwk(g))
     ]
     assert len(groups) == 1
@@ -269,7 +250,7 @@ def test_should_refuse_encryption_keys_even_when_the_caller_names_a_signing_algo
 ) -> None:
     # Groups 353-356: an RSA or EC key restricted to encryption ("use": "enc" or key_ops
     # encrypt/decrypt) must never verify a signature, whatever algorithm the caller names.
-    groups = [g for g in _load(wycheproof_dir / FILE)["testGroups"] if _is_key_refused_group(g)]
+    groups = [g for g in load(wycheproof_dir / FILE)["testGroups"] if _is_key_refused_group(g)]
     assert len(groups) == 4
     for group in groups:
         jwk = _verification_jwk(group)
