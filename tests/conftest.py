@@ -1,8 +1,10 @@
 """Shared fixtures: test data location, real PostgreSQL and Redis.
 
-PostgreSQL and Redis are real servers (``scripts/test`` starts them when they are missing).
-Outside CI a test that needs an absent service is skipped with the reason; with ``CI=true`` it
-fails, so a green CI run always exercised them.
+PostgreSQL and Redis are real servers, named by ``JWTWARDEN_TEST_POSTGRES_URL`` and
+``JWTWARDEN_TEST_REDIS_URL`` (``scripts/test`` sets both, starting throwaway instances when no
+server answers on the standard ports: see ``tests/_services.py``). Outside CI a test that needs
+an absent service is skipped with the reason; with ``CI=true`` it fails, so a green CI run always
+exercised them. Redis tests use database 11 and key prefixes of their own, never database 0.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from tests._services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT.parent / "shared" / "testdata"
 WYCHEPROOF = TESTDATA / "wycheproof"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379}
 
-POSTGRES_URL = os.environ.get(
-    "JWTWARDEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("JWTWARDEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get("JWTWARDEN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+REDIS_URL = os.environ.get("JWTWARDEN_TEST_REDIS_URL", DEFAULT_REDIS_URL)
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -32,10 +36,12 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _need_service(name: str, host: str, port: int) -> None:
+def _need_service(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or _DEFAULT_PORTS[parts.scheme]
     if _reachable(host, port):
         return
-    message = f"{name} is not reachable at {host}:{port} (scripts/test starts it)"
+    message = f"{name} is not reachable at {host}:{port} (scripts/test starts one)"
     if IN_CI:
         pytest.fail(message + "; CI=true, so this is a failure, not a skip")
     pytest.skip(message)
@@ -54,12 +60,12 @@ def wycheproof_dir() -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A libpq URL of a real PostgreSQL database (``JWTWARDEN_TEST_POSTGRES_URL``)."""
-    _need_service("PostgreSQL", "127.0.0.1", 5432)
+    _need_service("PostgreSQL", POSTGRES_URL)
     return POSTGRES_URL
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """A URL of a real Redis server (``JWTWARDEN_TEST_REDIS_URL``)."""
-    _need_service("Redis", "127.0.0.1", 6379)
+    _need_service("Redis", REDIS_URL)
     return REDIS_URL
