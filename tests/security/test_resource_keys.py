@@ -108,14 +108,8 @@ def test_should_keep_memory_flat_and_fetches_bounded_under_a_flood_of_random_kid
     assert jwks.keys is not None and len(jwks.keys) == 1
 
 
-def test_should_bound_the_key_sets_a_flood_of_distinct_trusted_jku_urls_creates(
-    server: CountingServer, clock: FixedClock, k1: Key
-):
-    prefix = server.url("/tenants/")
-    source = TrustedJKU(
-        prefixes=[prefix], allow_loopback_http=True, clock=clock, max_sources=4, cooldown=30
-    )
-    verifier = Verifier(
+def _jku_verifier(source: TrustedJKU, clock: FixedClock) -> Verifier:
+    return Verifier(
         VerificationPolicy.access_token(
             algorithms=["ES256"],
             issuer=ISSUER,
@@ -125,12 +119,113 @@ def test_should_bound_the_key_sets_a_flood_of_distinct_trusted_jku_urls_creates(
             allowed_headers={"jku"},
         )
     )
-    for i in range(50):
+
+
+def test_should_bound_the_key_sets_a_flood_of_distinct_trusted_jku_urls_creates(
+    server: CountingServer, clock: FixedClock, k1: Key
+):
+    prefix = server.url("/tenants/")
+    source = TrustedJKU(
+        prefixes=[prefix], allow_loopback_http=True, clock=clock, max_sources=4, cooldown=30
+    )
+    verifier = _jku_verifier(source, clock)
+    for i in range(50):  # within one new_url_interval: one new URL admitted, one fetch
         token = _token(k1, clock, kid="k1", jku=f"{prefix}t{i}/jwks.json")
-        with pytest.raises((InvalidTokenError, JWKSFetchError)):  # 404s, then "too many"
+        with pytest.raises((InvalidTokenError, JWKSFetchError)):  # a 404, then "too soon"
+            verifier.verify(token)
+    assert len(source.sources) == 1
+    assert server.total == 1
+    for i in range(50, 100):  # a second apart: each admitted, the oldest evicted
+        clock.advance(1)
+        token = _token(k1, clock, kid="k1", jku=f"{prefix}t{i}/jwks.json")
+        with pytest.raises(JWKSFetchError):
             verifier.verify(token)
     assert len(source.sources) == 4
-    assert server.total == 4  # one fetch (a 404) per remembered URL, none for the rest
+    assert source.proven == ()
+    assert server.total == 51  # one fetch per admitted URL, at most one a second
+
+
+def test_should_keep_accepting_the_issuers_next_key_url_after_a_flood_of_junk_jku_urls(
+    server: CountingServer, clock: FixedClock, k1: Key, k2: Key
+):
+    # The review's case: 15 forged tokens with junk URLs under the trusted prefix used to fill
+    # the table (max_sources=16) with 404s, and the issuer's next real URL was refused until
+    # a restart. Junk now only churns the probation LRU; a URL that served a key stays.
+    prefix = server.url("/tenants/")
+    server.serve_keys("/tenants/v1/jwks.json", [k1.public_key()])
+    source = TrustedJKU(prefixes=[prefix], allow_loopback_http=True, clock=clock, cooldown=30)
+    verifier = _jku_verifier(source, clock)
+    v1 = f"{prefix}v1/jwks.json"
+    assert verifier.verify(_token(k1, clock, kid="k1", jku=v1)).key.kid == "k1"
+    for i in range(100):
+        clock.advance(1)
+        forged = _token(generate_key("ES256", kid="k1"), clock, kid="k1", jku=f"{prefix}j{i}/")
+        with pytest.raises(JWKSFetchError):
+            verifier.verify(forged)
+    assert len(source.sources) == 1 + 16  # the proven URL and a full, bounded probation LRU
+    assert source.proven == (v1,)
+    before = server.counts["/tenants/v1/jwks.json"]
+    assert verifier.verify(_token(k1, clock, kid="k1", jku=v1)).key.kid == "k1"
+    assert server.counts["/tenants/v1/jwks.json"] == before  # still cached: never evicted
+    server.serve_keys("/tenants/v2/jwks.json", [k2.public_key()])  # the issuer's next URL
+    clock.advance(1)
+    v2 = f"{prefix}v2/jwks.json"
+    assert verifier.verify(_token(k2, clock, kid="k2", jku=v2)).key.kid == "k2"
+    assert source.proven == (v1, v2)
+
+
+async def test_should_promote_a_jku_url_on_the_async_path_too(
+    server: CountingServer, clock: FixedClock, k1: Key
+):
+    prefix = server.url("/tenants/")
+    server.serve_keys("/tenants/v1/jwks.json", [k1.public_key()])
+    source = TrustedJKU(prefixes=[prefix], allow_loopback_http=True, clock=clock, max_sources=1)
+    verifier = _jku_verifier(source, clock)
+    v1 = f"{prefix}v1/jwks.json"
+    assert (await verifier.verify_async(_token(k1, clock, kid="k1", jku=v1))).key.kid == "k1"
+    clock.advance(1)
+    with pytest.raises(JWKSFetchError):
+        await verifier.verify_async(_token(k1, clock, kid="k1", jku=f"{prefix}junk/"))
+    assert source.proven == (v1,) and len(source.sources) == 2
+
+
+def test_should_never_evict_an_exact_allowlist_jku_url(
+    server: CountingServer, clock: FixedClock, k1: Key
+):
+    exact = server.url("/keys/jwks.json")
+    server.serve_keys("/keys/jwks.json", [k1.public_key()])
+    source = TrustedJKU(
+        [exact],
+        prefixes=[server.url("/tenants/")],
+        allow_loopback_http=True,
+        clock=clock,
+        max_sources=1,
+        new_url_interval=0,
+    )
+    verifier = _jku_verifier(source, clock)
+    assert verifier.verify(_token(k1, clock, kid="k1", jku=exact)).key.kid == "k1"
+    for i in range(20):
+        with pytest.raises(JWKSFetchError):
+            verifier.verify(_token(k1, clock, kid="k1", jku=server.url(f"/tenants/j{i}/")))
+    assert verifier.verify(_token(k1, clock, kid="k1", jku=exact)).key.kid == "k1"
+    assert server.counts["/keys/jwks.json"] == 1
+    assert len(source.sources) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"max_sources": 0}, ValueError),
+        ({"max_sources": True}, ValueError),
+        ({"new_url_interval": -1}, ValueError),
+        ({"new_url_interval": "1"}, TypeError),
+    ],
+)
+def test_should_refuse_a_trusted_jku_bound_that_cannot_work(
+    options: dict[str, Any], error: type[Exception]
+):
+    with pytest.raises(error):
+        TrustedJKU(prefixes=["https://auth.example.com/keys/"], **options)
 
 
 def test_should_cause_no_request_for_a_jku_outside_the_trusted_prefix(

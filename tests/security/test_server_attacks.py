@@ -328,3 +328,38 @@ async def test_should_count_every_address_of_one_ipv6_64_in_one_login_bucket(
             other = await c.post("/auth/login", json={"email": USER, "password": PASSWORD})
     assert statuses == [400, 400, 429]
     assert other.status_code == 200
+
+
+async def _change_password(app: App, token: str, current: str) -> int:
+    async with app.client() as c:
+        r = await c.post(
+            "/auth/password",
+            json={"current_password": current, "new_password": "another long password!"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    return r.status_code
+
+
+async def test_should_count_password_change_guesses_against_the_accounts_login_budget(
+    make_app: AppFactory,
+) -> None:
+    # A stolen access token must not add its own budget of current-password guesses to the
+    # attacker's login guesses: both spend the account's one budget.
+    async with make_app(rate_limit_login_account=3) as app:
+        token = (await app.login())["access_token"]  # attempt 1
+        guesses = [await _change_password(app, token, "wrong password!!") for _ in range(2)]
+        async with app.client() as c:
+            login = await c.post("/auth/login", json={"email": USER, "password": PASSWORD})
+    assert guesses == [400, 400]
+    assert login.status_code == 429
+
+
+async def test_should_refuse_a_password_change_once_failed_logins_used_the_budget(
+    make_app: AppFactory,
+) -> None:
+    async with make_app(rate_limit_login_account=3) as app:
+        token = (await app.login())["access_token"]
+        failed = [(await _answer(app, USER.upper()))[0] for _ in range(2)]
+        status = await _change_password(app, token, PASSWORD)
+    assert failed == [400, 400]
+    assert status == 429

@@ -699,6 +699,22 @@ def test_should_keep_at_most_max_entries_and_evict_the_least_recently_used() -> 
     assert len(cached) == 3
 
 
+def test_should_remember_nothing_for_a_flood_of_forged_tokens() -> None:
+    # The cache is filled from tokens: only a token whose signature and claims verified may
+    # take a place in it, or forged tokens would evict the live ones.
+    clock = FixedClock(NOW)
+    cached = CachedVerifier(Verifier(_access_policy(clock)), max_entries=2)
+    live = _at(_claims(jti="live"))
+    cached.verify(live)
+    for i in range(500):
+        with pytest.raises(BadSignatureError):
+            cached.verify(_at(_claims(jti=f"forged{i}"), STRANGER))
+    assert len(cached) == 1
+    before = cached.stats.hits
+    cached.verify(live)
+    assert cached.stats.hits == before + 1
+
+
 def test_should_not_cache_tokens_longer_than_max_token_bytes() -> None:
     clock = FixedClock(NOW)
     policy = _access_policy(clock)

@@ -10,6 +10,21 @@ source for the issuer, with ``allowed_headers={"jku"}`` in the policy:
 - the issuer was already checked by the verifier (the source belongs to one issuer);
 - each trusted URL is a ``RemoteJWKS`` of its own: same guard, cache, cooldown, limits.
 
+What a token names is remembered before its signature is checked, so the memory it can claim
+is bounded and can never push out a trusted entry:
+
+- exact allowlist URLs are built once, at construction, and never evicted;
+- a new URL under a prefix starts *on probation*, in an LRU of ``max_sources`` entries that
+  forged tokens with junk URLs can only churn among themselves (O(1) eviction);
+- a URL is *proven* once its key set gave a key for a token (the issuer publishes keys
+  there: a forger cannot make that happen); proven URLs live in an LRU of their own, which
+  probation entries never touch, so a flood of junk URLs neither evicts the issuer's key URL
+  nor refuses its next one (the old fixed table refused every new URL once full, until a
+  restart);
+- admitting a new URL costs an outbound fetch, so at most one new URL is admitted per
+  ``new_url_interval`` (1 s): a flood makes at most one request a second to the issuer,
+  known URLs are never delayed, and the issuer's next URL gets in as soon as a slot is free.
+
 ``x5u`` and ``x5c`` stay refused: certificate chains would need trust anchors and path
 validation that jwtwarden does not offer.
 """
@@ -18,9 +33,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
+from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import ForbiddenHeaderError, MalformedTokenError, UnknownKeyError
 from ..keys.key import Key
 from .guard import SSRFGuard
@@ -41,7 +58,10 @@ class TrustedJKU:
         prefixes: URL prefixes ending in ``/`` (for issuers that version their key URLs).
         guard, allow_loopback_http: as for ``RemoteJWKS`` (one guard for every URL).
         default: the source for tokens without ``jku`` (otherwise they are refused).
-        max_sources: how many distinct URLs under ``prefixes`` may be remembered.
+        max_sources: how many URLs under ``prefixes`` are remembered, on probation and
+            proven each (least recently used evicted first).
+        new_url_interval: least seconds between admitting two new URLs under ``prefixes``
+            (each costs a fetch); default 1.
         options: passed to each ``RemoteJWKS`` (``timeout``, ``cooldown``, ``clock``, ...).
 
     Raises:
@@ -63,6 +83,7 @@ class TrustedJKU:
         allow_loopback_http: bool = False,
         default: Any = None,
         max_sources: int = 16,
+        new_url_interval: float = 1.0,
         **options: Any,
     ) -> None:
         if isinstance(allowlist, str) or isinstance(prefixes, str):
@@ -78,23 +99,38 @@ class TrustedJKU:
                 raise ValueError(f"prefix {prefix!r} must be an origin and path ending in '/'")
         if default is not None and not hasattr(default, "select"):
             raise TypeError("default must be a key source")
-        self._exact = frozenset(allowlist)
+        if type(max_sources) is not int or max_sources < 1:
+            raise ValueError("max_sources must be a positive integer")
+        clock = options.get("clock", SYSTEM_CLOCK)
+        if not isinstance(clock, Clock):
+            raise TypeError("clock must have a now() method")
+        self._new_url_interval = check_seconds("new_url_interval", new_url_interval, zero_ok=True)
         self._prefixes = tuple(prefixes)
         self._guard = guard
         self._default = default
         self._max_sources = max_sources
         self._options = options
-        self._sources: dict[str, RemoteJWKS] = {}
+        self._clock = clock
+        # Built from configuration, not from tokens: fixed, never evicted. No fetch here.
+        self._exact = {url: RemoteJWKS(url, guard=guard, **options) for url in allowlist}
+        self._proven: OrderedDict[str, RemoteJWKS] = OrderedDict()
+        self._probation: OrderedDict[str, RemoteJWKS] = OrderedDict()
+        self._last_admitted: float | None = None
         self._lock = threading.Lock()
 
     @property
     def sources(self) -> dict[str, RemoteJWKS]:
-        """The ``RemoteJWKS`` created so far, by URL (for metrics and tests)."""
-        return dict(self._sources)
+        """The ``RemoteJWKS`` held now, by URL: exact, proven, then on probation."""
+        with self._lock:
+            return {**self._exact, **self._proven, **self._probation}
+
+    @property
+    def proven(self) -> tuple[str, ...]:
+        """The URLs under ``prefixes`` whose key set has given a key, least recent first."""
+        with self._lock:
+            return tuple(self._proven)
 
     def _trusted(self, jku: str) -> bool:
-        if jku in self._exact:
-            return True
         for prefix in self._prefixes:
             if jku.startswith(prefix):
                 tail = jku[len(prefix) :]
@@ -102,42 +138,75 @@ class TrustedJKU:
                     return True
         return False
 
-    def _source_for(self, header: dict[str, Any]) -> Any:
+    def _source_for(self, header: dict[str, Any]) -> tuple[Any, str | None]:
+        """The source for the token's ``jku`` and, when it is on probation, its URL."""
         jku = header.get("jku")
         if jku is None:
             if self._default is None:
                 raise UnknownKeyError("the token names no jku, and there is no default key set")
-            return self._default
+            return self._default, None
         if type(jku) is not str or not jku or len(jku) > MAX_JKU_LENGTH:
             raise MalformedTokenError(f"'jku' must be a URL of at most {MAX_JKU_LENGTH} chars")
+        exact = self._exact.get(jku)
+        if exact is not None:
+            return exact, None
         if not self._trusted(jku):
             # Checked before anything touches the network: an untrusted jku costs nothing.
             raise ForbiddenHeaderError("the token's jku is not one of the trusted key set URLs")
         with self._lock:
-            source = self._sources.get(jku)
+            source = self._proven.get(jku)
+            if source is not None:
+                self._proven.move_to_end(jku)
+                return source, None
+            source = self._probation.get(jku)
+            if source is not None:
+                return source, jku
+            now = self._clock.now()
+            last = self._last_admitted
+            # abs(): a wall clock stepped backwards must not open the gate either.
+            if last is not None and abs(now - last) < self._new_url_interval:
+                raise UnknownKeyError(
+                    "a new jku URL was admitted less than "
+                    f"{self._new_url_interval:g} s ago; refusing another one for now"
+                )
+            self._last_admitted = now
+            source = RemoteJWKS(jku, guard=self._guard, **self._options)
+            if len(self._probation) >= self._max_sources:
+                self._probation.popitem(last=False)
+            self._probation[jku] = source
+        return source, jku
+
+    def _promote(self, jku: str | None) -> None:
+        """A probation URL gave a key: the issuer publishes keys there."""
+        if jku is None:
+            return
+        with self._lock:
+            source = self._probation.pop(jku, None)
             if source is None:
-                if len(self._sources) >= self._max_sources:
-                    raise UnknownKeyError("too many distinct jku URLs; refusing a new one")
-                source = RemoteJWKS(jku, guard=self._guard, **self._options)
-                self._sources[jku] = source
-        return source
+                return
+            if len(self._proven) >= self._max_sources:
+                self._proven.popitem(last=False)
+            self._proven[jku] = source
 
     def select_for_header(self, header: dict[str, Any], kid: str | None, alg: str) -> Key:
         """The key for a token whose protected header is ``header`` (the verifier calls this).
 
         Raises:
             ForbiddenHeaderError: the ``jku`` is not trusted (nothing was fetched).
-            UnknownKeyError, JWKSFetchError: as ``RemoteJWKS.select``.
+            UnknownKeyError: no such key, or a new URL came sooner than ``new_url_interval``.
+            JWKSFetchError: as ``RemoteJWKS.select``.
         """
-        source = self._source_for(header)
+        source, probation = self._source_for(header)
         key: Key = source.select(kid, alg)
+        self._promote(probation)
         return key
 
     async def aselect_for_header(self, header: dict[str, Any], kid: str | None, alg: str) -> Key:
         """The async twin of ``select_for_header``."""
-        source = self._source_for(header)
+        source, probation = self._source_for(header)
         aselect = getattr(source, "aselect", None)
         key: Key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+        self._promote(probation)
         return key
 
     def select(self, kid: str | None, alg: str) -> Key:

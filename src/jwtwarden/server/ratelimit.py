@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import math
 import threading
+from collections import OrderedDict
 from typing import Protocol
 
 from ..clock import SYSTEM_CLOCK, Clock
@@ -32,24 +33,76 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
-    """Counters in this process (the embedded default)."""
+    """Counters in this process (the embedded default), at most ``max_buckets`` of them.
 
-    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    Every bucket is created from unauthenticated input (an email, an address), so both the
+    memory and the cost of an attempt must stay the same whatever an attacker sends: one
+    ``OrderedDict`` in least-recently-counted order, a few O(1) operations per attempt.
+
+    - A bucket of a past window is reset in place when it is counted again, and every attempt
+      drops up to two buckets of past windows from the cold end (so the table drains as
+      traffic goes on), never a scan of the table.
+    - When the table is full the least recently counted bucket is evicted. A bucket that is
+      being hammered (every attempt counts, refused or not) is the most recent one, so a flood
+      of fresh buckets evicts idle ones first; to reset a live counter a flood must bring
+      ``max_buckets`` fresh buckets between two of its attempts, which the per-address limit
+      (checked first, see ``LoginLimiter``) makes cost that many addresses.
+
+    ``operations`` counts the table's structural work (buckets created, reset, expired,
+    evicted) for tests and metrics: it grows by a bounded amount per attempt.
+    """
+
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK, max_buckets: int = 100_000) -> None:
+        if type(max_buckets) is not int or max_buckets < 1:
+            raise ValueError("max_buckets must be a positive integer")
         self.clock = clock
-        self._counts: dict[tuple[str, int], int] = {}
+        self.max_buckets = max_buckets
+        # (bucket, window) -> [window index, count]; oldest counted first.
+        self._counts: OrderedDict[tuple[str, int], list[int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.operations = 0
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._counts)
 
     async def hit(self, bucket: str, *, limit: int, window: int) -> int | None:
         now = self.clock.now()
         index = int(now // window)
+        key = (bucket, window)
         with self._lock:
-            if len(self._counts) > 100_000:
-                self._counts = {k: v for k, v in self._counts.items() if k[1] >= index}
-            count = self._counts.get((bucket, index), 0) + 1
-            self._counts[(bucket, index)] = count
+            self._expire_cold_end(now)
+            counts = self._counts
+            entry = counts.get(key)
+            if entry is None:
+                if len(counts) >= self.max_buckets:
+                    counts.popitem(last=False)
+                    self.evictions += 1
+                    self.operations += 1
+                entry = counts[key] = [index, 0]
+                self.operations += 1
+            else:
+                counts.move_to_end(key)
+                if entry[0] != index:
+                    entry[0], entry[1] = index, 0
+                    self.operations += 1
+            entry[1] += 1
+            count = entry[1]
         if count <= limit:
             return None
         return max(1, math.ceil((index + 1) * window - now))
+
+    def _expire_cold_end(self, now: float) -> None:
+        """Drop at most two buckets of past windows from the cold end (lock held)."""
+        counts = self._counts
+        for _ in range(2):
+            if not counts:
+                return
+            (_, window), (index, _) = next(iter(counts.items()))
+            if index >= int(now // window):
+                return
+            counts.popitem(last=False)
+            self.operations += 1
 
 
 def address_bucket(address: str) -> str:
@@ -86,18 +139,16 @@ class LoginLimiter:
         Raises:
             RateLimitedError: either limit is exceeded (``retry_after`` set).
         """
+        # The address first: a request its address already used up is refused before any
+        # per-account state exists, so one client cannot fill the table with fresh emails.
+        address_wait = await self.limiter.hit(
+            f"{scope}:addr:{address_bucket(address)}", limit=self.per_address, window=self.window
+        )
+        if address_wait is not None:
+            raise RateLimitedError("too many attempts for this address", retry_after=address_wait)
         digest = hashlib.sha256(account.encode("utf-8", "replace")).hexdigest()[:32]
-        waits = [
-            await self.limiter.hit(
-                f"{scope}:acct:{digest}", limit=self.per_account, window=self.window
-            ),
-            await self.limiter.hit(
-                f"{scope}:addr:{address_bucket(address)}",
-                limit=self.per_address,
-                window=self.window,
-            ),
-        ]
-        retry = max((w for w in waits if w is not None), default=None)
-        if retry is not None:
-            which = "account" if waits[0] is not None else "address"
-            raise RateLimitedError(f"too many attempts for this {which}", retry_after=retry)
+        account_wait = await self.limiter.hit(
+            f"{scope}:acct:{digest}", limit=self.per_account, window=self.window
+        )
+        if account_wait is not None:
+            raise RateLimitedError("too many attempts for this account", retry_after=account_wait)

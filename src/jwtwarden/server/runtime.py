@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import SYSTEM_CLOCK, Clock
-from ..errors import InvalidTokenError
+from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
 from ..keys.key import Key
 from ..keys.records import KeyStore
@@ -315,6 +315,8 @@ class Runtime:
             self.metrics.verification_failures.labels(exc.code).inc()
             raise
         except Exception as exc:
-            code = getattr(exc, "code", type(exc).__name__)
-            self.metrics.verification_failures.labels(str(code)).inc()
+            # A label from the error's class only (a stable code or a class name): every
+            # label value is a new time series kept for good, so none may come from input.
+            code = exc.code if isinstance(exc, JWTWardenError) else type(exc).__name__
+            self.metrics.verification_failures.labels(code).inc()
             raise

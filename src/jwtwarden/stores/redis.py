@@ -87,7 +87,7 @@ class RedisDenylist:
             return
         at = _until_ms(until)
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
+            async with self.client.pipeline(transaction=True) as pipe:
                 pipe.set(key, b"1", nx=True, pxat=at)
                 pipe.pexpireat(key, at, gt=True)  # denying twice keeps the later expiry
                 await pipe.execute()
@@ -157,7 +157,13 @@ def _keys(prefix: str, jti: str | None, sid: str | None) -> list[str]:
 
 
 class RedisRateLimiter:
-    """Fixed-window counters shared by every process (``INCR`` + ``EXPIRE NX``)."""
+    """Fixed-window counters shared by every process (``INCR`` + ``EXPIRE NX``).
+
+    Each bucket is one key per window, created from unauthenticated input: the two commands
+    run in one ``MULTI``/``EXEC``, so no key is ever left without its expiry (a counter that
+    never expires would lock its account out for good and grow Redis without bound). ``NX``
+    keeps the first expiry, so a busy bucket still ends with its window.
+    """
 
     def __init__(self, client: Any, *, prefix: str = "jwtwarden:", clock: Clock = SYSTEM_CLOCK):
         self.client = client
@@ -170,7 +176,7 @@ class RedisRateLimiter:
         index = int(now // window)
         key = f"{self.prefix}{bucket}:{index}"
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
+            async with self.client.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, window + 1, nx=True)
                 count, _ = await pipe.execute()

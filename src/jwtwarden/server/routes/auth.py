@@ -112,9 +112,16 @@ async def change_password(request: Request) -> Response:
     current = required_string(data, "current_password", max_length=4096)
     new = required_string(data, "new_password", max_length=4096)
     user_id = str(verified.claims["sub"])
-    await parts.limiter.check(
-        account="user:" + user_id, address=client_address(request), scope="password"
-    )
+    # A current-password check is a password guess: it spends the same per-account and
+    # per-address budget as a login (the bucket of the account's email), so a stolen access
+    # token cannot add its own budget of guesses to the attacker's logins.
+    user = await parts.service.users.user_by_id(user_id)
+    account = (normalize_email(user.email) or user.email) if user is not None else user_id
+    try:
+        await parts.limiter.check(account=account, address=client_address(request))
+    except RateLimitedError:
+        parts.metrics.rate_limited.labels("password").inc()
+        raise
     try:
         await parts.service.change_password(user_id, current, new)
     except InvalidCredentialsError:
