@@ -43,6 +43,8 @@ users = Table(
     Column("is_admin", Boolean, nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", Double, nullable=False),
+    # The admin listing's order (migration 0002): a page is a walk of this index, not a sort.
+    Index("ix_jw_users_created_at_id", "created_at", "id"),
 )
 
 sessions = Table(
