@@ -87,7 +87,8 @@ async def logout(request: Request) -> Response:
     if token is None:
         token = parts.cookies.refresh_cookie(request)
         if token is not None:
-            parts.cookies.check_csrf(request)
+            parts.cookies.check_origin(request)
+            parts.cookies.check_csrf(request, await parts.service.session_of(token))
             from_cookie = True
     session_id = None
     if token is None:
