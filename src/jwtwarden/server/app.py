@@ -313,15 +313,14 @@ def create_app(
         # Browser apps on the allowed origins call the token endpoints with credentials
         # (cookie mode) and the X-CSRF-Token header, which needs a CORS preflight. Only the
         # exact allowed origins are echoed; any other origin gets no CORS headers at all, and
-        # the CSRF check still refuses its state-changing requests (cookies.py).
-        from starlette.middleware.cors import CORSMiddleware
+        # the CSRF check still refuses its state-changing requests (cookies.py, cors.py).
+        from .cors import CORSPolicy
 
         app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.allowed_origins),
-            allow_credentials=True,
-            allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-csrf-token"],
+            CORSPolicy,
+            allowed_origins=settings.allowed_origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("authorization", "content-type", "x-csrf-token"),
             max_age=600,
         )
     return app
