@@ -250,7 +250,14 @@ def test_should_keep_refresh_tokens_in_cookies_and_refuse_cross_site_requests(
     cookie_header = "; ".join(f"{k}={v}" for k, v in jar.items())
     grant = {"grant_type": "refresh_token"}
     good = {"Origin": ORIGIN, "X-CSRF-Token": body["csrf_token"], "Cookie": cookie_header}
+    # Another session's CSRF token (the attacker's own login), planted as the CSRF cookie too.
+    other = httpx.post(url + "/auth/login?mode=cookie", json=creds, headers={"Origin": ORIGIN})
+    theirs = other.json()["csrf_token"]
+    assert other.status_code == 200 and theirs != body["csrf_token"]
+    planted = {**jar, "__Host-jwtwarden_csrf": theirs}
+    swapped = "; ".join(f"{k}={v}" for k, v in planted.items())
     refusals = [
+        {**good, "X-CSRF-Token": theirs, "Cookie": swapped},  # another session's token
         {"Cookie": cookie_header, "X-CSRF-Token": body["csrf_token"]},  # no Origin
         {**good, "Origin": "https://evil.example"},  # foreign Origin
         {"Origin": ORIGIN, "Cookie": cookie_header},  # no CSRF header

@@ -301,6 +301,26 @@ async def test_should_revoke_a_session_by_any_of_its_tokens(stores: Stores) -> N
     assert await stores.sessions.revoke_by_token(_digest(), now=NOW, reason="logout") is None
 
 
+async def test_should_find_the_session_of_any_of_its_tokens_without_changing_it(
+    stores: Stores,
+) -> None:
+    session, first = await _session(stores, await _user(stores))
+    _, others = await _session(stores, await _user(stores, "bob@example.com"))
+    second = _new()
+    await stores.sessions.rotate(first, second, now=NOW + 1, grace=0, issue=_issue)
+    for digest in (first, second.token_hash):  # spent and live
+        found = await stores.sessions.session_by_token(digest)
+        assert found is not None and found.id == session.id and found.revoked_at is None
+    other = await stores.sessions.session_by_token(others)
+    assert other is not None and other.id != session.id
+    assert await stores.sessions.session_by_token(_digest()) is None
+    # A look-up spends nothing: the live token still rotates.
+    result = await stores.sessions.rotate(
+        second.token_hash, _new(), now=NOW + 2, grace=0, issue=_issue
+    )
+    assert result.status is RotateStatus.ROTATED
+
+
 async def test_should_revoke_a_session_by_id_idempotently(stores: Stores) -> None:
     session, first = await _session(stores, await _user(stores))
     assert await stores.sessions.revoke_session(session.id, now=NOW + 1, reason="logout")

@@ -6,6 +6,12 @@
 Every error is an OAuth body (RFC 6749 5.2) with a 4xx status for every bad input, 503 when a
 dependency cannot answer (fail closed), and a bare 500 ``server_error`` (logged by type, never
 with a traceback) for anything unforeseen. Request bodies are capped (16 KiB by default).
+
+Every response but the public documents (``PUBLIC_PATHS``: the JWKS and the metadata, which
+keep their own ``Cache-Control``) is ``Cache-Control: no-store`` and ``Pragma: no-cache``,
+errors included (RFC 6749 5.1, RFC 9700 4.x: tokens, account data and the answers that tell
+one account from another are for the client alone, not for a proxy or the browser's cache).
+It is the edge's rule, not each route's, so a route added later is covered by default.
 """
 
 from __future__ import annotations
@@ -55,9 +61,19 @@ from .routes.discovery import JWKS_PATH, jwks_response
 from .runtime import Runtime
 from .settings import Settings
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["PUBLIC_PATHS", "app_from_env", "create_app"]
 
 _log = logging.getLogger("jwtwarden.server")
+
+# The only documents a cache may keep: public keys and metadata, the same for every caller.
+PUBLIC_PATHS = frozenset(
+    {
+        JWKS_PATH,
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    }
+)
+_NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 
 
 class _BodyTooLarge(Exception):
@@ -111,10 +127,21 @@ class EdgeMiddleware:
                     raise _BodyTooLarge
             return message
 
+        private = scope["path"] not in PUBLIC_PATHS
+
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 state["status"] = message["status"]
+                if private:
+                    message["headers"] = [
+                        *(
+                            (n, v)
+                            for n, v in message.get("headers", ())
+                            if n.lower() not in (b"cache-control", b"pragma")
+                        ),
+                        *_NO_STORE_RAW,
+                    ]
             await send(message)
 
         try:
@@ -313,15 +340,14 @@ def create_app(
         # Browser apps on the allowed origins call the token endpoints with credentials
         # (cookie mode) and the X-CSRF-Token header, which needs a CORS preflight. Only the
         # exact allowed origins are echoed; any other origin gets no CORS headers at all, and
-        # the CSRF check still refuses its state-changing requests (cookies.py).
-        from starlette.middleware.cors import CORSMiddleware
+        # the CSRF check still refuses its state-changing requests (cookies.py, cors.py).
+        from .cors import CORSPolicy
 
         app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.allowed_origins),
-            allow_credentials=True,
-            allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-csrf-token"],
+            CORSPolicy,
+            allowed_origins=settings.allowed_origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("authorization", "content-type", "x-csrf-token"),
             max_age=600,
         )
     return app

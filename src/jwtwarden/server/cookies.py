@@ -11,8 +11,14 @@ Design:
   too (``cookie_access_token``), ``HttpOnly`` and ``Path=/``.
 - CSRF: a state-changing request that authenticates with these cookies must (1) carry an
   ``Origin`` header naming an allowed origin, and (2) echo the CSRF token in an
-  ``X-CSRF-Token`` header equal to the CSRF cookie (double submit). The CSRF token is returned
-  in the login body and in a non-HttpOnly cookie. Refusals are 403 ``access_denied``.
+  ``X-CSRF-Token`` header equal to the CSRF cookie (double submit), and (3) that token must be
+  the session's own: HMAC-SHA256 of the session id (the ``sid`` claim) under a key derived
+  from the KEK (OWASP CSRF cheat sheet, "signed double-submit cookie"). A well-formed value
+  an attacker planted, or the token of another session (the attacker's own login), is refused.
+  The session is read from the credential the request authenticates with (the access token's
+  ``sid``; for the refresh cookie, the session the token belongs to, looked up before it is
+  spent). The CSRF token is returned in the login body and in a non-HttpOnly cookie; it stays
+  the same across refreshes (the session does). Refusals are 403 ``access_denied``.
 - Cookie tossing: a request carrying one of these cookie names twice is refused (403). A
   sibling subdomain can plant a ``__Secure-`` cookie (not a ``__Host-`` one) next to ours;
   the server must not guess which of the two is the real one. The CSRF cookie must also have
@@ -21,22 +27,41 @@ Design:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import AccessDenied
 
-__all__ = ["CSRF_HEADER", "CookiePolicy"]
+__all__ = ["CSRF_HEADER", "CookiePolicy", "csrf_key"]
 
 CSRF_HEADER = "x-csrf-token"
 _REFRESH_PATHS = ("/oauth/token", "/auth/logout")
-_CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+_CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # unpadded base64url of an HMAC-SHA256
+_CSRF_KEY_BYTES = 32
+# RFC 5869 3.2: a distinct ``info`` per use, so the CSRF key and the KEK's other uses (sealing
+# signing keys) never share a key, and a CSRF token says nothing about the KEK.
+_CSRF_INFO = b"jwtwarden/server/csrf/v1"
+
+
+def csrf_key(kek: bytes | None) -> bytes:
+    """The CSRF MAC key: HKDF-SHA256 of the KEK, so every process of a deployment computes
+    the same tokens. Without a KEK (development only: production refuses to start without
+    one) it is random per process: cookie sessions then need the CSRF token of the process
+    that minted it, and do not survive a restart."""
+    if kek is None:
+        return secrets.token_bytes(_CSRF_KEY_BYTES)
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=_CSRF_KEY_BYTES, salt=None, info=_CSRF_INFO)
+    return hkdf.derive(kek)
 
 
 def _cookie(request: Request, name: str) -> str | None:
@@ -64,6 +89,11 @@ class CookiePolicy:
     samesite: str = "strict"
     access_cookie: bool = False
     allowed_origins: frozenset[str] = frozenset()
+    csrf_key: bytes = field(default_factory=lambda: csrf_key(None), repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.csrf_key) < _CSRF_KEY_BYTES:
+            raise ValueError(f"csrf_key must be at least {_CSRF_KEY_BYTES} bytes")
 
     @property
     def prefix(self) -> str:
@@ -141,9 +171,11 @@ class CookiePolicy:
             self._set(response, self.access_name, "", max_age=0, path="/", http_only=True)
         self._set(response, self.csrf_name, "", max_age=0, path="/", http_only=False)
 
-    @staticmethod
-    def new_csrf_token() -> str:
-        return secrets.token_urlsafe(32)
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token of session ``session_id``: unpadded base64url of
+        HMAC-SHA256(csrf_key, "csrf" NUL sid)."""
+        mac = hmac.new(self.csrf_key, b"csrf\x00" + session_id.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
     def refresh_cookie(self, request: Request) -> str | None:
         return _cookie(request, self.refresh_name) or None
@@ -160,19 +192,30 @@ class CookiePolicy:
                 log_detail="csrf: origin refused",
             )
 
-    def check_csrf(self, request: Request) -> None:
-        """Origin check plus double submit: ``X-CSRF-Token`` equals the CSRF cookie."""
+    def check_csrf(self, request: Request, session_id: str | None) -> None:
+        """Origin check, double submit (``X-CSRF-Token`` equals the CSRF cookie), and the
+        token is the one of ``session_id``, the session the request's cookie authenticates
+        (``None``: no such session, refused)."""
         self.check_origin(request)
         cookie = _cookie(request, self.csrf_name) or ""
-        header = request.headers.get(CSRF_HEADER, "")
+        # latin-1: a header is bytes; a non-ASCII one must be a 403, not a TypeError.
+        header = request.headers.get(CSRF_HEADER, "").encode("latin-1", "replace")
         if (
             not _CSRF_SHAPE.fullmatch(cookie)
             or not header
-            or not hmac.compare_digest(cookie.encode(), header.encode())
+            or not hmac.compare_digest(cookie.encode(), header)
         ):
             raise AccessDenied(
                 "cookie requests need the X-CSRF-Token header matching the CSRF cookie",
                 log_detail="csrf: token mismatch",
+            )
+        # Evaluated even without a session, so both refusals cost the same.
+        expected = self.csrf_token(session_id if session_id is not None else "")
+        bound = hmac.compare_digest(expected.encode(), header)
+        if session_id is None or not bound:
+            raise AccessDenied(
+                "the CSRF token does not belong to this session",
+                log_detail="csrf: token of another session",
             )
 
     @staticmethod

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from .errors import NO_STORE
 
-__all__ = ["json_response", "token_response"]
+__all__ = ["json_response", "private_response", "token_response"]
 
 
 def json_response(
@@ -22,6 +22,12 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+def private_response(body: dict[str, Any], *, status: int = 200) -> Response:
+    """An answer about an account (admin API): never cached (RFC 9700; the edge sets the
+    same headers on every non-public response, this says so where it is built)."""
+    return json_response(body, status=status, headers=dict(NO_STORE))
 
 
 def token_response(body: dict[str, Any]) -> Response:

@@ -33,7 +33,7 @@ from ..sessions.service import SessionConfig, SessionService
 from ..stores._sql_driver import close_driver_pool
 from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
 from ..verify import VerifiedToken, Verifier
-from .cookies import CookiePolicy
+from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
 from .settings import Settings
@@ -155,6 +155,7 @@ class Runtime:
             samesite=settings.cookie_samesite,
             access_cookie=settings.cookie_access_token,
             allowed_origins=frozenset(settings.allowed_origins),
+            csrf_key=csrf_key(settings.kek_bytes),
         )
         self.holder = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.lease = SQLLease(self.engine, "chores", holder=self.holder, ttl=60.0)

@@ -186,6 +186,11 @@ class SessionStore(Protocol):
         """The session with this id (revoked or not), or ``None``."""
         ...
 
+    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
+        """The session that the refresh token (spent or live) belongs to, or ``None``;
+        changes nothing. A token belongs to one session for its whole life."""
+        ...
+
     async def revoke_session(
         self, session_id: str, *, now: float, reason: str
     ) -> SessionRecord | None:

@@ -355,6 +355,16 @@ class SessionService:
         self._event("session_revoked", sid=session.id, reason="logout")
         return True
 
+    async def session_of(self, refresh_token: object) -> str | None:
+        """The id of the session a refresh token (live or spent) belongs to, or ``None`` if
+        it is not one of ours; changes nothing. Cookie mode binds its CSRF token to it and
+        checks the binding before the token is spent (``server.cookies``)."""
+        digest = refresh_token_hash(refresh_token)
+        if digest is None:
+            return None
+        session = await self.sessions.session_by_token(digest)
+        return None if session is None else session.id
+
     async def revoke_refresh_token(self, refresh_token: object) -> bool:
         """RFC 7009 for a refresh token: end its session. ``False`` if it is not ours."""
         digest = refresh_token_hash(refresh_token)

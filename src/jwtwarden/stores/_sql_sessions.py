@@ -193,6 +193,15 @@ def _successor(session: SessionRecord, new: NewRefreshToken) -> dict[str, Any]:
     }
 
 
+def _session_by_token(token_hash: bytes) -> Any:
+    """The session of a refresh token: one lookup by the token hash's unique index."""
+    return (
+        select(*_SESSION_COLUMNS)
+        .select_from(rt.join(st, st.c.id == rt.c.session_id))
+        .where(rt.c.token_hash == token_hash)
+    )
+
+
 class SQLSessionStore:
     """Sessions in ``jw_sessions``, refresh tokens (by hash) in ``jw_refresh_tokens``."""
 
@@ -346,16 +355,16 @@ class SQLSessionStore:
             await self._revoke(conn, session_id, now=now, reason=reason)
         return _session(row)
 
+    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_session_by_token(token_hash))).first()
+        return None if row is None else _session(row)
+
     async def revoke_by_token(
         self, token_hash: bytes, *, now: float, reason: str
     ) -> SessionRecord | None:
-        stmt = (
-            select(*_SESSION_COLUMNS)
-            .select_from(rt.join(st, st.c.id == rt.c.session_id))
-            .where(rt.c.token_hash == token_hash)
-        )
         async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_session_by_token(token_hash))).first()
             if row is None:
                 return None
             await self._revoke(conn, row.id, now=now, reason=reason)

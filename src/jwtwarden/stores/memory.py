@@ -197,6 +197,10 @@ class MemorySessionStore:
     async def get_session(self, session_id: str) -> SessionRecord | None:
         return self._sessions.get(session_id)
 
+    async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
+        token = self._tokens.get(token_hash)
+        return None if token is None else self._sessions.get(token.session_id)
+
     async def revoke_session(
         self, session_id: str, *, now: float, reason: str
     ) -> SessionRecord | None:

@@ -30,12 +30,13 @@ async def authenticate(request: Request, parts: Runtime) -> tuple[VerifiedToken,
         RevocationUnavailableError: the denylist cannot answer (503).
     """
     token = bearer_token(request)
-    via_cookie = False
-    if token is None:
-        token = parts.cookies.access_cookie_value(request)
-        if token is not None:
-            parts.cookies.check_csrf(request)
-            via_cookie = True
+    if token is not None:
+        return await parts.verify_access_token(token), False
+    token = parts.cookies.access_cookie_value(request)
     if token is None:
         raise InvalidToken("an access token is required")
-    return await parts.verify_access_token(token), via_cookie
+    parts.cookies.check_origin(request)  # a cross-site request is refused before any work
+    verified = await parts.verify_access_token(token)
+    sid = verified.claims.get("sid")
+    parts.cookies.check_csrf(request, sid if isinstance(sid, str) else None)
+    return verified, True

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ...sessions.ports import UserRecord
 from ..errors import AccessDenied, InvalidRequest, NotFound
 from ..parsing import json_body, required_string
-from ..responses import json_response
+from ..responses import private_response
 from ..runtime import Runtime
 from . import authenticate, runtime
 
@@ -63,7 +63,7 @@ async def create_user(request: Request) -> Response:
         user = await parts.service.create_user(email, password, is_admin=is_admin)
     except ValueError:
         raise InvalidRequest("email is not an email address") from None
-    return json_response(_user(user), status=201)
+    return private_response(_user(user), status=201)
 
 
 @router.get("/users")
@@ -72,7 +72,7 @@ async def list_users(request: Request) -> Response:
     limit = _bounded_int(request, "limit", 100, 1000)
     offset = _bounded_int(request, "offset", 0, 10**9)
     users = await parts.users.list_users(limit=limit, offset=offset)
-    return json_response({"users": [_user(u) for u in users]})
+    return private_response({"users": [_user(u) for u in users]})
 
 
 @router.get("/users/{user_id}")
@@ -81,7 +81,7 @@ async def get_user(request: Request, user_id: str) -> Response:
     user = await parts.users.user_by_id(user_id[:64])
     if user is None:
         raise NotFound("no such user")
-    return json_response(_user(user))
+    return private_response(_user(user))
 
 
 @router.post("/users/{user_id}/disable")
@@ -91,14 +91,14 @@ async def set_disabled(request: Request, user_id: str) -> Response:
     disabled = request.url.path.endswith("/disable")
     if not await parts.service.set_disabled(user_id[:64], disabled):
         raise NotFound("no such user")
-    return json_response({"id": user_id, "disabled": disabled})
+    return private_response({"id": user_id, "disabled": disabled})
 
 
 @router.post("/users/{user_id}/sessions/revoke")
 async def end_sessions(request: Request, user_id: str) -> Response:
     parts = await _admin(request)
     count = await parts.service.end_all_sessions(user_id[:64], reason="admin")
-    return json_response({"id": user_id, "sessions_ended": count})
+    return private_response({"id": user_id, "sessions_ended": count})
 
 
 @router.get("/keys")
@@ -118,7 +118,7 @@ async def keys(request: Request) -> Response:
         }
         for r in records
     ]
-    return json_response({"keys": body})
+    return private_response({"keys": body})
 
 
 @router.post("/keys/rotate")
@@ -131,6 +131,6 @@ async def rotate(request: Request) -> Response:
         raise InvalidRequest("immediate must be a boolean")
     record = await asyncio.to_thread(parts.ring.rotate, "access", immediate=immediate)
     parts.refresh_jwks()
-    return json_response(
+    return private_response(
         {"kid": record.kid, "state": record.state.value, "activate_at": record.activate_at}
     )

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidCredentialsError, RateLimitedError
 from ...sessions.service import normalize_email
-from ..errors import InvalidGrant, InvalidRequest
+from ..errors import NO_STORE, InvalidGrant, InvalidRequest
 from ..parsing import (
     bearer_token,
     client_address,
@@ -87,7 +87,8 @@ async def logout(request: Request) -> Response:
     if token is None:
         token = parts.cookies.refresh_cookie(request)
         if token is not None:
-            parts.cookies.check_csrf(request)
+            parts.cookies.check_origin(request)
+            parts.cookies.check_csrf(request, await parts.service.session_of(token))
             from_cookie = True
     session_id = None
     if token is None:
@@ -97,7 +98,7 @@ async def logout(request: Request) -> Response:
         sid = verified.claims.get("sid")
         session_id = sid if isinstance(sid, str) else None
     await parts.service.logout(refresh_token=token, session_id=session_id)
-    response = json_response({"status": "logged_out"}, headers={"Cache-Control": "no-store"})
+    response = json_response({"status": "logged_out"}, headers=dict(NO_STORE))
     if from_cookie:
         parts.cookies.clear(response)
     return response
@@ -126,7 +127,7 @@ async def change_password(request: Request) -> Response:
         await parts.service.change_password(user_id, current, new)
     except InvalidCredentialsError:
         raise InvalidGrant("the current password is wrong") from None
-    response = json_response({"status": "password_changed"}, headers={"Cache-Control": "no-store"})
+    response = json_response({"status": "password_changed"}, headers=dict(NO_STORE))
     if from_cookie:
         parts.cookies.clear(response)
     return response

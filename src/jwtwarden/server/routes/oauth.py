@@ -33,13 +33,17 @@ async def token(request: Request) -> Response:
     if grant_type != "refresh_token":
         raise UnsupportedGrantType()
     refresh_token = optional_string(form, "refresh_token", max_length=256)
-    csrf_token = None
+    from_cookie = False
     if refresh_token is None:
         refresh_token = parts.cookies.refresh_cookie(request)
         if refresh_token is None:
             raise InvalidRequest("refresh_token is required")
-        parts.cookies.check_csrf(request)
-        csrf_token = request.cookies.get(parts.cookies.csrf_name)
+        # The CSRF token must be the one of the cookie's session, checked before the refresh
+        # token is spent: a refused request leaves the session as it was.
+        parts.cookies.check_origin(request)
+        session_id = await parts.service.session_of(refresh_token)
+        parts.cookies.check_csrf(request, session_id)
+        from_cookie = True
     elif parts.settings.cookie_mode:
         raise InvalidRequest("this server takes refresh tokens from its cookie only")
     pair = await parts.service.refresh(
@@ -47,7 +51,7 @@ async def token(request: Request) -> Response:
         scope=optional_string(form, "scope", max_length=1024),
         client_id=optional_string(form, "client_id", max_length=128),
     )
-    return render_tokens(parts, pair, cookie_mode=csrf_token is not None, csrf_token=csrf_token)
+    return render_tokens(parts, pair, cookie_mode=from_cookie)
 
 
 @router.post("/oauth/revoke")

@@ -13,11 +13,10 @@ from ..runtime import Runtime
 __all__ = ["render_tokens"]
 
 
-def render_tokens(
-    parts: Runtime, pair: TokenPair, *, cookie_mode: bool, csrf_token: str | None = None
-) -> Response:
+def render_tokens(parts: Runtime, pair: TokenPair, *, cookie_mode: bool) -> Response:
     """RFC 6749 5.1 body; in cookie mode the refresh token (and optionally the access token)
-    goes only in cookies and the body carries the CSRF token instead."""
+    goes only in cookies and the body carries the CSRF token instead: the session's own
+    (``CookiePolicy.csrf_token``), never a value read from the request."""
     body: dict[str, Any] = {"token_type": "Bearer", "expires_in": pair.expires_in}
     if pair.scope:
         body["scope"] = pair.scope
@@ -25,7 +24,7 @@ def render_tokens(
         body["access_token"] = pair.access_token
         body["refresh_token"] = pair.refresh_token
         return token_response(body)
-    csrf = csrf_token or parts.cookies.new_csrf_token()
+    csrf = parts.cookies.csrf_token(pair.session_id)
     if not parts.cookies.access_cookie:
         body["access_token"] = pair.access_token
     body["csrf_token"] = csrf

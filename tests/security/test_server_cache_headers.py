@@ -1,0 +1,201 @@
+"""No cache keeps what the server tells one client (RFC 6749 5.1, RFC 9700): every response of
+every route but the public documents is ``Cache-Control: no-store`` and ``Pragma: no-cache``,
+successes and errors alike (400, 401, 403, 404, 405, 413, 415, 429). The routes are read from
+the app's router, so a route added later without a case here fails the test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from jwtwarden.server.app import PUBLIC_PATHS
+
+from .conftest import ADMIN, INTROSPECTION, PASSWORD, App, AppFactory
+
+Call = Callable[[App, httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+def _assert_not_stored(r: httpx.Response, what: str) -> None:
+    assert r.headers.get("cache-control") == "no-store", (what, r.status_code, r.headers)
+    assert r.headers.get("pragma") == "no-cache", (what, r.status_code, r.headers)
+
+
+def _routes(app: App) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.app.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+
+
+async def _admin_bearer(app: App) -> dict[str, str]:
+    return {"authorization": "Bearer " + (await app.login(ADMIN))["access_token"]}
+
+
+async def _new_user(app: App) -> str:
+    user = await app.runtime.service.create_user(f"u{secrets.token_hex(4)}@example.test", PASSWORD)
+    return str(user.id)
+
+
+async def _token(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    pair = await app.login()
+    form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+    return await c.post("/oauth/token", data=form)
+
+
+async def _revoke(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    return await c.post("/oauth/revoke", data={"token": (await app.login())["access_token"]})
+
+
+async def _introspect(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    form = {"token": (await app.login())["access_token"]}
+    return await c.post("/oauth/introspect", data=form, auth=INTROSPECTION)
+
+
+async def _login(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    return await c.post("/auth/login", json={"email": ADMIN, "password": PASSWORD})
+
+
+async def _logout(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    return await c.post(
+        "/auth/logout", json={"refresh_token": (await app.login())["refresh_token"]}
+    )
+
+
+async def _password(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    user_id = await _new_user(app)
+    user = await app.runtime.users.user_by_id(user_id)
+    token = (await app.login(user.email))["access_token"]
+    body = {"current_password": PASSWORD, "new_password": PASSWORD + " and more"}
+    return await c.post("/auth/password", json=body, headers={"authorization": "Bearer " + token})
+
+
+def _admin(method: str, path: str, body: dict[str, Any] | None = None) -> Call:
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        target = path.replace("{user_id}", await _new_user(app))
+        headers = await _admin_bearer(app)
+        return await c.request(method, target, json=body, headers=headers)
+
+    return call
+
+
+async def _get(app: App, c: httpx.AsyncClient, path: str) -> httpx.Response:
+    return await c.get(path)
+
+
+async def _patch(app: App, path: str) -> httpx.Response:
+    async with app.client() as c:
+        return await c.patch(path)
+
+
+# One successful call per route (method, path template): the 2xx side of the rule.
+SUCCESS: dict[tuple[str, str], Call] = {
+    ("POST", "/oauth/token"): _token,
+    ("POST", "/oauth/revoke"): _revoke,
+    ("POST", "/oauth/introspect"): _introspect,
+    ("POST", "/auth/login"): _login,
+    ("POST", "/auth/logout"): _logout,
+    ("POST", "/auth/password"): _password,
+    ("GET", "/healthz"): lambda app, c: _get(app, c, "/healthz"),
+    ("GET", "/metrics"): lambda app, c: _get(app, c, "/metrics"),
+    ("POST", "/admin/users"): _admin(
+        "POST", "/admin/users", {"email": "new@example.test", "password": PASSWORD}
+    ),
+    ("GET", "/admin/users"): _admin("GET", "/admin/users"),
+    ("GET", "/admin/users/{user_id}"): _admin("GET", "/admin/users/{user_id}"),
+    ("POST", "/admin/users/{user_id}/disable"): _admin("POST", "/admin/users/{user_id}/disable"),
+    ("POST", "/admin/users/{user_id}/enable"): _admin("POST", "/admin/users/{user_id}/enable"),
+    ("POST", "/admin/users/{user_id}/sessions/revoke"): _admin(
+        "POST", "/admin/users/{user_id}/sessions/revoke"
+    ),
+    ("GET", "/admin/keys"): _admin("GET", "/admin/keys"),
+    ("POST", "/admin/keys/rotate"): _admin("POST", "/admin/keys/rotate", {}),
+}
+
+
+async def test_should_have_a_case_for_every_route_that_is_not_a_public_document(
+    server: App,
+) -> None:
+    private = {(m, p) for m, p in _routes(server) if p not in PUBLIC_PATHS}
+    assert private == set(SUCCESS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SUCCESS))
+async def test_should_forbid_caching_the_success_answer_of_every_private_route(
+    server: App, method: str, path: str
+) -> None:
+    async with server.client() as c:
+        r = await SUCCESS[method, path](server, c)
+    assert 200 <= r.status_code < 300, (method, path, r.status_code, r.text)
+    _assert_not_stored(r, f"{method} {path}")
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SUCCESS))
+async def test_should_forbid_caching_the_error_answers_of_every_private_route(
+    server: App, method: str, path: str
+) -> None:
+    target = path.replace("{user_id}", "no-such-user")
+    user = await server.login()
+    bearer = {"authorization": "Bearer " + user["access_token"]}
+    async with server.client("10.9.9.9") as c:
+        answers = [
+            await c.request(method, target),  # no credentials, no body
+            await c.request(method, target, content=b"{", headers=bearer),  # malformed
+            await c.request(method, target, headers={"authorization": "Bearer x.y.z"}),
+        ]
+    if path != "/healthz":  # the one route with no error of its own
+        assert any(r.status_code >= 400 for r in answers), [r.status_code for r in answers]
+    answers.append(await _patch(server, target))
+    assert answers[-1].status_code == 405
+    for r in answers:
+        _assert_not_stored(r, f"{method} {path}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/admin/users", 401),  # no token
+        ("GET", "/admin/nope", 404),
+        ("DELETE", "/auth/login", 405),
+        ("PUT", "/oauth/token", 405),
+        ("POST", "/oauth/token", 415),
+    ],
+)
+async def test_should_forbid_caching_refusals(
+    server: App, method: str, path: str, status: int
+) -> None:
+    async with server.client() as c:
+        r = await c.request(method, path, content=b"x", headers={"content-type": "text/plain"})
+    assert r.status_code == status
+    _assert_not_stored(r, f"{method} {path}")
+
+
+async def test_should_forbid_caching_403_413_and_429(make_app: AppFactory) -> None:
+    async with make_app(rate_limit_login_account=2, max_body_bytes=1024) as app:
+        user = await app.login()
+        bad = {"email": ADMIN, "password": "not the password at all"}
+        async with app.client() as c:
+            forbidden = await c.get(
+                "/admin/users", headers={"authorization": "Bearer " + user["access_token"]}
+            )
+            large = await c.post("/auth/login", content=b"x" * 2048)
+            limited = [await c.post("/auth/login", json=bad) for _ in range(3)][-1]
+    assert (forbidden.status_code, large.status_code, limited.status_code) == (403, 413, 429)
+    for r in (forbidden, large, limited):
+        _assert_not_stored(r, str(r.status_code))
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC_PATHS))
+async def test_should_let_caches_keep_the_public_documents(server: App, path: str) -> None:
+    async with server.client() as c:
+        r = await c.get(path)
+    assert r.status_code == 200
+    cache_control = r.headers["cache-control"]
+    assert "max-age=" in cache_control and "no-store" not in cache_control
+    assert "pragma" not in r.headers
