@@ -66,6 +66,7 @@ def test_should_send_no_cookie_or_credential_back_to_the_key_server(
     jwks.refresh()
     jwks.refresh()
     assert server.counts["/jwks"] == 2
+    assert [path for path, _ in server.seen] == ["/jwks", "/jwks"]  # headers of both requests
     for _, headers in server.seen:
         lowered = {k.lower() for k in headers}
         assert "cookie" not in lowered and "authorization" not in lowered

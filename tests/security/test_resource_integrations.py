@@ -5,6 +5,7 @@ FastAPI and Starlette through the ASGI interface, Flask through its test client.
 from __future__ import annotations
 
 import asyncio
+import string
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from jwtwarden import FixedClock, VerifiedToken, Verifier, generate_key
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.errors import JWKSFetchError
 from jwtwarden.integrations import fastapi as jw_fastapi
-from jwtwarden.integrations._bearer import bearer_token, granted_scopes
+from jwtwarden.integrations._bearer import MalformedAuthorization, bearer_token, granted_scopes
 
 from ..integrations._apps import fastapi_app, flask_app, starlette_app
 from ..integrations.conftest import AUDIENCE, ISSUER, NOW, build_verifier
@@ -315,19 +316,84 @@ _VALUE = st.one_of(
 _HEADERS = st.lists(_VALUE, max_size=3)
 
 
+# RFC 6750 2.1, read independently of jwtwarden's parser (no call to the code under test):
+#   credentials = "Bearer" 1*SP b64token
+#   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+# The scheme is case-insensitive (RFC 9110 11.1), SP and HTAB around the value are not part
+# of it (RFC 9110 5.5), and a value longer than the documented 16 KiB cap is refused.
+_B64TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-._~+/")
+
+
+def _rfc6750_token(value: str) -> str | None:
+    """The token of one Authorization value; None for another scheme; raises ValueError for
+    a Bearer value that breaks the grammar."""
+    if len(value) > 16 * 1024:
+        raise ValueError("too long")
+    value = value.strip(" \t")
+    scheme, _, rest = value.partition(" ")
+    if "\t" in scheme:  # "Bearer<HTAB>token": HTAB is not the 1*SP separator
+        head, _, _ = scheme.partition("\t")
+        if head.lower() == "bearer":
+            raise ValueError("HTAB after the scheme")
+        return None
+    if scheme.lower() != "bearer":
+        return None
+    credentials = rest.lstrip(" ")
+    if credentials.startswith("\t"):
+        raise ValueError("HTAB after the scheme")
+    body = credentials.rstrip("=")
+    if not body or any(c not in _B64TOKEN_CHARS for c in body):
+        raise ValueError("not a b64token")
+    return credentials
+
+
 def _expected(values: list[str], framework: str) -> set[int]:
     """The statuses RFC 6750 allows for these Authorization values (never 500)."""
     if framework == "flask" and len(values) > 1:
         values = [", ".join(values)]  # WSGI joins repeated headers into one value
     if len(values) == 1:
         try:
-            token = bearer_token(values)
-        except Exception:
-            return {400}
+            token = _rfc6750_token(values[0])
+        except ValueError:
+            return {400}  # RFC 6750 3.1 invalid_request
         if token == GOOD:
             return {200}
         return {401} if token is None else {401, 403}
     return {400} if values else {401}
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        ("Bearer abc", "abc"),
+        ("bEaReR  abc==", "abc=="),
+        (" \tBearer a-b.c_d~e+f/g \t", "a-b.c_d~e+f/g"),
+        ("Basic abc", None),
+        ("Bearer:abc", None),
+        ("Bearerabc", None),
+        ("", None),
+        ("Token\tabc", None),
+    ],
+)
+def test_should_read_rfc_6750_examples_with_the_independent_oracle(
+    value: str, token: str | None
+) -> None:
+    # The fuzz test below trusts _rfc6750_token: it must agree with the RFC on plain cases,
+    # and with the parser under test on them too (so a disagreement is the parser's bug).
+    assert _rfc6750_token(value) == token
+    assert bearer_token([value]) == token
+
+
+@pytest.mark.parametrize(
+    "value", ["Bearer", "Bearer ", "Bearer\tabc", "Bearer a b", "Bearer =abc", "Bearer a=b"]
+)
+def test_should_refuse_bearer_values_outside_the_grammar_in_the_oracle_and_the_parser(
+    value: str,
+) -> None:
+    with pytest.raises(ValueError):
+        _rfc6750_token(value)
+    with pytest.raises(MalformedAuthorization):
+        bearer_token([value])
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -31,14 +31,20 @@ async def test_should_give_no_cors_headers_to_another_origin(server: App) -> Non
         pre = await c.options("/oauth/token", headers={"origin": evil, **PREFLIGHT})
         jwks = await c.get("/.well-known/jwks.json", headers={"origin": evil})
     assert pre.status_code == 400
+    assert jwks.status_code == 200 and jwks.json()["keys"]  # the resource was served...
     assert "access-control-allow-origin" not in pre.headers
-    assert "access-control-allow-origin" not in jwks.headers
+    assert "access-control-allow-origin" not in jwks.headers  # ...without a CORS grant
 
 
 async def test_should_send_no_cors_headers_when_no_origin_is_allowed(make_app: AppFactory) -> None:
     async with make_app(allowed_origins=()) as app, app.client() as c:
         r = await c.options("/oauth/token", headers={"origin": ORIGIN, **PREFLIGHT})
-    assert "access-control-allow-origin" not in r.headers
+        jwks = await c.get("/.well-known/jwks.json", headers={"origin": ORIGIN})
+    # No CORS layer at all: the preflight reaches the route, which has no OPTIONS method.
+    assert (r.status_code, r.json()["error"]) == (405, "invalid_request")
+    assert jwks.status_code == 200 and jwks.json()["keys"]
+    assert not any(h.startswith("access-control-") for h in r.headers)
+    assert not any(h.startswith("access-control-") for h in jwks.headers)
 
 
 def _allow_headers(response: httpx.Response) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             "JWTWARDEN_DATA_DIR": str(tmp / "data"),
             "JWTWARDEN_ALLOWED_ORIGINS": "https://app.example.test",
             "JWTWARDEN_RATE_LIMIT_LOGIN_ADDRESS": "100000",
+            # The most the server ever writes: one record per request, to search for secrets.
+            "JWTWARDEN_LOG_LEVEL": "DEBUG",
         }
     )
     made = run_cli(["users", "create", EMAIL, "--password-stdin"], env, stdin=PASSWORD + "\n")
@@ -146,19 +149,61 @@ def test_should_keep_the_issuer_whatever_host_the_request_names(
     assert b"evil" not in raw and served.base_url.encode() in raw
 
 
+def _records(log: str) -> list[dict[str, object]]:
+    # Complete lines only: the server may be writing the last one.
+    return [json.loads(line) for line in log.split("\n")[:-1] if line.startswith("{")]
+
+
 def test_should_never_write_a_password_or_token_to_the_log(served: ServerProcess) -> None:
-    login = httpx.post(
-        served.base_url + "/auth/login", json={"email": EMAIL, "password": PASSWORD}
-    ).json()
-    httpx.post(
-        served.base_url + "/oauth/token",
+    url = served.base_url
+    before = len(_records(served.log()))
+    answered = httpx.post(url + "/auth/login", json={"email": EMAIL, "password": PASSWORD})
+    assert answered.status_code == 200, answered.text
+    login = answered.json()
+    refreshed = httpx.post(
+        url + "/oauth/token",
         data={"grant_type": "refresh_token", "refresh_token": login["refresh_token"]},
     )
-    httpx.post(served.base_url + "/oauth/revoke", data={"token": login["access_token"]})
-    httpx.get(
-        served.base_url + "/admin/users",
-        headers={"Authorization": "Bearer " + login["access_token"]},
+    assert refreshed.status_code == 200, refreshed.text
+    refreshed_pair = refreshed.json()
+    revoked = httpx.post(url + "/oauth/revoke", data={"token": login["access_token"]})
+    assert revoked.status_code == 200, revoked.text  # RFC 7009 2.2
+    refused = httpx.get(
+        url + "/admin/users", headers={"Authorization": "Bearer " + login["access_token"]}
     )
-    log = served.log()
-    for secret in (PASSWORD, login["refresh_token"], login["access_token"], "jwtw_rt_", "eyJ"):
+    assert (refused.status_code, refused.json()["error"]) == (401, "invalid_token")
+    # The log is the one of this server and it did record these four requests (at DEBUG, one
+    # record each, written once the answer is sent), so a secret missing from it is missing
+    # from what was written.
+    deadline = time.monotonic() + 10
+    while True:
+        log = served.log()
+        requests = [
+            (r["method"], r["path"], r["status"])
+            for r in _records(log)[before:]
+            if r.get("event") == "http"
+        ]
+        if len(requests) >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert requests[-4:] == [
+        ("POST", "/auth/login", 200),
+        ("POST", "/oauth/token", 200),
+        ("POST", "/oauth/revoke", 200),
+        ("GET", "/admin/users", 401),
+    ]
+    assert any(
+        r.get("event") == "refused" and r["path"] == "/admin/users" and r["status"] == 401
+        for r in _records(log)[before:]
+    )
+    secrets = (
+        PASSWORD,
+        login["refresh_token"],
+        login["access_token"],
+        refreshed_pair["refresh_token"],
+        refreshed_pair["access_token"],
+        "jwtw_rt_",
+        "eyJ",
+    )
+    for secret in secrets:
         assert secret not in log

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pydantic
 import pytest
 from typer.testing import CliRunner
 
@@ -278,38 +279,53 @@ def test_should_default_the_issuer_to_the_address_it_serves_on() -> None:
     assert settings.database.startswith("sqlite:///")
 
 
+# The field is the pydantic location of the one error; checks that span several fields run
+# on the whole model (location "configuration"), and their message names the variable.
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "field", "message"),
     [
-        ({"environment": "production"}, "key-encryption key"),
+        ({"environment": "production"}, "configuration", "key-encryption key"),
         (
             {"environment": "production", "kek": "A" * 43, "issuer": "http://auth.example.com"},
+            "configuration",
             "http issuer",
         ),
-        ({"environment": "production", "kek": "A" * 43}, "explicit issuer"),
-        ({"kek": "not-base64-of-32-bytes"}, "32 bytes"),
-        ({"cookie_mode": True}, "allowed_origins"),
-        ({"refresh_grace_period": 61}, "less than or equal to 60"),
-        ({"access_token_ttl": 3600}, "less than or equal to 900"),
-        ({"signing_algorithm": "HS256"}, "asymmetric"),
-        ({"signing_algorithm": "none"}, "none"),
-        ({"database_url": "mysql://x/y"}, "unsupported database"),
-        ({"allowed_origins": "https://app.example.com/path"}, "not an origin"),
+        ({"environment": "production", "kek": "A" * 43}, "configuration", "explicit issuer"),
+        ({"kek": "not-base64-of-32-bytes"}, "configuration", "JWTWARDEN_KEK must be"),
+        ({"cookie_mode": True}, "configuration", "cookie_mode needs allowed_origins"),
+        (
+            {"refresh_grace_period": 61},
+            "JWTWARDEN_REFRESH_GRACE_PERIOD",
+            "less than or equal to 60",
+        ),
+        ({"access_token_ttl": 3600}, "JWTWARDEN_ACCESS_TOKEN_TTL", "less than or equal to 900"),
+        ({"signing_algorithm": "HS256"}, "JWTWARDEN_SIGNING_ALGORITHM", "asymmetric"),
+        ({"signing_algorithm": "none"}, "JWTWARDEN_SIGNING_ALGORITHM", "unsupported algorithm"),
+        ({"database_url": "mysql://x/y"}, "configuration", "unsupported database 'mysql'"),
+        (
+            {"allowed_origins": "https://app.example.com/path"},
+            "JWTWARDEN_ALLOWED_ORIGINS",
+            "not an origin",
+        ),
     ],
 )
 def test_should_refuse_unsafe_settings_with_a_clear_error(
-    overrides: dict[str, Any], message: str
+    overrides: dict[str, Any], field: str, message: str
 ) -> None:
-    with pytest.raises(Exception) as info:
+    with pytest.raises(pydantic.ValidationError) as info:
         Settings(**overrides)
-    assert message in format_settings_errors(info.value)
+    assert info.value.error_count() == 1
+    (line,) = format_settings_errors(info.value).splitlines()
+    assert line.startswith(f"  {field}: ") and message in line, line
 
 
 def test_should_never_echo_secret_values_in_settings_errors() -> None:
     secret = "p" * 20
-    with pytest.raises(Exception) as info:
+    with pytest.raises(pydantic.ValidationError) as info:
         Settings(introspection_client_id="rs", introspection_client_secret=secret)
-    assert secret not in format_settings_errors(info.value)
+    (line,) = format_settings_errors(info.value).splitlines()
+    assert line.startswith("  configuration: ") and "introspection_client_secret" in line, line
+    assert secret not in line
     settings = Settings(kek="A" * 43, database_url="postgresql://u:hunter2hunter2@db/x")
     assert "hunter2" not in repr(settings) and "A" * 43 not in repr(settings)
 

@@ -436,11 +436,36 @@ def test_should_verify_an_access_token_with_node_jose_through_the_jwks_url(
 
 def test_should_never_write_tokens_or_passwords_to_the_log(deployment: Deployment) -> None:
     email = _new_user(deployment)
+    before = len(deployment.server.log().split("\n")) - 1  # complete lines only
     pair = _login(deployment, email)
-    _refresh(deployment.url, pair["refresh_token"])
-    httpx.post(deployment.url + "/auth/login", json={"email": email, "password": "wrong pass!!"})
-    log = deployment.server.log()
-    for secret in (pair["refresh_token"], pair["access_token"], PASSWORD, "wrong pass!!"):
+    refreshed = _refresh(deployment.url, pair["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    wrong = httpx.post(
+        deployment.url + "/auth/login", json={"email": email, "password": "wrong pass!!"}
+    )
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+    # The log is this server's and it recorded the refused login, so what is missing from it
+    # was not written, rather than written somewhere else.
+    deadline = time.monotonic() + 10
+    while True:
+        log = deployment.server.log()
+        lines = log.split("\n")[before:-1]
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        refusals = [
+            r for r in records if r.get("event") == "refused" and r.get("path") == "/auth/login"
+        ]
+        if refusals or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert refusals and refusals[-1]["error"] == "invalid_grant", log[-2000:]
+    secrets_seen = (
+        pair["refresh_token"],
+        pair["access_token"],
+        refreshed.json()["refresh_token"],
+        PASSWORD,
+        "wrong pass!!",
+    )
+    for secret in secrets_seen:
         assert secret not in log
     assert "Traceback" not in log
     for line in log.splitlines():

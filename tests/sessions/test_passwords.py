@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argon2
 import pytest
 
 from jwtwarden.errors import PasswordPolicyError
@@ -24,9 +25,24 @@ def test_should_refuse_parameters_below_every_owasp_configuration(
         PasswordParameters(memory_kib=memory_kib, time_cost=time_cost)
 
 
-def test_should_accept_the_other_owasp_configurations() -> None:
-    for memory_kib, time_cost in [(47104, 1), (12288, 3), (9216, 4), (7168, 5)]:
-        PasswordParameters(memory_kib=memory_kib, time_cost=time_cost)
+@pytest.mark.parametrize(
+    ("memory_kib", "time_cost"), [(47104, 1), (12288, 3), (9216, 4), (7168, 5)]
+)
+def test_should_accept_the_other_owasp_configurations_and_hash_with_them(
+    memory_kib: int, time_cost: int
+) -> None:
+    # OWASP Password Storage Cheat Sheet: the five argon2id configurations of equal strength.
+    parameters = PasswordParameters(memory_kib=memory_kib, time_cost=time_cost)
+    digest = PasswordHasher(parameters).hash("correct horse battery staple")
+    # Read back with argon2-cffi itself, not through the code under test.
+    found = argon2.extract_parameters(digest)
+    assert (found.type, found.memory_cost, found.time_cost, found.parallelism) == (
+        argon2.Type.ID,
+        memory_kib,
+        time_cost,
+        1,
+    )
+    assert argon2.PasswordHasher().verify(digest, "correct horse battery staple") is True
 
 
 @pytest.mark.parametrize("password", ["short", "       ", "x" * 1025, "         \t\n"])

@@ -61,6 +61,9 @@ async def test_should_store_the_private_key_sealed_never_in_clear(
     d = record.key.export_private_jwk()["d"]
     async with engine.connect() as conn:
         row = (await conn.execute(text("SELECT * FROM jw_signing_keys"))).one()
+    # The row is this key's, it holds a private key, and that key is there only sealed.
+    assert (row.kid, row.alg, row.private) == (record.kid, "ES256", True)
+    assert len(row.sealed) > len(d) and row.nonce
     assert d not in str(tuple(row))
 
 

@@ -666,6 +666,13 @@ def test_should_not_let_a_caller_mutating_a_result_change_later_results() -> Non
         result.claims["aud"].append("evil")
         result.claims["cnf"]["jkt"] = "evil"
         result.header["kid"] = "evil"
+    again = cached.verify(token)
+    assert (again.claims["sub"], again.claims["aud"], again.claims["cnf"]) == (
+        "user-1",
+        [AUD, "x"],
+        {"jkt": "abc"},
+    )
+    assert again.header["kid"] == K1.kid
     assert _outcome(lambda: cached.verify(token)) == _outcome(lambda: cold.verify(token))
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tests.unit._verify_support import b64, key_for
 
-from jwtwarden import Key, KeyRejectedError, KeySet, import_jwk, import_pem
+from jwtwarden import KeyRejectedError, KeySet, import_jwk, import_pem
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.errors import InvalidKeyError, WeakKeyError
 
@@ -307,8 +307,8 @@ def test_should_refuse_to_pickle_a_key() -> None:
 
 def test_should_keep_secret_material_out_of_repr() -> None:
     key = key_for("HS256")
+    assert repr(key).startswith(f"Key(kid={key.kid!r}, alg='HS256', ")
     assert key.export_private_jwk()["k"] not in repr(key)
-    assert isinstance(key, Key)
 
 
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA", "RS256"])

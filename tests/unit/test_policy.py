@@ -140,4 +140,6 @@ def test_should_keep_the_clock_it_was_given() -> None:
 def test_should_not_show_key_material_in_its_repr() -> None:
     hs = key_for("HS256")
     p = _build(algorithms=["HS256"], keys=HS_KEYS)
+    assert repr(p).startswith("VerificationPolicy(algorithms=['HS256'], ")
+    assert f"keys={HS_KEYS!r}" in repr(p) and hs.kid in repr(HS_KEYS)  # the key is named
     assert hs.export_private_jwk()["k"] not in repr(p)

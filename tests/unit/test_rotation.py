@@ -421,8 +421,13 @@ def test_should_keep_old_retired_keys_retired_when_the_key_that_replaced_them_is
     first = ring.signing_key("access")
     second = ring.rotate("access", immediate=True)
     clock.advance(10)
-    ring.revoke(second.kid)
-    assert ring.signing_key("access").kid not in (first.kid, second.kid)
+    changes = ring.revoke(second.kid)
+    assert [c.change for c in changes] == ["revoked", "created"]
+    assert changes[0].kid == second.kid
+    created = changes[1].kid
+    assert ring.signing_key("access").kid == created not in (first.kid, second.kid)
+    states = {r.kid: r.state for r in ring.status()}
+    assert (states[first.kid], states[created]) == (KeyState.RETIRING, KeyState.ACTIVE)
 
 
 def test_should_refuse_to_revoke_an_unknown_key() -> None:

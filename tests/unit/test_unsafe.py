@@ -131,5 +131,7 @@ def test_should_detect_every_spelling_of_an_import_of_unsafe(
 
 
 def test_should_not_be_reachable_from_the_public_verifier_names() -> None:
+    assert callable(decode_unverified) and decode_unverified.__module__ == "jwtwarden.unsafe"
+    assert "Verifier" in jwtwarden.__all__ and hasattr(jwtwarden, "Verifier")
     assert "decode_unverified" not in jwtwarden.__all__
     assert not hasattr(jwtwarden, "decode_unverified")

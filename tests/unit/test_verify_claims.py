@@ -24,7 +24,7 @@ from tests.unit._verify_support import (
 )
 
 from jwtwarden import FixedClock, Verifier
-from jwtwarden.errors import ClaimError, InvalidTokenError
+from jwtwarden.errors import ClaimError, InvalidTokenError, RevocationUnavailableError
 
 
 def _refusal(v: Verifier, token: str) -> InvalidTokenError:
@@ -64,7 +64,10 @@ def test_should_refuse_an_expired_token_after_the_leeway_and_accept_it_within() 
 
 def test_should_accept_a_token_without_exp_only_when_the_policy_stops_requiring_it() -> None:
     v = verifier(required_claims=["sub"])
-    assert "exp" not in v.verify(sign(access_claims(exp=DROP))).claims
+    claims = v.verify(sign(access_claims(exp=DROP))).claims
+    assert claims["sub"] == "user-1" and "exp" not in claims
+    err = _claim_error(verifier(), sign(access_claims(exp=DROP)))
+    assert (err.code, err.claim) == ("missing_claim", "exp")
 
 
 # --- nbf, iat, max_age ---------------------------------------------------------------------
@@ -257,11 +260,14 @@ def test_should_fail_closed_when_the_subject_hook_raises() -> None:
     def broken(sub: str) -> bool:
         raise ConnectionError("database down")
 
-    with pytest.raises(Exception) as info:
+    with pytest.raises(RevocationUnavailableError) as info:
         verifier(subject_exists=broken).verify(sign(access_claims()))
-    # The hook could not answer: the service is unavailable, the token is not "malformed".
-    assert info.value.__class__.__name__ == "RevocationUnavailableError"
-    assert "database down" not in str(info.value)
+    # The hook could not answer: the service is unavailable, the token is not "malformed"
+    # (and not an InvalidTokenError, which integrations answer with 401 instead of 503).
+    assert type(info.value) is RevocationUnavailableError
+    assert info.value.code == "revocation_unavailable"
+    assert not isinstance(info.value, InvalidTokenError)
+    assert str(info.value) and "database down" not in str(info.value)
 
 
 @pytest.mark.parametrize("jti", ["", 7, ["j"], None])

@@ -147,12 +147,18 @@ async def test_should_await_an_async_key_source_in_verify_async() -> None:
 
 async def test_should_give_the_same_refusal_codes_in_verify_async() -> None:
     v = Verifier(policy())
-    for token in ("", "a.b", sign(access_claims(aud="other")), sign(access_claims(exp=1))):
+    cases = [
+        ("", "malformed"),
+        ("a.b", "malformed"),
+        (sign(access_claims(aud="other")), "wrong_audience"),
+        (sign(access_claims(exp=1)), "expired"),
+    ]
+    for token, code in cases:
         with pytest.raises(InvalidTokenError) as sync_info:
             v.verify(token)
         with pytest.raises(InvalidTokenError) as async_info:
             await v.verify_async(token)
-        assert sync_info.value.code == async_info.value.code
+        assert sync_info.value.code == async_info.value.code == code
 
 
 async def test_should_verify_and_refuse_through_the_module_level_verify_async() -> None:

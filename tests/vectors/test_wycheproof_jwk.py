@@ -63,6 +63,7 @@ def test_should_load_and_verify_valid_key_sets_and_refuse_invalid_ones(
     group = load(wycheproof_dir / FILE)["testGroups"][index]
     case = next(c for c in group["tests"] if c["tcId"] == tc_id)
     sets = [group[side] for side in ("public", "private") if side in group]
+    assert sets, f"group {index} has neither a public nor a private key set"
     for jwks in sets:
         if case["result"] == "valid":
             keys = KeySet.from_jwks(json.dumps(jwks))
