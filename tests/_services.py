@@ -152,6 +152,17 @@ def _ensure_redis_binary() -> str:
     return found
 
 
+def _as_user(user: str | None) -> dict[str, object]:
+    """subprocess arguments that run a child as ``user`` with that user's groups only.
+
+    ``user=`` alone keeps root's group, and a root-owned 0701 folder then denies the child
+    (the group bits apply, not the other bits)."""
+    if user is None:
+        return {}
+    info = pwd.getpwnam(user)
+    return {"user": info.pw_uid, "group": info.pw_gid, "extra_groups": []}
+
+
 def _unprivileged_user() -> str | None:
     """The user to run PostgreSQL as (None: the current one, when it is not root)."""
     if os.geteuid() != 0:
@@ -197,8 +208,8 @@ class ThrowawayPostgres:
         return subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
             check=check,
-            user=self.user,
             cwd=self.directory,
+            **_as_user(self.user),  # type: ignore[arg-type]
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -262,8 +273,8 @@ def start_postgres(directory: Path, port: int | None = None) -> ThrowawayPostgre
             "test",
         ],
         check=True,
-        user=user,
         cwd=directory,
+        **_as_user(user),  # type: ignore[arg-type]
     )
     return instance
 
