@@ -20,6 +20,7 @@ from ..errors import InvalidKeyError, JWTWardenError, KeyRejectedError
 from ..keys.keyset import KeySet
 from ..policy import VerificationPolicy
 from ..verify import KeySource
+from ._input import MAX_KEY_FILE, InputRefused, read_regular_file
 
 __all__ = [
     "EXIT_OK",
@@ -71,6 +72,8 @@ def build_key_source(
             return _load_key_file(jwks_path, algorithm)
         except OSError as exc:
             usage_error(f"cannot read the key set {str(jwks_path)!r}: {exc.strerror or exc}")
+        except InputRefused as exc:
+            usage_error(str(exc))
         except KeyRejectedError as exc:
             usage_error(f"the key set {str(jwks_path)!r} is refused: {exc.detail} [{exc.code}]")
     return _remote_key_source(jwks_url, discovery, allow_loopback_http, algorithm)
@@ -108,9 +111,14 @@ def _warm_up(keys: KeySet | KeySource) -> None:
 
 
 def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
-    raw = path.read_bytes()
-    if algorithm is None or raw.lstrip().startswith(b"-----BEGIN"):
-        return KeySet.from_file(str(path), algorithm=algorithm)
+    # One bounded read; the bytes are parsed from memory (never opened a second time).
+    raw = read_regular_file(path, MAX_KEY_FILE, "key set")
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        if algorithm is None:
+            raise InvalidKeyError(f"{path} is PEM: name its algorithm")
+        return KeySet.from_pem(raw, algorithm=algorithm)
+    if algorithm is None:
+        return KeySet.from_jwks(raw)
     # --algorithm pins only the keys that name no algorithm of their own; a key that does keeps
     # it (and the policy's allowlist decides whether that algorithm is accepted).
     try:

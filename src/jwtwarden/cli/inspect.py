@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from rich.text import Text
 
 from ..inspect import Explanation, explain
 from ._common import EXIT_OK, EXIT_REFUSED, build_key_source, build_policy, usage_error
+from ._input import InputRefused, bounded_lines
+
+# decode_unverified's own limit: inspect looks at larger tokens than the verifier accepts.
+_MAX_INSPECTED = 65536
 
 __all__ = ["inspect_command", "register", "render"]
 
@@ -100,6 +104,27 @@ def render(report: Explanation, console: Console) -> None:
         console.print(Text(_safe(verdict), "bold red"))
 
 
+def _token_from_stdin() -> str:
+    """The first non-blank line of stdin, read with a cap; exit 1 if it cannot be a token."""
+    try:
+        for raw in bounded_lines(sys.stdin.buffer, _MAX_INSPECTED):
+            if raw is None:
+                _refuse(f"the token on stdin is over {_MAX_INSPECTED} bytes [token_too_large]")
+            if raw.strip():
+                try:
+                    return raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    _refuse("the token on stdin is not valid UTF-8 (a JWT is ASCII) [malformed]")
+    except InputRefused as exc:
+        usage_error(str(exc))
+    usage_error("no token on stdin")
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_REFUSED)
+
+
 def inspect_command(
     token: Annotated[str, typer.Argument(metavar="TOKEN", help="The token, or '-' for stdin.")],
     jwks: Annotated[
@@ -123,9 +148,7 @@ def inspect_command(
 ) -> None:
     """Decode a token without trusting it and explain it (and run the checks, given keys)."""
     if token == "-":
-        token = next((line.strip() for line in sys.stdin if line.strip()), "")
-        if not token:
-            usage_error("no token on stdin")
+        token = _token_from_stdin()
     expectations = [jwks, jwks_url, discovery, issuer, audience]
     policy = None
     if any(expectations):

@@ -44,6 +44,7 @@ def _settings(config: Path | None, *, export: bool = False, **overrides: Any) ->
     except ImportError:
         _fail("the auth server needs the server extra: pip install 'jwtwarden[server]'")
     if config is not None:
+        _check_config_file(config)
         os.environ["JWTWARDEN_CONFIG"] = str(config)
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
@@ -55,6 +56,31 @@ def _settings(config: Path | None, *, export: bool = False, **overrides: Any) ->
         for name, value in given.items():
             os.environ["JWTWARDEN_" + name.upper()] = str(value)
     return settings
+
+
+def _check_config_file(config: Path) -> None:
+    """Exit 2 unless ``--config`` names a regular TOML file of at most 1 MiB, in UTF-8."""
+    from ._input import MAX_CONFIG_FILE, InputRefused, read_regular_file
+
+    try:
+        raw = read_regular_file(config, MAX_CONFIG_FILE, "config file")
+        raw.decode("utf-8")  # TOML 1.0: a document is UTF-8
+    except OSError as exc:
+        _fail(f"cannot read the config file {str(config)!r}: {exc.strerror or exc}")
+    except InputRefused as exc:
+        _fail(str(exc))
+    except UnicodeDecodeError:
+        _fail(f"the config file {str(config)!r} is not UTF-8 (TOML must be)")
+
+
+def _read_password() -> str:
+    """The first line of stdin, at most 4096 bytes of UTF-8; exit 2 otherwise."""
+    from ._input import MAX_PASSWORD, InputRefused, read_bounded_line
+
+    try:
+        return read_bounded_line(sys.stdin.buffer, MAX_PASSWORD, "password on standard input")
+    except InputRefused as exc:
+        _fail(str(exc))
 
 
 def _startup_error(exc: BaseException) -> NoReturn:
@@ -127,6 +153,12 @@ def serve(
         proxy_headers=settings.trusted_proxies is not None,
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
+        # Slow and oversized clients (docs/server.md): a request line and headers of at most
+        # 16 KiB (h11; else 431/400), idle keep-alive connections closed after 5 s, bodies
+        # bounded in size and time by the app (max_body_bytes, body_timeout). uvicorn has no
+        # header-read timeout: against slowloris that is the TLS proxy's client_header_timeout.
+        h11_max_incomplete_event_size=16 * 1024,
+        timeout_keep_alive=5,
         log_config=logging_config(settings.log_level),
         lifespan="on",
     )
@@ -145,7 +177,7 @@ def create_user(
     """Create an account (the password is read from stdin, never from the command line)."""
     if not password_stdin:
         _fail("pass --password-stdin and pipe the password (never on the command line)")
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password()
     if not password:
         _fail("no password on standard input")
     settings = _settings(config, data_dir=data_dir)

@@ -14,31 +14,58 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, BinaryIO, TextIO
 
 import typer
 
-from ..errors import JWTWardenError
+from ..errors import JWTWardenError, MalformedTokenError, TokenTooLargeError
 from ..verify import Verifier
 from ._common import EXIT_OK, EXIT_REFUSED, build_key_source, build_policy, usage_error
+from ._input import InputRefused, bounded_lines
 
-__all__ = ["register", "verify_command", "verify_lines"]
+__all__ = ["read_tokens", "register", "verify_command", "verify_lines"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
-def verify_lines(verifier: Verifier, lines: Iterable[str], out: TextIO) -> tuple[int, int]:
+def read_tokens(stream: BinaryIO, max_size: int) -> Iterator[str | JWTWardenError]:
+    """The lines of ``stream`` as tokens, each read with a cap of ``max_size`` bytes (the
+    policy's ``max_token_size``): a longer line or one that is not UTF-8 is its refusal.
+
+    Raises:
+        InputRefused: one line runs past 1 MiB (``/dev/zero``, a binary file).
+    """
+    for raw in bounded_lines(stream, max_size):
+        if raw is None:
+            yield TokenTooLargeError(f"the line is over {max_size} bytes, the token size limit")
+            continue
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield MalformedTokenError("the line is not valid UTF-8 (a JWT is ASCII)")
+
+
+def verify_lines(
+    verifier: Verifier, lines: Iterable[str | JWTWardenError], out: TextIO
+) -> tuple[int, int]:
     """Verify each non-blank line and write one JSON result a line to ``out``.
 
-    Returns ``(tokens seen, tokens refused)``. Only jwtwarden errors are caught: anything else
-    is a bug and is not turned into a refusal line.
+    A line may already be a refusal (``read_tokens``: over-long, not UTF-8); it is written
+    as one. Returns ``(tokens seen, tokens refused)``. Only jwtwarden errors are caught:
+    anything else is a bug and is not turned into a refusal line.
     """
     seen = refused = 0
     write = out.write
     verify = verifier.verify
     for line in lines:
+        if isinstance(line, JWTWardenError):
+            seen += 1
+            refused += 1
+            write(_dumps({"valid": False, "error": line.code, "detail": line.detail}))
+            write("\n")
+            continue
         token = line.rstrip("\r\n")
         if not token or token.isspace():
             continue
@@ -126,10 +153,17 @@ def verify_command(
         profile=profile,
     )
     verifier = Verifier(policy)
-    lines: Iterable[str] = sys.stdin if token is None or token == "-" else (token,)
+    lines: Iterable[str | JWTWardenError]
+    if token is None or token == "-":
+        lines = read_tokens(sys.stdin.buffer, policy.max_token_size)
+    else:
+        lines = (token,)
     try:
         seen, refused = verify_lines(verifier, lines, sys.stdout)
         sys.stdout.flush()
+    except InputRefused as exc:
+        sys.stdout.flush()
+        usage_error(str(exc))
     except BrokenPipeError:
         # The reader went away (| head): stop quietly, and do not report success.
         devnull = os.open(os.devnull, os.O_WRONLY)

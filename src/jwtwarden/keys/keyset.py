@@ -17,6 +17,9 @@ from .key import Key, import_jwk, import_pem
 __all__ = ["KeySet"]
 
 
+_MAX_KEY_FILE = 1 << 20  # a JWK Set of dozens of RSA keys is tens of KiB
+
+
 class KeySet:
     """An immutable set of pinned keys.
 
@@ -81,7 +84,9 @@ class KeySet:
     def from_file(cls, path: str, *, algorithm: str | None = None) -> KeySet:
         """Load a JWK Set (``.json``) or a PEM file; PEM files need ``algorithm``."""
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(_MAX_KEY_FILE + 1)  # bounded: ``path`` may be /dev/zero
+        if len(raw) > _MAX_KEY_FILE:
+            raise InvalidKeyError(f"{path} is over {_MAX_KEY_FILE} bytes; not a key file")
         if raw.lstrip().startswith(b"-----BEGIN"):
             if algorithm is None:
                 raise InvalidKeyError(f"{path} is PEM: name its algorithm")

@@ -16,6 +16,7 @@ It is the edge's rule, not each route's, so a route added later is covered by de
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -53,6 +54,7 @@ from .errors import (
     NotFound,
     OAuthError,
     PayloadTooLarge,
+    RequestTimeout,
     ServerError,
     TemporarilyUnavailable,
     TooManyRequests,
@@ -80,17 +82,26 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _BodyTooSlow(Exception):
+    pass
+
+
 class EdgeMiddleware:
-    """Pure ASGI: caps request bodies, turns any unhandled exception into an OAuth 500 (no
-    traceback anywhere), and writes one structured access-log line (path without the query).
+    """Pure ASGI: caps request bodies in size and in time (``body_timeout`` seconds from the
+    first read to the last byte, else 408: a slow-body client holds a connection no longer),
+    turns any unhandled exception into an OAuth 500 (no traceback anywhere), and writes one
+    structured access-log line (path without the query). Slow *headers* (slowloris) never
+    reach an ASGI app: uvicorn has no header-read timeout, the TLS proxy in front sets one
+    (docs/server.md).
 
     It also answers ``GET /.well-known/jwks.json`` itself, from the pre-rendered document:
     the most requested and cheapest answer of an auth server skips the framework's routing
     and exception layers (docs/benchmarks-server.md)."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, body_timeout: float = 10.0) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,14 +128,29 @@ class EdgeMiddleware:
                     await _send_error(PayloadTooLarge(), scope, receive, send)
                     return
         seen = 0
+        deadline: float | None = None  # set at the first read of the body
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, body_done
+            if body_done:
+                # The body is complete: what follows is a wait for the disconnect, unbounded.
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.body_timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTooSlow from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
                     raise _BodyTooLarge
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
             return message
 
         private = scope["path"] not in PUBLIC_PATHS
@@ -149,6 +175,10 @@ class EdgeMiddleware:
         except _BodyTooLarge:
             if not state["started"]:
                 await _send_error(PayloadTooLarge(), scope, receive, tracking_send)
+        except _BodyTooSlow:
+            _log.info("request refused", extra={"event": "body_timeout", "status": 408})
+            if not state["started"]:
+                await _send_error(RequestTimeout(), scope, receive, tracking_send)
         except Exception as exc:
             error = _map(exc)
             _log.error(
@@ -335,7 +365,9 @@ def create_app(
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
     for router in (oauth_routes, discovery_routes, auth_routes, admin_routes):
         app.router.routes.extend(router.routes)
-    app.add_middleware(EdgeMiddleware, max_body=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware, max_body=settings.max_body_bytes, body_timeout=settings.body_timeout
+    )
     if settings.allowed_origins:
         # Browser apps on the allowed origins call the token endpoints with credentials
         # (cookie mode) and the X-CSRF-Token header, which needs a CORS preflight. Only the

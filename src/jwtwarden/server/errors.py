@@ -127,6 +127,17 @@ class PayloadTooLarge(OAuthError):
     default_description = "the request body is too large"
 
 
+class RequestTimeout(OAuthError):
+    """RFC 9110 15.5.9: the client did not send its whole body in time (a slow client)."""
+
+    error, status = "invalid_request", 408
+    default_description = "the request body did not arrive in time"
+
+    def extra_headers(self) -> dict[str, str]:
+        # The connection is left in the middle of a body: it cannot carry another request.
+        return {"Connection": "close"}
+
+
 class UnsupportedMediaType(OAuthError):
     error, status = "invalid_request", 415
     default_description = "unsupported content type"

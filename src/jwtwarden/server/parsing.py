@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 
 from .._jose.strict_json import has_lone_surrogate
-from .errors import InvalidClient, InvalidRequest, UnsupportedMediaType
+from .errors import InvalidClient, InvalidRequest, NotFound, UnsupportedMediaType
 
 __all__ = [
     "basic_credentials",
@@ -25,10 +26,13 @@ __all__ = [
     "form_body",
     "json_body",
     "optional_string",
+    "path_id",
     "required_string",
 ]
 
 _MAX_FIELDS = 32
+# An identifier in a path: RFC 3986 2.3 unreserved characters only (user ids are UUIDs).
+_PATH_ID = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 def _media_type(request: Request) -> str:
@@ -106,6 +110,32 @@ def required_string(data: dict[str, Any], name: str, *, max_length: int = 4096) 
         raise InvalidRequest(f"{name} must be a string")
     if len(value) > max_length:
         raise InvalidRequest(f"{name} is too long")
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL (a DataError, so a 503, once it reached the store),
+        # and no email, password, scope or token has one: refused before any store sees it.
+        raise InvalidRequest(f"{name} contains a NUL character")
+    if not value.isascii() and _has_surrogate(value):
+        # Unencodable in UTF-8: every database, hasher and log line would fail on it.
+        raise InvalidRequest(f"{name} contains a lone UTF-16 surrogate")
+    return value
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def path_id(value: str) -> str:
+    """An identifier from the URL path (``/admin/users/{user_id}``).
+
+    A value no identifier can have (a NUL, a control or non-ASCII character, over 64
+    characters) names nothing: ``NotFound`` (404), before any store is asked.
+    """
+    if not _PATH_ID.fullmatch(value):
+        raise NotFound("no such resource")
     return value
 
 

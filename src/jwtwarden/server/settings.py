@@ -30,6 +30,8 @@ from pydantic_settings import (
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
 
+_MAX_CONFIG_FILE = 1 << 20  # a settings file is a few KiB
+
 DEVELOPMENT = "development"
 _ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -132,6 +134,9 @@ class Settings(BaseSettings):
     rate_limit_login_account: int = Field(default=10, ge=1)
     rate_limit_login_address: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=16384, ge=1024, le=1 << 20)
+    # Seconds a client has to send its whole request body (408 after): a slow-body client
+    # ties up a worker's connection no longer than this. Headers: the TLS proxy's job.
+    body_timeout: float = Field(default=10.0, ge=0.1, le=300)
     metrics: bool = True
     metrics_token: SecretStr | None = None
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
@@ -154,6 +159,12 @@ class Settings(BaseSettings):
         if config_file:
             if not Path(config_file).is_file():
                 raise ValueError(f"JWTWARDEN_CONFIG names {config_file!r}, which is not a file")
+            if Path(config_file).stat().st_size > _MAX_CONFIG_FILE:
+                # The TOML source reads the whole file: a bound before it does.
+                raise ValueError(
+                    f"JWTWARDEN_CONFIG names {config_file!r}, which is over "
+                    f"{_MAX_CONFIG_FILE} bytes"
+                )
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 

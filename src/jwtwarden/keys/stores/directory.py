@@ -101,7 +101,8 @@ def _atomic_write(directory: Path, name: str, data: bytes) -> None:
 
 def _read_private_file(path: Path, what: str) -> bytes:
     """Read a small file that must be a regular file readable by its owner only."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    # O_NONBLOCK: a FIFO planted in the directory must not block the open waiting for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -113,8 +114,12 @@ def _read_private_file(path: Path, what: str) -> bytes:
             )
         if info.st_size > _MAX_FILE:
             raise KeyStoreError(f"{what} is larger than {_MAX_FILE} bytes")
+        os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(_MAX_FILE + 1)
+            data = fh.read(_MAX_FILE + 1)
+        if len(data) > _MAX_FILE:  # it grew after the fstat
+            raise KeyStoreError(f"{what} is larger than {_MAX_FILE} bytes")
+        return data
     finally:
         os.close(fd)
 

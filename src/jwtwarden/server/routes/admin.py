@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ...sessions.ports import UserRecord
 from ..errors import AccessDenied, InvalidRequest, NotFound
-from ..parsing import json_body, required_string
+from ..parsing import json_body, path_id, required_string
 from ..responses import private_response
 from ..runtime import Runtime
 from . import authenticate, runtime
@@ -78,7 +78,7 @@ async def list_users(request: Request) -> Response:
 @router.get("/users/{user_id}")
 async def get_user(request: Request, user_id: str) -> Response:
     parts = await _admin(request)
-    user = await parts.users.user_by_id(user_id[:64])
+    user = await parts.users.user_by_id(path_id(user_id))
     if user is None:
         raise NotFound("no such user")
     return private_response(_user(user))
@@ -88,8 +88,9 @@ async def get_user(request: Request, user_id: str) -> Response:
 @router.post("/users/{user_id}/enable")
 async def set_disabled(request: Request, user_id: str) -> Response:
     parts = await _admin(request)
+    user_id = path_id(user_id)
     disabled = request.url.path.endswith("/disable")
-    if not await parts.service.set_disabled(user_id[:64], disabled):
+    if not await parts.service.set_disabled(user_id, disabled):
         raise NotFound("no such user")
     return private_response({"id": user_id, "disabled": disabled})
 
@@ -97,7 +98,8 @@ async def set_disabled(request: Request, user_id: str) -> Response:
 @router.post("/users/{user_id}/sessions/revoke")
 async def end_sessions(request: Request, user_id: str) -> Response:
     parts = await _admin(request)
-    count = await parts.service.end_all_sessions(user_id[:64], reason="admin")
+    user_id = path_id(user_id)
+    count = await parts.service.end_all_sessions(user_id, reason="admin")
     return private_response({"id": user_id, "sessions_ended": count})
 
 
