@@ -40,11 +40,11 @@ def _invoke(args: list[str], env: dict[str, str]) -> int:
     return runner.invoke(app, args, env={**clean, **env}).exit_code
 
 
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+@pytest.fixture
+def stores(tmp_path: Path) -> dict[str, object]:
     """A production store (KEK in the environment), a development store (its own .kek), a
-    JWKS file and a token minted by each."""
-    root = tmp_path_factory.mktemp("stores")
+    JWKS file and a token; fresh for each test, so one command's writes never hide another's."""
+    root = tmp_path
     production, development = root / "prod-keys", root / "dev-keys"
     prod_env = {"JWTWARDEN_KEK": KEK}
     assert (
