@@ -83,18 +83,25 @@ def cli_errors() -> Iterator[None]:
 
 
 def open_ring(
-    directory: Path, environment: str, *, create: bool = False, **options: Any
+    directory: Path,
+    environment: str,
+    *,
+    create: bool = False,
+    read_only: bool = False,
+    **options: Any,
 ) -> KeyRing:
     """A ``KeyRing`` over the directory store (raises library errors; wrap in cli_errors).
 
     Without ``algorithms=``, new keys (scheduled, rotated, replacements) keep the algorithm of
     the key they replace: the command line has no configuration to take another from. Only
     ``keys generate`` creates a store (``create=True``): a mistyped ``--dir`` given to any
-    other command must not quietly make an empty store and a development KEK.
+    other command must not quietly make an empty store and a development KEK. Commands that
+    only read (``list``, ``jwks``, ``export``) pass ``read_only=True``: they never create a
+    file, not even the development KEK of an environment the directory does not hold.
     """
     if not create and not directory.is_dir():
         fail(f"no key store at {directory}; create one with: jwtwarden keys generate --dir DIR")
-    store = DirectoryKeyStore(directory, environment=environment)
+    store = DirectoryKeyStore(directory, environment=environment, read_only=read_only)
     options.setdefault("algorithms", {})
     return KeyRing(store, **options)
 
@@ -150,7 +157,7 @@ def list_keys(
 ) -> None:
     """List every key: kid, algorithm, use, environment, state and dates."""
     with cli_errors():
-        records = open_ring(directory, environment).status()
+        records = open_ring(directory, environment, read_only=True).status()
     if as_json:
         typer.echo(json.dumps([_record_json(r) for r in records], indent=2))
         return
@@ -219,7 +226,7 @@ def tick(directory: DirOption, environment: EnvironmentOption = "development") -
 def jwks(directory: DirOption, environment: EnvironmentOption = "development") -> None:
     """Print the public JWK Set (public members, kid, alg, use; never an HMAC key)."""
     with cli_errors():
-        ring = open_ring(directory, environment)
+        ring = open_ring(directory, environment, read_only=True)
         document = ring.jwks()
         max_age = ring.jwks_max_age()
     typer.echo(json.dumps(document, indent=2))
@@ -237,7 +244,8 @@ def export(
 ) -> None:
     """Print one key as a JWK: public by default, the private key only with --private."""
     with cli_errors():
-        found = [r for r in open_ring(directory, environment).status() if r.kid == kid]
+        ring = open_ring(directory, environment, read_only=True)
+        found = [r for r in ring.status() if r.kid == kid]
         if not found:
             fail(f"no key {kid!r} in {directory} ({environment})")
         key = found[0].key

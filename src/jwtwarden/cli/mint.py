@@ -67,7 +67,8 @@ def mint(
     """Mint a token signed by the active key of its profile and print it."""
     extra = _claims(claim or [], claim_json or [])
     with cli_errors():
-        ring = open_ring(Path(directory), environment)
+        # Minting signs with the active key; it changes nothing in the store (read-only).
+        ring = open_ring(Path(directory), environment, read_only=True)
         minter = Issuer(issuer=issuer, keys=ring, environment=environment)
         token, claims = minter.mint_with_claims(
             profile,

@@ -83,6 +83,16 @@ def _read_password() -> str:
         _fail(str(exc))
 
 
+def _data_dir(settings: Any) -> None:
+    """The data directory, created 0700 if used; exit 2 if group or others can enter it."""
+    from ..server.runtime import prepare_data_dir
+
+    try:
+        prepare_data_dir(settings)
+    except ValueError as exc:
+        _fail(f"cannot start: {exc}")
+
+
 def _startup_error(exc: BaseException) -> NoReturn:
     from ..errors import JWTWardenError
     from ..server.migrate import SchemaNotCurrentError
@@ -136,8 +146,7 @@ def serve(
 
     configure_logging(settings.log_level)
     _banner(settings)
-    if settings.is_development:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _data_dir(settings)
     try:
         # Migrate and create the first key once, here, before any worker races to do it.
         asyncio.run(_prepare(settings))
@@ -181,6 +190,7 @@ def create_user(
     if not password:
         _fail("no password on standard input")
     settings = _settings(config, data_dir=data_dir)
+    _data_dir(settings)
     from ..errors import PasswordPolicyError, UserExistsError
 
     try:
@@ -201,8 +211,6 @@ async def _create_user(settings: Any, email: str, password: str, admin: bool) ->
     from ..sessions.service import normalize_email
     from ..stores.sql import SQLUserStore, create_engine
 
-    if settings.is_development:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if settings.effective_auto_migrate:
         await asyncio.to_thread(upgrade, settings.database, schema=settings.database_schema)
     engine = create_engine(settings.database, schema=settings.database_schema, pool_size=1)
@@ -234,8 +242,7 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     settings = _settings(config, data_dir=data_dir)
     from ..server.migrate import head_revision, upgrade
 
-    if settings.is_development:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _data_dir(settings)
     try:
         upgrade(settings.database, schema=settings.database_schema)
     except Exception as exc:

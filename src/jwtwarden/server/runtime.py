@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
@@ -38,7 +39,7 @@ from .metrics import Metrics
 from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
 from .settings import Settings
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "prepare_data_dir"]
 
 _log = logging.getLogger("jwtwarden.server")
 _PURGE_EVERY = 3600.0
@@ -67,10 +68,22 @@ class _JWKSCache:
     not_modified_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory ``0700`` if the settings keep anything in it (the default
+    SQLite database, the directory key store); refuse one that group or others can enter.
+
+    Raises:
+        ValueError: the data directory is open to group or others, or cannot be made.
+    """
+    if settings.database_url is None or settings.effective_key_store == "directory":
+        private_directory(settings.data_dir, what="data directory (JWTWARDEN_DATA_DIR)")
+
+
 class Runtime:
     """Everything a request needs, built once per process."""
 
     def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        prepare_data_dir(settings)
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()

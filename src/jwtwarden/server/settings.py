@@ -7,7 +7,9 @@ Precedence: explicit arguments, then the environment, then the file named by
 The embedded default needs nothing: ``environment=development``, SQLite in ``data_dir``,
 development keys sealed under a generated KEK, the in-process denylist, and the issuer URL
 ``http://HOST:PORT``. Any other environment refuses to start without a KEK and an explicit
-issuer, and refuses an ``http`` issuer on a non-loopback host.
+issuer, and refuses an ``http`` issuer on a non-loopback host. Combinations that would silently
+drop a guarantee (an in-process denylist or rate limiter shared by several workers, a trusted
+proxy list that takes in the Internet...) are refused in every environment (``_weakening``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from ._weakening import weakening_problems
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
 
@@ -62,6 +66,13 @@ def _split_list(value: Any) -> Any:
 
 
 def _origin(value: str) -> str:
+    if value.strip() in ("*", "null"):
+        # The server answers CORS with credentials (cookies, tokens): a wildcard or the opaque
+        # "null" origin (sandboxed frames, file: pages) would let any page use them.
+        raise ValueError(
+            f"{value.strip()!r} is refused: credentialed CORS needs each origin named, like "
+            "https://app.example.com"
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise ValueError(f"{value!r} is not an origin like https://app.example.com")
@@ -215,55 +226,88 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        # Every problem at once (one per line, each naming its setting), not the first only.
+        problems = [*self._shape_problems(), *weakening_problems(self)]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _shape_problems(self) -> list[str]:
+        problems: list[str] = []
         issuer = self.issuer_url
         parts = urlsplit(issuer)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"issuer must be an http(s) URL, not {issuer!r}")
+            problems.append(f"JWTWARDEN_ISSUER: must be an http(s) URL, not {issuer!r}")
         if parts.query or parts.fragment:
-            raise ValueError("issuer must not have a query or fragment (RFC 8414 section 2)")
+            problems.append(
+                "JWTWARDEN_ISSUER: must not have a query or fragment (RFC 8414 section 2)"
+            )
         if self.refresh_idle_ttl > self.refresh_absolute_ttl:
-            raise ValueError("refresh_idle_ttl must not exceed refresh_absolute_ttl")
+            problems.append(
+                "JWTWARDEN_REFRESH_IDLE_TTL: refresh_idle_ttl must not exceed refresh_absolute_ttl"
+            )
         if self.key_refresh_interval > max(self.key_publish_ahead, 1):
-            raise ValueError("key_refresh_interval must not exceed key_publish_ahead")
+            problems.append(
+                "JWTWARDEN_KEY_REFRESH_INTERVAL: key_refresh_interval must not exceed "
+                "key_publish_ahead"
+            )
         if (self.introspection_client_id is None) != (self.introspection_client_secret is None):
-            raise ValueError("set both introspection_client_id and introspection_client_secret")
+            problems.append(
+                "JWTWARDEN_INTROSPECTION_CLIENT_ID: set both introspection_client_id and "
+                "introspection_client_secret"
+            )
         secret = self.introspection_client_secret
         if secret is not None and len(secret.get_secret_value()) < 32:
-            raise ValueError("introspection_client_secret must be at least 32 characters")
+            problems.append(
+                "JWTWARDEN_INTROSPECTION_CLIENT_SECRET: introspection_client_secret must be at "
+                "least 32 characters"
+            )
         token = self.metrics_token
         if token is not None and len(token.get_secret_value()) < 32:
-            raise ValueError("metrics_token must be at least 32 characters")
+            problems.append("JWTWARDEN_METRICS_TOKEN: metrics_token must be at least 32 characters")
         if self.cookie_mode and not self.allowed_origins:
-            raise ValueError("cookie_mode needs allowed_origins (the browser apps' origins)")
+            problems.append(
+                "JWTWARDEN_COOKIE_MODE: cookie_mode needs allowed_origins (the browser apps' "
+                "origins)"
+            )
         if self.denylist == "redis" and self.redis_url is None:
-            raise ValueError("denylist=redis needs redis_url")
+            problems.append("JWTWARDEN_DENYLIST: denylist=redis needs redis_url")
         if self.redis_url is not None:
             scheme = urlsplit(self.redis_url.get_secret_value()).scheme
             if scheme not in ("redis", "rediss", "unix"):
-                raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
-        self.database_kind  # noqa: B018 - validates the URL
+                problems.append(
+                    "JWTWARDEN_REDIS_URL: redis_url must be a redis://, rediss:// or unix:// URL"
+                )
+        try:
+            self.database_kind  # noqa: B018 - validates the URL
+        except ValueError as exc:
+            problems.append(f"JWTWARDEN_DATABASE_URL: {exc}")
         try:
             self.kek_bytes  # noqa: B018 - validates the KEK's encoding
         except Exception as exc:
-            raise ValueError(str(exc)) from None
+            problems.append(f"JWTWARDEN_KEK: {exc}")
         if self.environment != DEVELOPMENT:
-            self._production_checks(parts.scheme, parts.hostname)
-        return self
+            problems.extend(self._production_problems(parts.scheme, parts.hostname))
+        return problems
 
-    def _production_checks(self, scheme: str, hostname: str | None) -> None:
+    def _production_problems(self, scheme: str, hostname: str | None) -> list[str]:
         env = self.environment
+        problems: list[str] = []
         if self.kek is None and not os.environ.get("JWTWARDEN_KEK"):
-            raise ValueError(
-                f"environment {env!r} needs a key-encryption key: set JWTWARDEN_KEK to the "
-                "base64url encoding of 32 random bytes"
+            problems.append(
+                f"JWTWARDEN_KEK: environment {env!r} needs a key-encryption key: set "
+                "JWTWARDEN_KEK to the base64url encoding of 32 random bytes"
             )
         if self.issuer is None:
-            raise ValueError(f"environment {env!r} needs an explicit issuer (JWTWARDEN_ISSUER)")
-        if scheme != "https" and not is_loopback_host(hostname):
-            raise ValueError(
-                f"environment {env!r} refuses the development setting of an http issuer on a "
-                "non-loopback host; use https"
+            problems.append(
+                f"JWTWARDEN_ISSUER: environment {env!r} needs an explicit issuer (JWTWARDEN_ISSUER)"
             )
+        elif scheme != "https" and not is_loopback_host(hostname):
+            problems.append(
+                f"JWTWARDEN_ISSUER: environment {env!r} refuses the development setting of an "
+                "http issuer on a non-loopback host; use https"
+            )
+        return problems
 
     # --- derived values ---------------------------------------------------------------------
 
@@ -309,8 +353,9 @@ class Settings(BaseSettings):
             return self.denylist
         if self.redis_url is not None:
             return "redis"
-        # Several worker processes cannot share an in-process denylist.
-        return "database" if self.workers > 1 else "memory"
+        # Several worker processes cannot share an in-process denylist, and outside development
+        # a second instance (another host, a rolling restart) is the normal case.
+        return "memory" if self.is_development and self.workers == 1 else "database"
 
     @property
     def effective_auto_migrate(self) -> bool:
@@ -333,9 +378,14 @@ def format_settings_errors(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if not callable(errors):
         return str(exc)
-    lines = []
+    lines: list[str] = []
     for error in errors(include_input=False, include_url=False):
         loc = ".".join(str(part) for part in error.get("loc", ()))
-        name = f"JWTWARDEN_{loc.upper()}" if loc else "configuration"
-        lines.append(f"  {name}: {error.get('msg', 'invalid')}")
+        message = str(error.get("msg", "invalid"))
+        if not loc:
+            # A whole-configuration check: one problem a line, each naming its setting.
+            message = message.removeprefix("Value error, ")
+            lines.extend(f"  {line}" for line in message.splitlines())
+            continue
+        lines.append(f"  JWTWARDEN_{loc.upper()}: {message}")
     return "\n".join(lines)

@@ -109,7 +109,9 @@ class SQLKeyStore:
             kek = decode_kek(encoded, f"${kek_env}")
         self._sealer = KeySealer(kek, medium="row")  # ValueError unless 32 bytes
         parsed = async_url(url)
-        self._sqlite_path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        self._sqlite_path = (
+            (parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
+        )
         self._engine: AsyncEngine = create_engine(parsed, schema=schema, pool_size=2)
         self._postgres = self._engine.dialect.name == "postgresql"
         insert_fn: Any = pg_insert if self._postgres else sqlite_insert
@@ -178,8 +180,13 @@ class SQLKeyStore:
 
     @contextlib.contextmanager
     def _cross_process_lock(self) -> Iterator[None]:
+        if self._sqlite_path in ("", ":memory:"):
+            # An in-memory database lives in this process only: the mutex is the whole lock
+            # (a lock file would be created in whatever the working directory is).
+            yield
+            return
         if self._sqlite_path is not None:
-            path = (self._sqlite_path or "memory") + ".keys.lock"
+            path = self._sqlite_path + ".keys.lock"
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -14,12 +14,14 @@ same: of N concurrent spends of one token, one updates a row, the others update 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .._files import check_private_file, create_private_file, private_directory
 from ._sql_denylist import SQLDenylist
 from ._sql_driver import attach_driver_pool
 from ._sql_keys import SQLKeyStore
@@ -37,9 +39,11 @@ __all__ = [
     "async_url",
     "create_engine",
     "metadata",
+    "prepare_sqlite_file",
 ]
 
 _SQLITE_BUSY_TIMEOUT_MS = 15000
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", ".keys.lock")
 
 
 def async_url(url: str | URL) -> URL:
@@ -98,6 +102,7 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         if schema is not None:
             raise ValueError("a schema is only for PostgreSQL")
+        prepare_sqlite_file(parsed.database)
         engine = create_async_engine(
             parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
@@ -118,6 +123,28 @@ def create_engine(
     # The hot paths' own asyncpg pool (stores/_sql_driver.py), bounded by the same size.
     attach_driver_pool(engine, size=pool_size, server_settings=connect_args.get("server_settings"))
     return engine
+
+
+def prepare_sqlite_file(database: str | None) -> None:
+    """Create the SQLite database file ``0600`` in a ``0700`` directory before SQLite does.
+
+    SQLite creates a missing database ``0644`` (less the umask), in whatever directory it is
+    told; its ``-wal``, ``-shm`` and ``-journal`` side files take the database file's mode. So
+    the file is created first, with its final mode, and an existing file, side file or
+    directory that group or others can reach is refused with the ``chmod`` to run (the file
+    holds argon2id hashes, e-mails and sessions). In-memory databases are left alone.
+
+    Raises:
+        ValueError: the directory or a file is open to group or others, or cannot be created.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    private_directory(path.parent if str(path.parent) else Path("."), what="database directory")
+    for suffix in _SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        check_private_file(side, what="SQLite side file")
+    create_private_file(path, what="SQLite database")
 
 
 def _setup_sqlite(engine: AsyncEngine) -> None:

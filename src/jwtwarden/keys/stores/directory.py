@@ -133,6 +133,9 @@ class DirectoryKeyStore:
         kek: the 32-byte key-encryption key; default: base64url from ``$kek_env``.
         kek_env: the variable holding the KEK (default ``JWTWARDEN_KEK``).
         environ: where to read ``kek_env`` from (default ``os.environ``).
+        read_only: only read: never create the directory, a development KEK or the lock
+            file, and refuse ``save``/``delete`` (``keys list``, ``keys jwks``: a command
+            that reads must never create key material, not even in the wrong directory).
 
     Raises:
         KeyStoreError: the directory is unusable, or no KEK is configured outside development.
@@ -142,7 +145,7 @@ class DirectoryKeyStore:
         >>> store = DirectoryKeyStore("/etc/jwt/keys", environment="production")  # doctest: +SKIP
     """
 
-    __slots__ = ("_cache", "_local", "_mutex", "_sealer", "environment", "path")
+    __slots__ = ("_cache", "_local", "_mutex", "_read_only", "_sealer", "environment", "path")
 
     def __init__(
         self,
@@ -152,9 +155,11 @@ class DirectoryKeyStore:
         kek: bytes | None = None,
         kek_env: str = "JWTWARDEN_KEK",
         environ: Mapping[str, str] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.environment = check_environment_name(environment)
         self.path = Path(path)
+        self._read_only = read_only
         self._prepare_directory()
         key_bytes = self._resolve_kek(kek, kek_env, os.environ if environ is None else environ)
         self._sealer = KeySealer(key_bytes, medium="file", malformed="is incomplete or malformed")
@@ -166,7 +171,7 @@ class DirectoryKeyStore:
 
     def _prepare_directory(self) -> None:
         try:
-            if not self.path.exists():
+            if not self.path.exists() and not self._read_only:
                 self.path.mkdir(mode=0o700, parents=True)
                 os.chmod(self.path, 0o700)
             info = os.stat(self.path)  # a symlinked directory is fine; its target is checked
@@ -202,6 +207,16 @@ class DirectoryKeyStore:
             if path.exists():
                 raw = _read_private_file(path, str(path)).decode("ascii", "replace").strip()
                 return decode_kek(raw, str(path))
+            if self._read_only or self._holds_keys():
+                # Generating one here would write a development KEK into, say, a production
+                # key directory opened with the wrong --environment; keys already there are
+                # sealed under another KEK, which a new one could not open anyway.
+                why = "this command only reads" if self._read_only else "it already holds keys"
+                raise KeyStoreError(
+                    f"no key-encryption key for environment {self.environment!r} in "
+                    f"{str(self.path)!r}: $JWTWARDEN_KEK is unset and there is no development "
+                    f"KEK (.kek); none is generated because {why}"
+                )
             kek = secrets.token_bytes(KEK_BYTES)
             _atomic_write(self.path, ".kek", b64url_encode(kek).encode("ascii") + b"\n")
         except OSError as exc:
@@ -213,6 +228,10 @@ class DirectoryKeyStore:
             path,
         )
         return kek
+
+    def _holds_keys(self) -> bool:
+        with os.scandir(self.path) as entries:
+            return any(e.name.endswith(_SUFFIX) for e in entries)
 
     # --- the KeyStore protocol --------------------------------------------------------------
 
@@ -256,6 +275,7 @@ class DirectoryKeyStore:
         if not isinstance(record, KeyRecord):
             raise TypeError("save takes a KeyRecord")
         check_record_environment(record, self.environment)
+        self._refuse_writes()
         metadata, nonce, sealed = self._sealer.seal(record)
         document = {
             "format": _FORMAT,
@@ -277,6 +297,7 @@ class DirectoryKeyStore:
 
     def delete(self, kid: str) -> None:
         """Remove a key's file (an absent kid is not an error)."""
+        self._refuse_writes()
         with self._mutex:
             try:
                 os.unlink(self.path / _file_name(kid))
@@ -290,8 +311,13 @@ class DirectoryKeyStore:
         """Hold an exclusive lock on the directory (``flock``); re-entrant in one thread."""
         return reentrant(self._local, self._flock)
 
+    def _refuse_writes(self) -> None:
+        if self._read_only:
+            raise KeyStoreError(f"the key store {str(self.path)!r} was opened read-only")
+
     @contextlib.contextmanager
     def _flock(self) -> Iterator[None]:
+        self._refuse_writes()
         with self._mutex:
             try:
                 fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)

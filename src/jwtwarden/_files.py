@@ -1,0 +1,85 @@
+"""Private files and directories for what jwtwarden writes to disk (the SQLite database and
+its side files, the data directory, key directories).
+
+Everything is created with its final mode (``mkdir(0o700)``, ``open(O_CREAT | O_EXCL, 0o600)``)
+rather than created and then ``chmod``-ed: between the two a file would sit readable by anyone
+who can enter the directory. A umask can only take bits away from those modes, never add them.
+Existing paths that group or others can reach are refused with the ``chmod`` to run, as the key
+directory already was: a database of argon2id hashes and e-mails is as private as the keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+__all__ = ["check_private_file", "create_private_file", "private_directory"]
+
+_OPEN_TO_OTHERS = 0o077
+
+
+def private_directory(path: Path, *, what: str, create: bool = True) -> None:
+    """Make sure ``path`` is a directory only its owner can enter.
+
+    Missing: created ``0700`` (its parents, if missing too, with the default mode) unless
+    ``create`` is false. A symlinked directory is fine; its target is checked.
+
+    Raises:
+        ValueError: ``path`` is not a directory, is open to group or others, or cannot be made.
+    """
+    try:
+        if create and not path.exists():
+            with contextlib.suppress(FileExistsError):
+                path.mkdir(mode=0o700, parents=True)
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(f"{what} {str(path)!r} is unusable: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{what} {str(path)!r} is not a directory")
+    if info.st_mode & _OPEN_TO_OTHERS:
+        raise ValueError(
+            f"{what} {str(path)!r} is open to group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):o}, expected 700); run: chmod 700 {path}"
+        )
+
+
+def check_private_file(path: Path, *, what: str) -> bool:
+    """Whether ``path`` exists; if it does, it must be a regular file only its owner can read.
+
+    Raises:
+        ValueError: it is not a regular file, or group or others may read or write it.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ValueError(f"{what} {str(path)!r} is unusable: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{what} {str(path)!r} is not a regular file")
+    if info.st_mode & _OPEN_TO_OTHERS:
+        raise ValueError(
+            f"{what} {str(path)!r} is readable or writable by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):o}, expected 600); run: chmod 600 {path}"
+        )
+    return True
+
+
+def create_private_file(path: Path, *, what: str) -> None:
+    """Create ``path`` empty with mode ``0600`` unless it exists; check it if it does.
+
+    Raises:
+        ValueError: an existing file is open to group or others, or it cannot be created.
+    """
+    if check_private_file(path, what=what):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:  # created meanwhile by another process: check that one
+        check_private_file(path, what=what)
+        return
+    except OSError as exc:
+        raise ValueError(f"cannot create {what} {str(path)!r}: {exc.strerror}") from None
+    os.close(fd)
