@@ -149,7 +149,11 @@ def test_should_refuse_a_setting_that_silently_weakens_a_guarantee(
     ],
 )
 def test_should_accept_the_settings_that_keep_every_guarantee(overrides: dict[str, Any]) -> None:
-    Settings(**overrides)
+    settings = Settings(**overrides)
+    assert settings.workers == overrides.get("workers", 1)
+    # The guarantees the refusals protect hold in every accepted combination.
+    assert settings.workers == 1 or settings.effective_denylist != "memory"
+    assert settings.workers == 1 or settings.redis_url
 
 
 def test_should_default_to_the_database_denylist_outside_development() -> None:

@@ -344,6 +344,12 @@ SCENARIOS = [
         lambda s: s.sessions.revoke_session("s301", now=NOW, reason="logout"),
     ),
     Scenario(
+        "a cookie request finds the session of its refresh token without spending it",
+        "SQLSessionStore.session_by_token",
+        "request",
+        lambda s: s.sessions.session_by_token(token_hash("t303")),
+    ),
+    Scenario(
         "a session is revoked by its refresh token",
         "SQLSessionStore.revoke_by_token",
         "request",
