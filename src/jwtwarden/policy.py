@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._jose.algorithms import ALGORITHMS
-from ._jose.header import KEY_URL_HEADERS, normalize_typ
+from ._jose.header import KEY_URL_HEADERS, is_media_type, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .keys.keyset import KeySet
 
@@ -135,7 +135,12 @@ class VerificationPolicy:
                 )
         setattr_(self, "key_sources", sources)
         if self.typ is not None:
-            typs: frozenset[str] | None = frozenset({normalize_typ(_strings(self.typ, "typ")[0])})
+            if not is_media_type(self.typ):
+                # Compared exactly (RFC 7515 4.1.9), " at+jwt" or "at+jwt;v=1" would never match.
+                raise ValueError(
+                    f"typ must be a bare media type such as 'at+jwt', not {self.typ!r}"
+                )
+            typs: frozenset[str] | None = frozenset({normalize_typ(self.typ)})
         elif self.typ_absent_ok:
             typs = _ID_TOKEN_TYPS
         else:
@@ -190,6 +195,8 @@ class VerificationPolicy:
     def custom(cls, *, typ: str, **kwargs: Any) -> VerificationPolicy:
         """An application token type (``reset+jwt``, ...): ``typ`` required and exact;
         ``nonce`` refused. ``at+jwt`` and ``JWT`` belong to the built-in profiles."""
+        if not is_media_type(typ):
+            raise ValueError(f"typ must be a bare media type such as 'reset+jwt', not {typ!r}")
         if normalize_typ(typ) in _RESERVED_TYPS:
             raise ValueError(f"typ {typ!r} belongs to a built-in profile; choose your own")
         kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
