@@ -156,3 +156,26 @@ def test_should_refuse_to_mint_a_registered_claim_of_the_wrong_type(name: str, v
     with pytest.raises(ClaimLintError) as caught:
         _issuer().mint("access", sub="u", audience="api", claims={name: value})
     assert caught.value.claim == name
+
+
+def test_should_mint_access_tokens_with_the_first_party_client_id_by_default() -> None:
+    issuer = _issuer()
+    _, claims = issuer.mint_with_claims("access", sub="u", audience="api")
+    assert claims["client_id"] == "jwtwarden"
+    _, own = _issuer(client_id="web-app").mint_with_claims("access", sub="u", audience="api")
+    assert own["client_id"] == "web-app"
+    _, given = issuer.mint_with_claims("access", sub="u", audience="api", claims={"client_id": "c"})
+    assert given["client_id"] == "c"
+    token = issuer.mint("access", sub="u", audience="api")
+    assert Verifier(issuer.verification_policy("access", audience="api")).verify(token)
+
+
+def test_should_not_add_client_id_to_tokens_that_are_not_access_tokens() -> None:
+    _, claims = _issuer().mint_with_claims("id", sub="u", audience="api", nonce="n")
+    assert "client_id" not in claims
+
+
+@pytest.mark.parametrize("value", ["", None, 7])
+def test_should_refuse_an_issuer_client_id_that_is_not_a_non_empty_string(value: Any) -> None:
+    with pytest.raises(ValueError, match="client_id"):
+        _issuer(client_id=value)

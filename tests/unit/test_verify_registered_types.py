@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import NOW, access_claims, forge, key_for, policy
+from tests.unit._verify_support import DROP, NOW, access_claims, forge, key_for, policy
 
 from jwtwarden import KeySet, VerificationPolicy, Verifier
 from jwtwarden._jose.header import HEADER_TYPES, normalize_typ
@@ -181,6 +181,36 @@ def test_should_accept_the_control_claims_so_the_table_tests_the_claim() -> None
         amr=["pwd"], cnf={"jkt": "x"}, act={"sub": "admin"},
     )  # fmt: skip
     assert _access_verifier().verify(forge(GOOD_HEADER, _payload(claims), KEY))
+
+
+# --- RFC 9068 2.2: client_id ----------------------------------------------------------------
+
+
+def test_should_require_client_id_in_the_access_token_profile() -> None:
+    token = forge(GOOD_HEADER, _payload(access_claims(client_id=DROP)), KEY)
+    error = _refusal(_access_verifier(), token)
+    assert isinstance(error, ClaimError)
+    assert (error.code, error.claim) == ("missing_claim", "client_id")
+
+
+def test_should_require_client_id_even_with_required_claims_of_ones_own() -> None:
+    verifier = _access_verifier(required_claims=("exp", "sub"))
+    token = forge(GOOD_HEADER, _payload(access_claims(client_id=DROP)), KEY)
+    assert _refusal(verifier, token).code == "missing_claim"
+
+
+def test_should_accept_an_access_token_without_client_id_when_relaxed_but_check_its_type() -> None:
+    verifier = _access_verifier(require_client_id=False)
+    assert verifier.verify(forge(GOOD_HEADER, _payload(access_claims(client_id=DROP)), KEY))
+    null = forge(GOOD_HEADER, _payload(access_claims(client_id=None)), KEY)
+    assert _refusal(verifier, null).code == "invalid_claim"
+    assert "client_id" not in verifier.policy.required_claims
+
+
+@pytest.mark.parametrize("value", [0, 1, None, "yes"])
+def test_should_refuse_a_require_client_id_that_is_not_a_boolean(value: Any) -> None:
+    with pytest.raises(TypeError, match="require_client_id"):
+        _access_verifier(require_client_id=value)
 
 
 # --- media types (RFC 7515 4.1.9) -----------------------------------------------------------
