@@ -124,6 +124,7 @@ def rotate_app() -> FastAPI:
                 "exp": iat + 600,
                 "jti": secrets.token_urlsafe(32),
                 "sid": sid,
+                "client_id": "jwtwarden",  # RFC 9068 2.2, as the real server sets it
             }
             signing_input = header + "." + _b64(json.dumps(claims, separators=(",", ":")).encode())
             signature = algorithm.sign(signing_input.encode("ascii"), jwk)

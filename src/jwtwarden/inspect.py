@@ -21,7 +21,7 @@ from typing import Any, Literal, cast
 
 from ._jose.algorithms import ALGORITHMS
 from ._jose.compact import split_compact
-from ._jose.header import JWE_HEADERS, KEY_URL_HEADERS, check_header, normalize_typ
+from ._jose.header import JWE_HEADERS, KEY_URL_HEADERS, check_header, json_type, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import JWTWardenError, MalformedTokenError
 from .keys.key import Key
@@ -530,12 +530,19 @@ def _run_checks(
     def issuer() -> str:
         assert claims is not None
         iss = claims.get("iss")
-        source = policy.key_sources.get(iss) if isinstance(iss, str) else None
+        source = policy.key_sources.get(iss) if type(iss) is str else None
         if source is None:
-            from .errors import MissingClaimError, WrongIssuerError
+            from .errors import InvalidClaimError, MissingClaimError, WrongIssuerError
 
-            if iss is None:
+            # As the verifier: "in", so that {"iss": null} is a wrong type, not "no iss".
+            if "iss" not in claims:
                 raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
+            if type(iss) is not str:
+                raise InvalidClaimError(
+                    f"'iss' must be a string, not {json_type(iss)}",
+                    claim="iss",
+                    reason="not_a_string",
+                )
             expected = " or ".join(sorted(policy.key_sources))
             raise WrongIssuerError(
                 f"issuer {str(iss)[:80]!r} is not trusted; expected {expected}",
@@ -649,10 +656,9 @@ def _claim_checks(
 
 
 def _typ_ok(header: dict[str, Any], policy: VerificationPolicy) -> str:
-    typ = header.get("typ")
     if policy.expected_typs is None:
         return "not checked by this policy"
-    return f"{typ!r} is expected" if typ is not None else "absent, allowed for ID tokens"
+    return f"{header['typ']!r} is expected" if "typ" in header else "absent, allowed for ID tokens"
 
 
 def _claim_ok(name: str, value: Any, now: float) -> str:

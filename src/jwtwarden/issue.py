@@ -170,13 +170,18 @@ class Issuer:
         size_budget: refuse tokens longer than this (default 4096 bytes).
         size_warning: log a warning for tokens longer than this (default 1024 bytes).
         environment: refuse signing keys of any other environment (``None``: not checked).
+        client_id: the ``client_id`` claim of access tokens minted without one in ``claims``
+            (RFC 9068 2.2 makes it REQUIRED): the first-party client, ``"jwtwarden"`` by
+            default, as the server's ``JWTWARDEN_CLIENT_ID``.
 
     Raises:
         ValueError, TypeError: an unsafe or inconsistent configuration.
     """
 
     __slots__ = (
+        "_access_profiles",
         "_budget",
+        "_client_id",
         "_environment",
         "_headers",
         "_id_profiles",
@@ -200,6 +205,7 @@ class Issuer:
         size_budget: int = 4096,
         size_warning: int = 1024,
         environment: str | None = None,
+        client_id: str = "jwtwarden",
     ) -> None:
         if not isinstance(issuer, str) or not issuer.strip():
             raise ValueError("issuer must be a non-empty string (your server's URL)")
@@ -222,8 +228,11 @@ class Issuer:
             raise ValueError(f"need 0 < size_warning <= size_budget <= {_MAX_BUDGET}")
         if environment is not None and (not isinstance(environment, str) or not environment):
             raise ValueError("environment must be a non-empty string or None")
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("client_id must be a non-empty string")
         self.issuer = issuer
         self.clock = clock
+        self._client_id = client_id
         self._keys = keys
         self._profiles = table
         self._budget = size_budget
@@ -236,6 +245,7 @@ class Issuer:
         # come and go.
         self._max_token_ttl = keys.max_token_ttl if isinstance(keys, _LifetimeBound) else None
         self._id_profiles = frozenset(name for name, p in table.items() if p.kind == "id")
+        self._access_profiles = frozenset(n for n, p in table.items() if p.kind == "access")
         # Caches of work that depends on neither the call nor the time (see _MEMO_ENTRIES).
         self._lint_memo: dict[tuple[str, type, object], tuple[LintFinding, ...]] = {}
         self._headers: dict[tuple[str, str, str], str] = {}
@@ -337,6 +347,10 @@ class Issuer:
             payload["nonce"] = nonce
         if extra:
             payload.update(extra)
+        if spec.name in self._access_profiles:
+            # RFC 9068 2.2: client_id is REQUIRED in a JWT access token (a caller's own is
+            # checked with the other registered claims above).
+            payload.setdefault("client_id", self._client_id)
         token = self._sign(spec, payload, key)
         self._check_size(spec, token, extra)
         return token, payload

@@ -10,6 +10,8 @@ A JWT payload is encoded, not encrypted: whoever holds the token reads it (RFC 8
   (a nested JWT, a refresh token), social security numbers; also under one layer of base64
   (a base64 PEM, a DER private key), and names spelled with look-alike letters (Cyrillic,
   Greek, fullwidth, zero-width characters);
+- ``refuse`` too: a registered claim of the wrong type (``"scope": null``, ``"client_id": 7``),
+  which every verifier refuses;
 - ``warn``: personal data beyond the subject's id (email, phone, address, birth date, names).
 
 The ``Issuer`` refuses to sign on the first ``refuse``; ``jwtwarden inspect`` shows all of them.
@@ -26,6 +28,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from ._jose.claim_types import wrong_claim_type
 
 __all__ = ["MAX_DEPTH", "LintFinding", "lint_claims", "normalize_claim_name"]
 
@@ -366,6 +370,14 @@ def _walk_object(
         return
     for name, value in obj.items():
         path = _join(prefix, str(name))
+        problem = None if prefix else wrong_claim_type(str(name), value)
+        if problem is not None:
+            # A registered claim of the wrong type ({"scope": null}, {"client_id": 7}): every
+            # verifier refuses it (invalid_claim), so the issuer never signs it.
+            out.append(
+                LintFinding(claim=path, severity="refuse", reason=problem[1], message=problem[0])
+            )
+            continue
         finding = _name_finding(path, str(name), value)
         if finding is not None:
             out.append(finding)

@@ -6,7 +6,8 @@ key for any allowed algorithm) is refused here, at construction, not at the firs
 
 Profiles make token types mutually exclusive (cross-JWT confusion, RFC 8725 section 3.12):
 
-- ``access_token``: RFC 9068, ``typ`` must be ``at+jwt``; ``nonce`` is refused.
+- ``access_token``: RFC 9068, ``typ`` must be ``at+jwt``; ``client_id`` required (RFC 9068
+  2.2; ``require_client_id=False`` for issuers that omit it); ``nonce`` is refused.
 - ``id_token``: OpenID Connect, ``typ`` absent or ``JWT``; ``nonce`` required.
 - ``custom``: an application type such as ``reset+jwt``, ``typ`` required and exact.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._jose.algorithms import ALGORITHMS
-from ._jose.header import KEY_URL_HEADERS, normalize_typ
+from ._jose.header import KEY_URL_HEADERS, is_media_type, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .keys.keyset import KeySet
 
@@ -135,7 +136,12 @@ class VerificationPolicy:
                 )
         setattr_(self, "key_sources", sources)
         if self.typ is not None:
-            typs: frozenset[str] | None = frozenset({normalize_typ(_strings(self.typ, "typ")[0])})
+            if not is_media_type(self.typ):
+                # Compared exactly (RFC 7515 4.1.9), " at+jwt" or "at+jwt;v=1" would never match.
+                raise ValueError(
+                    f"typ must be a bare media type such as 'at+jwt', not {self.typ!r}"
+                )
+            typs: frozenset[str] | None = frozenset({normalize_typ(self.typ)})
         elif self.typ_absent_ok:
             typs = _ID_TOKEN_TYPS
         else:
@@ -169,10 +175,21 @@ class VerificationPolicy:
     # --- profiles ---------------------------------------------------------------------------
 
     @classmethod
-    def access_token(cls, **kwargs: Any) -> VerificationPolicy:
-        """RFC 9068 access tokens: ``typ`` ``at+jwt``; ``exp``, ``iat``, ``sub``, ``jti``
-        required; ``nonce`` refused (so an ID token never passes)."""
-        kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
+    def access_token(cls, *, require_client_id: bool = True, **kwargs: Any) -> VerificationPolicy:
+        """RFC 9068 access tokens: ``typ`` ``at+jwt``; ``exp``, ``iat``, ``sub``, ``jti`` and
+        ``client_id`` required; ``nonce`` refused (so an ID token never passes).
+
+        Parameters:
+            require_client_id: RFC 9068 2.2 makes ``client_id`` REQUIRED, and it is added to
+                ``required_claims`` (yours or the default). ``False`` relaxes it for issuers
+                that omit it; a ``client_id`` that is present must still be a string.
+        """
+        if type(require_client_id) is not bool:
+            raise TypeError("require_client_id must be True or False")
+        required = tuple(kwargs.pop("required_claims", ("exp", "iat", "sub", "jti")))
+        if require_client_id and "client_id" not in required:
+            required = (*required, "client_id")
+        kwargs["required_claims"] = required
         _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
         return cls(typ=ACCESS_TOKEN_TYP, forbidden_claims=("nonce",), profile="access", **kwargs)
 
@@ -190,6 +207,8 @@ class VerificationPolicy:
     def custom(cls, *, typ: str, **kwargs: Any) -> VerificationPolicy:
         """An application token type (``reset+jwt``, ...): ``typ`` required and exact;
         ``nonce`` refused. ``at+jwt`` and ``JWT`` belong to the built-in profiles."""
+        if not is_media_type(typ):
+            raise ValueError(f"typ must be a bare media type such as 'reset+jwt', not {typ!r}")
         if normalize_typ(typ) in _RESERVED_TYPS:
             raise ValueError(f"typ {typ!r} belongs to a built-in profile; choose your own")
         kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))

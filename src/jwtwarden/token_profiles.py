@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._jose.header import normalize_typ
+from ._jose.header import is_media_type, normalize_typ
 from .policy import ACCESS_TOKEN_TYP
 
 __all__ = [
@@ -66,6 +66,10 @@ class TokenProfile:
             value = getattr(self, field_name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"TokenProfile.{field_name} must be a non-empty string")
+        if not is_media_type(self.typ):
+            # RFC 7515 4.1.9 comparisons are exact: " at+jwt" would mint tokens no verifier
+            # of this profile accepts (and would not be an access token for TokenProfile.kind).
+            raise ValueError(f"TokenProfile.typ must be a bare media type, not {self.typ!r}")
         cap = self.max_ttl if self.long_ttl_cap is None else self.long_ttl_cap
         lifetimes = (self.min_ttl, self.default_ttl, self.max_ttl, cap)
         if not all(type(t) is int for t in lifetimes):

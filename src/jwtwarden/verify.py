@@ -18,8 +18,9 @@ from collections.abc import Collection
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ._jose.b64 import b64url_decode
+from ._jose.claim_types import TYPED_CLAIMS, wrong_claim_type
 from ._jose.compact import Segments, split_compact
-from ._jose.header import check_header, normalize_typ
+from ._jose.header import check_header, json_type, normalize_typ
 from ._jose.strict_json import JSONRefused, loads_object
 from .errors import (
     BadSignatureError,
@@ -104,18 +105,34 @@ def _check_signature(seg: Segments, key: Key) -> None:
 
 
 def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        if name in claims:
-            raise InvalidClaimError(f"{name!r} is null", claim=name, reason="not_a_number")
+    if name not in claims:
         return None
-    # RFC 7519 2: a NumericDate is a JSON number. Not a string, not a boolean, finite; an
-    # integer too large for a float (10**400) is no date either.
+    value = claims[name]
+    # RFC 7519 2: a NumericDate is a JSON number. Not null, not a string, not a boolean,
+    # finite; an integer too large for a float (10**400) is no date either.
     if (type(value) is not int and type(value) is not float) or not _finite(value):
         raise InvalidClaimError(
-            f"{name!r} must be a finite number of seconds", claim=name, reason="not_a_number"
+            f"{name!r} must be a finite number of seconds, not {_found(value)}",
+            claim=name,
+            reason="not_a_number",
         )
     return value
+
+
+def _found(value: object) -> str:
+    return "a non-finite number" if type(value) in (int, float) else json_type(value)
+
+
+def _check_registered_types(claims: dict[str, Any]) -> None:
+    for name in TYPED_CLAIMS:
+        if name in claims:
+            problem = wrong_claim_type(name, claims[name])
+            if problem is not None:
+                raise InvalidClaimError(problem[0], claim=name, reason=problem[1])
+
+
+def _empty_or(value: object) -> str:
+    return "an empty string" if value == "" else json_type(value)
 
 
 def _finite(value: float) -> bool:
@@ -235,11 +252,16 @@ class Verifier:
         header = _json(seg.header_b64, "header")
         alg, kid = check_header(header, self._algorithms, self._allowed_headers)
         claims = _json(seg.payload_b64, "payload")
-        iss = claims.get("iss")
-        source = self._sources.get(iss) if type(iss) is str else None
+        # Present is tested with "in": {"iss": null} is a wrong type, not a missing claim.
+        if "iss" not in claims:
+            raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
+        iss = claims["iss"]
+        if type(iss) is not str:
+            raise InvalidClaimError(
+                f"'iss' must be a string, not {json_type(iss)}", claim="iss", reason="not_a_string"
+            )
+        source = self._sources.get(iss)
         if source is None:
-            if iss is None:
-                raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
             # Exact match only: never a prefix, substring or normalised URL.
             raise WrongIssuerError(
                 f"issuer is not trusted; expected {' or '.join(sorted(self._sources))}",
@@ -348,14 +370,18 @@ class Verifier:
         typs = self._typs
         if typs is None:
             return
-        typ = header.get("typ")
-        if typ is None:
+        if "typ" not in header:
             if self._absent_typ_ok:
                 return
             raise WrongTypeError(
                 f"the token has no 'typ'; expected {' or '.join(sorted(typs))}",
                 claim="typ",
                 reason="missing",
+            )
+        typ = header["typ"]
+        if type(typ) is not str:  # check_header refused it already; a cached header re-runs
+            raise MalformedTokenError(
+                f"the header parameter 'typ' must be a string, not {json_type(typ)}"
             )
         norm = self._typ_memo.get(typ)
         if norm is None:
@@ -404,21 +430,25 @@ class Verifier:
                     f"the token is older than {self._max_age:g} s", claim="iat", reason="too_old"
                 )
         self._check_audience(claims)
-        sub = claims.get("sub")
-        if sub is not None or "sub" in claims:
+        if "sub" in claims:
+            sub = claims["sub"]
             if type(sub) is not str or not sub:
                 raise InvalidClaimError(
-                    "'sub' must be a non-empty string", claim="sub", reason="not_a_string"
+                    f"'sub' must be a non-empty string, not {_empty_or(sub)}",
+                    claim="sub",
+                    reason="not_a_string",
                 )
             if self._subject_exists is not None and not self._subject_known(sub):
                 raise InvalidClaimError(
                     "the subject is not a known account", claim="sub", reason="unknown_subject"
                 )
-        jti = claims.get("jti")
-        if (jti is not None or "jti" in claims) and (type(jti) is not str or not jti):
+        if "jti" in claims and (type(claims["jti"]) is not str or not claims["jti"]):
             raise InvalidClaimError(
-                "'jti' must be a non-empty string", claim="jti", reason="not_a_string"
+                f"'jti' must be a non-empty string, not {_empty_or(claims['jti'])}",
+                claim="jti",
+                reason="not_a_string",
             )
+        _check_registered_types(claims)
         if self._require_nonce:
             self._check_nonce(claims)
 
@@ -442,9 +472,9 @@ class Verifier:
         return bool(known)
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
-        aud = claims.get("aud")
-        if aud is None:
+        if "aud" not in claims:
             raise MissingClaimError("the token has no 'aud'", claim="aud", reason="missing")
+        aud = claims["aud"]
         if type(aud) is str:
             if aud in self._audiences:
                 return
@@ -453,7 +483,7 @@ class Verifier:
                 return
         else:
             raise InvalidClaimError(
-                "'aud' must be a string or a non-empty list of strings",
+                f"'aud' must be a string or a non-empty list of strings, not {json_type(aud)}",
                 claim="aud",
                 reason="not_a_string",
             )
@@ -462,12 +492,14 @@ class Verifier:
         )
 
     def _check_nonce(self, claims: dict[str, Any]) -> None:
-        nonce = claims.get("nonce")
-        if nonce is None:
+        if "nonce" not in claims:
             raise MissingClaimError("an ID token needs a 'nonce'", claim="nonce", reason="missing")
+        nonce = claims["nonce"]
         if type(nonce) is not str:
             raise InvalidClaimError(
-                "'nonce' must be a string", claim="nonce", reason="not_a_string"
+                f"'nonce' must be a string, not {json_type(nonce)}",
+                claim="nonce",
+                reason="not_a_string",
             )
         if self._nonce is not None and not hmac.compare_digest(
             nonce.encode(), self._nonce.encode()

@@ -77,7 +77,15 @@ def test_should_verify_a_batch_without_loading_the_other_commands(tmp_path: Path
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(KeySet([key.public_key()]).public_jwks()))
     now = int(time.time())
-    claims = {"iss": "https://i", "aud": "a", "sub": "u", "iat": now, "exp": now + 60, "jti": "j"}
+    claims = {
+        "iss": "https://i",
+        "aud": "a",
+        "sub": "u",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j",
+        "client_id": "client-1",
+    }
     token = sign_compact({}, claims, key)
     probe = (
         "import sys\n"

@@ -26,7 +26,15 @@ runner = CliRunner()
 
 def _claims(now: float | None = None, **overrides: Any) -> dict[str, Any]:
     t = int(time.time() if now is None else now)
-    claims = {"iss": ISS, "aud": AUD, "sub": "user-1", "iat": t, "exp": t + 600, "jti": "j1"}
+    claims = {
+        "iss": ISS,
+        "aud": AUD,
+        "sub": "user-1",
+        "iat": t,
+        "exp": t + 600,
+        "jti": "j1",
+        "client_id": "client-1",
+    }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 

@@ -29,7 +29,15 @@ runner = CliRunner()
 
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"iss": ISS, "aud": AUD, "sub": "user-1", "iat": now, "exp": now + 600, "jti": "j1"}
+    claims = {
+        "iss": ISS,
+        "aud": AUD,
+        "sub": "user-1",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j1",
+        "client_id": "client-1",
+    }
     claims.update(overrides)
     return claims
 

@@ -57,6 +57,7 @@ def mint(key: Key, clock: FixedClock) -> Mint:
             "iat": now,
             "exp": now + lifetime,
             "jti": f"j-{now}",
+            "client_id": "client-1",  # RFC 9068 2.2
             **claims,
         }
         return sign_compact({"typ": "at+jwt"}, body, signer or key)

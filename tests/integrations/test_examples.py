@@ -68,6 +68,7 @@ def _token(issuer: CountingServer, key: Key, **claims: Any) -> str:
         "iat": now,
         "exp": now + 300,
         "jti": f"j{now}",
+        "client_id": "client-1",  # RFC 9068 2.2
         **claims,
     }
     return sign_compact({"typ": "at+jwt"}, body, key)

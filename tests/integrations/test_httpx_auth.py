@@ -349,11 +349,18 @@ def test_should_fail_waiting_requests_when_the_refresh_request_itself_fails(cloc
 
 
 @pytest.mark.parametrize("exp", ["1" + "0" * 400, "1e400"], ids=["huge-int", "inf-float"])
-def test_should_treat_an_exp_beyond_any_float_as_no_expiry(exp: str):
+def test_should_treat_an_exp_beyond_any_float_as_due_now(exp: str):
     def seg(raw: str) -> str:
         return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
 
     token = seg('{"alg":"ES256"}') + "." + seg('{"exp":' + exp + "}") + ".AAAA"
-    auth = RefreshingAuth("https://auth.example.com/token", refresh_token="rt", access_token=token)
+    auth = RefreshingAuth(
+        "https://auth.example.com/token",
+        refresh_token="rt",
+        access_token=token,
+        clock=FixedClock(1_000_000.0),
+    )
     assert auth.access_token == token
-    assert auth._expires_at is None  # not inf (never refresh) and no OverflowError
+    # Not inf (never refresh), no OverflowError, and not "no exp" either (which would keep a
+    # token no verifier accepts): due now, so the next request refreshes first.
+    assert auth._expires_at == 1_000_000.0

@@ -27,6 +27,7 @@ def _token(key: Key, **claims: Any) -> str:
         "iat": now,
         "exp": now + 300,
         "jti": "j",
+        "client_id": "client-1",
         **claims,
     }
     return sign_compact({"typ": "at+jwt"}, body, key)
@@ -70,7 +71,15 @@ def test_should_find_the_key_set_through_discovery(server: CountingServer, signi
     now = int(time.time())
     token = sign_compact(
         {"typ": "at+jwt"},
-        {"iss": issuer, "aud": "api", "sub": "u", "iat": now, "exp": now + 60, "jti": "j"},
+        {
+            "iss": issuer,
+            "aud": "api",
+            "sub": "u",
+            "iat": now,
+            "exp": now + 60,
+            "jti": "j",
+            "client_id": "client-1",
+        },
         signing_key,
     )
     result = CliRunner().invoke(

@@ -23,7 +23,15 @@ from ._servers import CountingServer, counting_server, unsigned_token
 
 def _claims(iss: str, clock: FixedClock) -> dict[str, Any]:
     now = int(clock.now())
-    return {"iss": iss, "aud": "api", "sub": "u1", "iat": now, "exp": now + 600, "jti": "j"}
+    return {
+        "iss": iss,
+        "aud": "api",
+        "sub": "u1",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j",
+        "client_id": "client-1",
+    }
 
 
 def _serve_discovery(server: CountingServer, issuer: str, jwks_uri: str) -> None:
@@ -157,8 +165,9 @@ def test_should_refuse_jku_by_default_without_any_request(
         header = {"alg": "ES256", "typ": "at+jwt", "kid": "k1", "jku": target}
         with pytest.raises(ForbiddenHeaderError):
             verifier.verify(unsigned_token(header, _claims(issuer, clock)))
-    for name in ("x5u", "x5c", "jwk"):
-        header = {"alg": "ES256", "typ": "at+jwt", "kid": "k1", name: server.url("/x")}
+    # Each with the type RFC 7515 4.1 gives it (a wrong type is malformed before this rule).
+    for name, value in (("x5u", server.url("/x")), ("x5c", ["MIIB"]), ("jwk", {"kty": "EC"})):
+        header = {"alg": "ES256", "typ": "at+jwt", "kid": "k1", name: value}
         with pytest.raises(ForbiddenHeaderError):
             verifier.verify(unsigned_token(header, _claims(issuer, clock)))
     assert server.connections == 0

@@ -39,7 +39,15 @@ def _verifier(jwks: RemoteJWKS, clock: FixedClock) -> Verifier:
 
 def _claims(clock: FixedClock) -> dict[str, Any]:
     now = int(clock.now())
-    return {"iss": ISSUER, "aud": "api", "sub": "u1", "iat": now, "exp": now + 3600, "jti": "j"}
+    return {
+        "iss": ISSUER,
+        "aud": "api",
+        "sub": "u1",
+        "iat": now,
+        "exp": now + 3600,
+        "jti": "j",
+        "client_id": "client-1",
+    }
 
 
 def _token(key: Key, clock: FixedClock) -> str:

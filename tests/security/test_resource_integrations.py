@@ -40,7 +40,9 @@ KEY = generate_key("ES256", kid="it-1")
 def _mint(**claims: Any) -> str:
     now = int(NOW)
     body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 600}
-    return sign_compact({"typ": "at+jwt"}, {**body, "jti": "j1", **claims}, KEY)
+    return sign_compact(
+        {"typ": "at+jwt"}, {**body, "jti": "j1", "client_id": "client-1", **claims}, KEY
+    )
 
 
 def _verifier() -> Verifier:
@@ -182,7 +184,10 @@ SCOPE_CASES: list[tuple[str, dict[str, Any], int]] = [
     ("tab separated", {"scope": "other\titems:read"}, 403),  # fixed: RFC 6749 3.3 is SP only
     ("newline separated", {"scope": "other\nitems:read"}, 403),
     ("scope wins over scp", {"scope": "", "scp": ["items:read"]}, 403),
-    ("scope as a list", {"scope": ["items:read"]}, 403),
+    # RFC 8693 4.2: scope is a string; a list, or a null that would fall through to scp, is
+    # an invalid_claim: the token is refused (401), never read as "no scope".
+    ("scope as a list", {"scope": ["items:read"]}, 401),
+    ("scope null with scp", {"scope": None, "scp": ["items:read"]}, 401),
     ("scp with a non-string", {"scp": [1, "items:read"]}, 403),
     ("scp as an object", {"scp": {"items:read": True}}, 403),
     ("none", {}, 403),

@@ -61,7 +61,15 @@ def server() -> Iterator[CountingServer]:
 
 def _claims(clock: FixedClock) -> dict[str, Any]:
     now = int(clock.now())
-    return {"iss": ISSUER, "aud": "api", "sub": "u", "iat": now, "exp": now + 3600, "jti": "j"}
+    return {
+        "iss": ISSUER,
+        "aud": "api",
+        "sub": "u",
+        "iat": now,
+        "exp": now + 3600,
+        "jti": "j",
+        "client_id": "client-1",
+    }
 
 
 def _token(key: Key, clock: FixedClock, **header: Any) -> str:

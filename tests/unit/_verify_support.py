@@ -55,6 +55,9 @@ def access_claims(**overrides: Any) -> dict[str, Any]:
         "iat": NOW - 10,
         "exp": NOW + 300,
         "jti": "jti-1",
+        # RFC 9068 2.2: required by the access_token profile. The length matters: it leaves the
+        # payload segment with unused bits (test_verify_structure flips them).
+        "client_id": "client-12",
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not _DROP}

@@ -72,6 +72,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "iat": NOW - 10,
         "exp": NOW + 300,
         "jti": "jti-1",
+        "client_id": "client-1",  # RFC 9068 2.2
     }
     claims.update(overrides)
     return {name: value for name, value in claims.items() if value is not None}

@@ -113,11 +113,15 @@ def test_should_not_flag_ordinary_values(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "name",
-    ["scope", "roles", "tenant", "token_type", "tokenType", "client_id", "sid", "org_id", "amr"],
+    ("name", "value"),
+    [
+        *((n, "value") for n in ("scope", "roles", "tenant", "token_type", "tokenType")),
+        *((n, "value") for n in ("client_id", "sid", "org_id")),
+        ("amr", ["pwd", "mfa"]),  # OpenID Connect Core 2: an array of strings
+    ],
 )
-def test_should_not_flag_ordinary_claim_names(name: str) -> None:
-    assert lint_claims({name: "value"}) == []
+def test_should_not_flag_ordinary_claim_names(name: str, value: Any) -> None:
+    assert lint_claims({name: value}) == []
 
 
 def test_should_refuse_private_jwk_members_in_a_nested_object() -> None:

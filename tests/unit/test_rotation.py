@@ -73,6 +73,7 @@ def forge(key: Key, now: float, typ: str = "at+jwt") -> str:
         "iat": int(now),
         "exp": int(now) + 60,
         "jti": "x",
+        "client_id": "client-1",  # RFC 9068 2.2
     }
     return sign_compact({"typ": typ}, claims, key)
 

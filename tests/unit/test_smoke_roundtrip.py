@@ -28,6 +28,7 @@ def test_should_verify_a_token_signed_by_the_trusted_key_and_refuse_an_expired_o
         "iat": NOW,
         "exp": NOW + 600,
         "jti": "j1",
+        "client_id": "client-1",  # RFC 9068 2.2
     }
     token = sign_compact({"typ": "at+jwt"}, claims, key)
     verifier = Verifier(policy)

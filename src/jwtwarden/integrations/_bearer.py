@@ -135,10 +135,14 @@ def _space_separated(scope: str) -> frozenset[str]:
 
 def granted_scopes(claims: dict[str, Any]) -> frozenset[str]:
     """Scopes a token grants: ``scope`` (space-separated, RFC 9068 / RFC 8693) or, when it is
-    absent, ``scp`` (a list, as some issuers send). Anything malformed grants nothing."""
-    scope = claims.get("scope")
-    if scope is not None:
-        return _space_separated(scope) if isinstance(scope, str) else frozenset()
+    absent, ``scp`` (a list, as some issuers send). Anything malformed grants nothing.
+
+    ``scope`` present with any value, JSON null included, decides alone: a ``"scope": null``
+    must not fall through to an ``scp`` naming more.
+    """
+    if "scope" in claims:
+        scope = claims["scope"]
+        return _space_separated(scope) if type(scope) is str else frozenset()
     scp = claims.get("scp")
     if isinstance(scp, str):
         return _space_separated(scp)

@@ -64,14 +64,18 @@ def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | No
         claims = decode_unverified(access_token).claims  # reading, not trusting: see above
     except JWTWardenError:
         claims = None  # an opaque access token
-    exp = claims.get("exp") if claims else None
-    if type(exp) is int or type(exp) is float:
+    if claims and "exp" in claims:
+        exp = claims["exp"]
         try:
             # 1e400 parses as inf and 10**400 overflows float(): neither is an expiry.
-            if math.isfinite(exp):
+            if (type(exp) is int or type(exp) is float) and math.isfinite(exp):
                 return float(exp)
         except OverflowError:
             pass
+        # Present but no finite number (null, a string, 1e400): no verifier accepts it
+        # (invalid_claim), so the token is due now. Never read as "no exp", which would
+        # fall back to expires_in and keep sending a token that cannot verify.
+        return now
     if type(expires_in) is int and expires_in > 0:
         return now + expires_in
     return None

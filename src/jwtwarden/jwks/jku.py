@@ -140,11 +140,12 @@ class TrustedJKU:
 
     def _source_for(self, header: dict[str, Any]) -> tuple[Any, str | None]:
         """The source for the token's ``jku`` and, when it is on probation, its URL."""
-        jku = header.get("jku")
-        if jku is None:
+        # "in", not get(): {"jku": null} is malformed, never "no jku" (the default key set).
+        if "jku" not in header:
             if self._default is None:
                 raise UnknownKeyError("the token names no jku, and there is no default key set")
             return self._default, None
+        jku = header["jku"]
         if type(jku) is not str or not jku or len(jku) > MAX_JKU_LENGTH:
             raise MalformedTokenError(f"'jku' must be a URL of at most {MAX_JKU_LENGTH} chars")
         exact = self._exact.get(jku)

@@ -141,11 +141,12 @@ class AuthVersionCheck:
 
     def _expected(self, token: VerifiedToken) -> tuple[str, int]:
         claims = token.claims
-        value = claims.get(self.claim)
-        if value is None:
+        # "in", not get(): a null auth version is a wrong type, not a missing claim.
+        if self.claim not in claims:
             raise MissingClaimError(
                 f"the token has no {self.claim!r}", claim=self.claim, reason="missing"
             )
+        value = claims[self.claim]
         if type(value) is not int:
             raise InvalidClaimError(
                 f"{self.claim!r} must be an integer", claim=self.claim, reason="not_an_integer"

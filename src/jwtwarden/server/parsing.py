@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from .._jose.strict_json import has_lone_surrogate
 from .errors import InvalidClient, InvalidRequest, NotFound, UnsupportedMediaType
 
 __all__ = [
+    "BasicCredentials",
     "basic_credentials",
     "bearer_token",
     "client_address",
@@ -162,8 +164,51 @@ def bearer_token(request: Request) -> str | None:
     return token
 
 
-def basic_credentials(request: Request) -> tuple[str, str]:
-    """HTTP Basic client credentials (RFC 6749 2.3.1: each part form-urlencoded).
+class BasicCredentials(NamedTuple):
+    """HTTP Basic client credentials in both of the forms clients send.
+
+    RFC 6749 2.3.1 form-urlencodes the client id and secret before the Basic encoding; most
+    clients (Authlib, httpx, requests, curl -u) send them raw (RFC 7617). A secret with a
+    ``+`` reads as a space once form-decoded, and ``%41`` as ``A``: accepting one form only
+    locks out either the RFC's clients or everyone else's. ``repr`` never shows the secret.
+    """
+
+    raw_id: str
+    raw_secret: str
+    form_id: str | None  # None: not a valid form-urlencoded UTF-8 string
+    form_secret: str | None
+
+    def __repr__(self) -> str:
+        return f"BasicCredentials(raw_id={self.raw_id!r}, raw_secret=...)"
+
+    def matches(self, client_id: str, secret: str) -> bool:
+        """Whether either form of each part equals the configured one. Every comparison
+        runs, each in constant time (``hmac.compare_digest``), and the results are combined
+        without short-circuiting: timing tells neither which part nor which form failed."""
+        want_id, want_secret = client_id.encode(), secret.encode()
+        id_ok = _equal(self.raw_id, want_id) | _equal(self.form_id, want_id)
+        secret_ok = _equal(self.raw_secret, want_secret) | _equal(self.form_secret, want_secret)
+        return id_ok & secret_ok
+
+
+def _equal(given: str | None, expected: bytes) -> bool:
+    # An absent form is still compared (against a copy of itself, then refused) so that the
+    # work done does not depend on it.
+    if given is None:
+        hmac.compare_digest(expected, expected)
+        return False
+    return hmac.compare_digest(given.encode(), expected)
+
+
+def _form_decoded(value: str) -> str | None:
+    try:
+        return unquote_plus(value, errors="strict")
+    except UnicodeDecodeError:
+        return None  # "%FF" is no UTF-8: never a U+FFFD that could equal another secret
+
+
+def basic_credentials(request: Request) -> BasicCredentials:
+    """HTTP Basic client credentials, raw and form-decoded (RFC 6749 2.3.1, RFC 7617).
 
     Raises:
         InvalidClient: missing or malformed (401 with ``WWW-Authenticate: Basic``).
@@ -176,10 +221,11 @@ def basic_credentials(request: Request) -> tuple[str, str]:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         raise InvalidClient("malformed Basic credentials") from None
+    # RFC 7617 2: the user-id cannot contain a colon; the secret may.
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         raise InvalidClient("malformed Basic credentials")
-    return unquote_plus(client_id), unquote_plus(secret)
+    return BasicCredentials(client_id, secret, _form_decoded(client_id), _form_decoded(secret))
 
 
 def client_address(request: Request) -> str:

@@ -122,6 +122,7 @@ class Runtime:
             profiles=(ACCESS_TOKEN,),
             clock=clock,
             environment=settings.environment,
+            client_id=settings.client_id,
         )
         # One argon2 thread per core across all workers: more would only thrash the caches.
         self.hasher = PasswordHasher(
@@ -148,7 +149,7 @@ class Runtime:
             on_event=self.metrics.event,
         )
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
-        base = {
+        base: dict[str, Any] = {
             "algorithms": [settings.signing_algorithm],
             "issuer": settings.issuer_url,
             "audience": settings.audiences,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter
@@ -74,14 +73,11 @@ async def revoke(request: Request) -> Response:
 
 
 def _client_ok(request: Request, configured_id: str | None, configured: Any) -> None:
-    client_id, secret = basic_credentials(request)
+    credentials = basic_credentials(request)
     if configured_id is None or configured is None:
         raise InvalidClient("introspection is not configured on this server")
-    expected = configured.get_secret_value().encode()
-    # Compare both in constant time; evaluate both so neither short-circuits.
-    id_ok = hmac.compare_digest(client_id.encode(), configured_id.encode())
-    secret_ok = hmac.compare_digest(secret.encode(), expected)
-    if not (id_ok and secret_ok):
+    # Raw and form-urlencoded forms, every comparison in constant time (see BasicCredentials).
+    if not credentials.matches(configured_id, configured.get_secret_value()):
         raise InvalidClient()
 
 
