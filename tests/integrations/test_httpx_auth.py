@@ -21,7 +21,7 @@ import pytest
 from jwtwarden import FixedClock, generate_key
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.errors import RefreshTokenRejectedError, TokenRefreshError
-from jwtwarden.integrations.httpx_auth import RefreshingAuth, TokenPair
+from jwtwarden.integrations.httpx_auth import RefreshingAuth, RefreshStats, TokenPair
 
 from ..jwks._servers import wait_until
 
@@ -202,6 +202,7 @@ def test_should_refresh_an_expired_token_once_for_20_concurrent_threads(server: 
     release.join(30)
     assert statuses == [200] * 20
     assert server.counts["/token"] == 1
+    assert auth.stats == RefreshStats(refreshes=1, coalesced=19)
     assert server.reuse_detected == 0
     assert [p.refresh_token for p in saved] == ["rt-1"]
     assert server.forms[0] == {
@@ -220,6 +221,7 @@ async def test_should_refresh_an_expired_token_once_for_20_concurrent_tasks(serv
     release.join(30)
     assert [r.status_code for r in responses] == [200] * 20
     assert server.counts["/token"] == 1
+    assert auth.stats == RefreshStats(refreshes=1, coalesced=19)
     assert server.reuse_detected == 0
 
 
@@ -346,6 +348,7 @@ def test_should_fail_waiting_requests_when_the_refresh_request_itself_fails(cloc
         with pytest.raises(httpx.ConnectError):  # no flight left hanging: a new attempt
             client.get("https://api.example/x")
     assert auth.refreshes == 2
+    assert auth.stats == RefreshStats(refreshes=2, coalesced=0)
 
 
 @pytest.mark.parametrize("exp", ["1" + "0" * 400, "1e400"], ids=["huge-int", "inf-float"])

@@ -9,6 +9,9 @@ import pytest
 
 SURFACES = {
     "jwtwarden.jwks": [
+        "CachePolicy",
+        "FetchLimits",
+        "JWKSStats",
         "RemoteJWKS",
         "SSRFGuard",
         "Target",
@@ -26,7 +29,7 @@ SURFACES = {
     ],
     "jwtwarden.integrations.fastapi": ["require_token"],
     "jwtwarden.integrations.flask": ["EXTENSION_KEY", "JWTWarden", "require_token"],
-    "jwtwarden.integrations.httpx_auth": ["RefreshingAuth", "TokenPair"],
+    "jwtwarden.integrations.httpx_auth": ["RefreshStats", "RefreshingAuth", "TokenPair"],
 }
 
 

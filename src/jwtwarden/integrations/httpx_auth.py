@@ -8,8 +8,8 @@ server sends back.
 One refresh at a time, always: a rotated refresh token is single-use, and a server with reuse
 detection (RFC 6819 5.2.2.3, jwtwarden's own server included) treats a second use as theft and
 revokes the whole session. So every request that needs a refresh joins the one in flight,
-whether it runs in a thread (sync client) or a task (async client): a short ``threading`` lock
-guards the state, and the flight is a ``concurrent.futures.Future`` both worlds can wait on.
+whether it runs in a thread (sync client) or a task (async client): ``_concurrency.SingleFlight``
+(the helper ``RemoteJWKS`` uses too), with this object's lock guarding state and flight alike.
 
 The client does **not** verify its own access token: it only reads ``exp`` from it with
 ``jwtwarden.unsafe.decode_unverified`` to know when to refresh. The API verifies the token;
@@ -18,28 +18,40 @@ the client merely holds it (and an opaque token works too, using ``expires_in``)
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import concurrent.futures
 import logging
 import math
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import httpx
 
+from .._concurrency import Claim, SingleFlight
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import JWTWardenError, RefreshTokenRejectedError, TokenRefreshError
 from ..unsafe import decode_unverified
 
-__all__ = ["RefreshingAuth", "TokenPair"]
+__all__ = ["RefreshStats", "RefreshingAuth", "TokenPair"]
 
 log = logging.getLogger("jwtwarden.client")
 
-_Flight = concurrent.futures.Future["JWTWardenError | None"]
+_Claim = Claim["JWTWardenError | None"]
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshStats:
+    """The counters of one ``RefreshingAuth``, read at one moment (``RefreshingAuth.stats``).
+
+    ``refreshes``: refresh requests sent. ``coalesced``: requests that waited for a refresh
+    another request had started instead of sending their own.
+    """
+
+    refreshes: int
+    coalesced: int
 
 
 class TokenPair:
@@ -177,20 +189,24 @@ class RefreshingAuth(httpx.Auth):
         self._access = access_token
         self._refresh = refresh_token
         self._expires_at = _expiry(access_token, None, clock.now())
-        self._flight: _Flight | None = None
+        self._flights: SingleFlight[JWTWardenError | None] = SingleFlight(self._lock)
         self._dead: RefreshTokenRejectedError | None = None
-        self._refreshes = 0
-        self._coalesced = 0
+
+    @property
+    def stats(self) -> RefreshStats:
+        """The counters, read together (see ``RefreshStats``)."""
+        with self._lock:
+            return RefreshStats(refreshes=self._flights.started, coalesced=self._flights.joined)
 
     @property
     def refreshes(self) -> int:
-        """How many refresh requests this object has sent."""
-        return self._refreshes
+        """How many refresh requests this object has sent (``stats.refreshes``)."""
+        return self._flights.started
 
     @property
     def coalesced(self) -> int:
         """How many requests waited for a refresh another request had started."""
-        return self._coalesced
+        return self._flights.joined
 
     @property
     def access_token(self) -> str | None:
@@ -203,21 +219,20 @@ class RefreshingAuth(httpx.Auth):
         needed, stale = self._expiring(), self._access
         for attempt in range(2):
             if needed:
-                flight, owner = self._claim(stale)
-                if owner:
-                    assert flight is not None
+                claim = self._claim(stale)
+                if claim is not None and claim.owner:
                     try:
                         refresh_request = self._refresh_request()
                         token_response = yield refresh_request
                         token_response.read()
                         self._apply(token_response, refresh_request)
                     except BaseException as exc:  # GeneratorExit too: waiters must not hang
-                        self._finish(flight, exc)
+                        self._finish(claim, exc)
                         raise
-                    self._finish(flight, None)
+                    self._finish(claim, None)
                     self._notify()
-                elif flight is not None:
-                    self._join_sync(flight)
+                elif claim is not None:
+                    self._join_sync(claim)
             stale = self._authorize(request)
             response = yield request
             if response.status_code != 401 or attempt == 1:
@@ -232,21 +247,20 @@ class RefreshingAuth(httpx.Auth):
         needed, stale = self._expiring(), self._access
         for attempt in range(2):
             if needed:
-                flight, owner = self._claim(stale)
-                if owner:
-                    assert flight is not None
+                claim = self._claim(stale)
+                if claim is not None and claim.owner:
                     try:
                         refresh_request = self._refresh_request()
                         token_response = yield refresh_request
                         await token_response.aread()
                         self._apply(token_response, refresh_request)
                     except BaseException as exc:
-                        self._finish(flight, exc)
+                        self._finish(claim, exc)
                         raise
-                    self._finish(flight, None)
+                    self._finish(claim, None)
                     self._notify()
-                elif flight is not None:
-                    await self._await(flight)
+                elif claim is not None:
+                    await self._await(claim)
             stale = self._authorize(request)
             response = yield request
             if response.status_code != 401 or attempt == 1:
@@ -267,45 +281,44 @@ class RefreshingAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {token}"
         return token
 
-    def _claim(self, stale: str | None) -> tuple[_Flight | None, bool]:
+    def _claim(self, stale: str | None) -> _Claim | None:
         """Join the refresh in flight, start one, or (``None``) see it is already done."""
-        with self._lock:
-            if self._dead is not None:
-                raise RefreshTokenRejectedError(self._dead.detail)
-            if self._flight is not None:
-                self._coalesced += 1
-                return self._flight, False
-            if self._access is not None and self._access != stale and not self._expiring():
-                return None, False  # another request refreshed since this one looked
-            flight: _Flight = concurrent.futures.Future()
-            self._flight = flight
-            self._refreshes += 1
-            return flight, True
+        self._raise_if_dead()  # at once, even while the flight that killed it lands
 
-    def _finish(self, flight: _Flight, exc: BaseException | None) -> None:
+        def still_needed() -> bool:  # under the lock, with no refresh in flight
+            self._raise_if_dead()  # never send a spent refresh token again
+            # False: another request refreshed since this one looked.
+            return self._access is None or self._access == stale or self._expiring()
+
+        return self._flights.claim(start_if=still_needed)
+
+    def _raise_if_dead(self) -> None:
+        dead = self._dead
+        if dead is not None:
+            raise RefreshTokenRejectedError(dead.detail)
+
+    def _finish(self, claim: _Claim, exc: BaseException | None) -> None:
         error: JWTWardenError | None = None
         if isinstance(exc, JWTWardenError):
             error = exc
         elif exc is not None:
             error = TokenRefreshError(f"the refresh did not complete ({type(exc).__name__})")
-        with self._lock:
-            self._flight = None
-        flight.set_result(error)
+        self._flights.finish(claim, error)
 
     def _wait_result(self, error: JWTWardenError | None) -> None:
         if error is not None:
             raise type(error)(error.detail)  # one object per waiter
 
-    def _join_sync(self, flight: _Flight) -> None:
+    def _join_sync(self, claim: _Claim) -> None:
         try:
-            error = flight.result(timeout=self._wait)
-        except concurrent.futures.TimeoutError:
+            error = claim.wait(self._wait)
+        except TimeoutError:
             raise TokenRefreshError("timed out waiting for the token refresh") from None
         self._wait_result(error)
 
-    async def _await(self, flight: _Flight) -> None:
+    async def _await(self, claim: _Claim) -> None:
         try:
-            error = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), self._wait)
+            error = await claim.wait_async(self._wait)
         except TimeoutError:
             raise TokenRefreshError("timed out waiting for the token refresh") from None
         self._wait_result(error)
@@ -382,4 +395,4 @@ class RefreshingAuth(httpx.Auth):
             raise
 
     def __repr__(self) -> str:
-        return f"RefreshingAuth({str(self._token_url)!r}, refreshes={self._refreshes})"
+        return f"RefreshingAuth({str(self._token_url)!r}, refreshes={self._flights.started})"

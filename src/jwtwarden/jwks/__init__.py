@@ -13,9 +13,13 @@ from .discovery import discovery_url
 from .guard import SSRFGuard, Target, address_refusal
 from .issuers import issuers_from_discovery
 from .jku import TrustedJKU
+from .options import CachePolicy, FetchLimits, JWKSStats
 from .remote import RemoteJWKS
 
 __all__ = [
+    "CachePolicy",
+    "FetchLimits",
+    "JWKSStats",
     "RemoteJWKS",
     "SSRFGuard",
     "Target",

@@ -3,49 +3,61 @@
 Behaviour (the defaults follow panva/jose's remote JWK Set):
 
 - **Cache**: a fetched set is fresh for ``Cache-Control: max-age``, clamped to
-  ``[min_cache, max_cache]`` (10 minutes when the response says nothing).
+  ``[min_cache, max_cache]`` (10 minutes when the response says nothing); these bounds, the
+  cooldown and ``max_stale`` are a ``CachePolicy``, the timeout and size cap ``FetchLimits``.
 - **Stale while revalidate**: a stale set keeps serving while one refresh runs in the
   background (a daemon thread for ``select``, a task for ``aselect``).
 - **Unknown kid**: triggers a refetch, at most one per ``cooldown`` (30 s), counted from the
   last attempt of any kind: a flood of tokens with random ``kid`` values cannot make this
   service hammer the issuer (nor be used to amplify traffic against it).
 - **Single flight**: concurrent callers that need a fetch share one request, across threads and
-  tasks alike (one ``concurrent.futures.Future`` per flight).
+  tasks alike (``_concurrency.SingleFlight``).
 - **Issuer down**: the last good set keeps serving for ``max_stale`` after it went stale;
   after that, and before any set was ever fetched, ``select`` raises ``JWKSFetchError``.
 - **Keys**: imported with the usual pinning and strength floors; a key the import refuses is
-  dropped with a counted log line (``dropped_keys``), while duplicate ``kid`` values, a
+  dropped with a counted log line (``stats.dropped_keys``), while duplicate ``kid`` values, a
   mixed HMAC/asymmetric set or a set with no usable key refuse the whole document (see
   ``jwks._document``).
+
+Why one module past 400 lines: it is one state machine (snapshot, cooldown, flight) written as
+sync and async twins side by side, which must change in step; its settings and counters
+(``options.py``), the single-flight helper (``_concurrency.py``), the fetch (``_fetch.py``) and
+the document rules (``_document.py``) already live apart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import math
 import ssl
 import threading
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 import httpx
 
-from .._jose.algorithms import ALGORITHMS
-from ..clock import SYSTEM_CLOCK, Clock, check_seconds
+from .._concurrency import Claim, SingleFlight
+from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import FetchRefusedError, JWKSFetchError, UnknownKeyError
 from ..keys.key import Key
 from ..keys.keyset import KeySet
-from ._document import ParsedJWKS, cache_seconds, parse_jwks
-from ._fetch import ACCEPT_JWKS, FetchSettings, afetch, fetch
+from ._document import cache_seconds, parse_jwks
+from ._fetch import ACCEPT_JWKS, Fetched, FetchSettings, afetch, fetch
 from .discovery import adiscover_jwks_uri, discover_jwks_uri
 from .guard import SSRFGuard
+from .options import (
+    CachePolicy,
+    FetchLimits,
+    FlatOptions,
+    JWKSStats,
+    check_seams,
+    checked_guard,
+    split_flat_options,
+)
 
-__all__ = ["RemoteJWKS"]
+__all__ = ["JWKSStats", "RemoteJWKS"]
 
 log = logging.getLogger("jwtwarden.jwks")
-
-_Flight = concurrent.futures.Future["_Outcome"]
 
 
 class _Snapshot(NamedTuple):
@@ -57,6 +69,9 @@ class _Snapshot(NamedTuple):
 class _Outcome(NamedTuple):
     keys: KeySet | None
     error: JWKSFetchError | None
+
+
+_Claim = Claim[_Outcome]
 
 
 def _copy(error: JWKSFetchError | None) -> JWKSFetchError:
@@ -73,30 +88,27 @@ class RemoteJWKS:
         url: the JWK Set URL (``https``; or use ``from_discovery``).
         guard: the ``SSRFGuard`` to use (shared across sources if you like); default a new one.
         allow_loopback_http: the development switch, for the default guard only.
-        timeout: seconds per network operation (default 5); a whole fetch, connect, TLS,
-            headers and body of every address tried, ends within twice that.
-        min_cache, max_cache: bounds for ``max-age`` (default 60 s and 1 day);
-        default_cache: freshness when the response says nothing (10 minutes).
-        cooldown: least time between two fetch attempts (30 s).
-        max_stale: how long a stale set keeps serving while the issuer is down (1 day).
-        max_bytes: the largest document accepted (512 KiB).
+        cache: a ``CachePolicy`` (freshness bounds, cooldown, ``max_stale``).
+        limits: a ``FetchLimits`` (``timeout`` per network operation, ``max_bytes``).
         clock: the clock for freshness and cooldown (a ``FixedClock`` in tests).
         transport: an ``httpx`` transport (tests: ``httpx.MockTransport``); default real TCP.
         algorithm: the algorithm of keys that carry no ``alg`` (they are dropped otherwise).
         ssl_context: trust anchors for a private CA; default the ``certifi`` bundle.
+        **flat: the fields of ``CachePolicy`` and ``FetchLimits`` as plain keywords, for short
+            calls (``RemoteJWKS(url, cooldown=60)``); not together with the object they fill.
 
     Call ``select`` from threads and ``aselect`` from async code: ``select`` on an event
     loop's thread blocks that loop while it fetches.
 
-    Attributes: ``fetches`` (attempts started), ``refusals`` (refused by the guard),
-    ``failures`` (other failed attempts), ``dropped_keys`` (keys skipped at import),
-    ``coalesced`` (callers that shared a fetch in flight).
+    Attributes: ``stats`` (a ``JWKSStats``: fetches, refusals, failures, dropped keys,
+    coalesced callers), also readable one by one (``fetches``, ``refusals``, ...).
 
     Raises:
         ValueError, TypeError: a configuration that can never be safe or work.
 
     Example:
-        >>> jwks = RemoteJWKS("https://auth.example.com/.well-known/jwks.json")
+        >>> jwks = RemoteJWKS("https://auth.example.com/.well-known/jwks.json",
+        ...                   cache=CachePolicy(cooldown=60), limits=FetchLimits(timeout=2))
         >>> policy = VerificationPolicy.access_token(  # doctest: +SKIP
         ...     algorithms=["ES256"], issuer="https://auth.example.com", audience="api",
         ...     keys=jwks)
@@ -109,74 +121,43 @@ class RemoteJWKS:
         discovery_issuer: str | None = None,
         guard: SSRFGuard | None = None,
         allow_loopback_http: bool = False,
-        timeout: float = 5.0,
-        min_cache: float = 60.0,
-        max_cache: float = 86400.0,
-        default_cache: float = 600.0,
-        cooldown: float = 30.0,
-        max_stale: float = 86400.0,
-        max_bytes: int = 512 * 1024,
+        cache: CachePolicy | None = None,
+        limits: FetchLimits | None = None,
         clock: Clock = SYSTEM_CLOCK,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         algorithm: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        **flat: Unpack[FlatOptions],
     ) -> None:
-        if guard is None:
-            guard = SSRFGuard(allow_loopback_http=allow_loopback_http)
-        elif not isinstance(guard, SSRFGuard):
-            raise TypeError("guard must be an SSRFGuard")
-        elif allow_loopback_http and not guard.allow_loopback_http:
-            raise ValueError("allow_loopback_http is off on the guard you passed; set it there")
+        guard = checked_guard(guard, allow_loopback_http)
         if (url is None) == (discovery_issuer is None):
             raise ValueError("give the JWK Set url, or use RemoteJWKS.from_discovery(issuer)")
         guard.validate(url if url is not None else str(discovery_issuer))
-        self._timeout = check_seconds("timeout", timeout)
-        if self._timeout > 60:
-            raise ValueError("timeout must be at most 60 seconds (a short timeout is the point)")
-        self._min_cache = check_seconds("min_cache", min_cache, zero_ok=True)
-        self._max_cache = check_seconds("max_cache", max_cache)
-        if self._min_cache > self._max_cache:
-            raise ValueError("min_cache must not exceed max_cache")
-        self._default_cache = check_seconds("default_cache", default_cache)
-        self._cooldown = check_seconds("cooldown", cooldown, zero_ok=True)
-        self._max_stale = check_seconds("max_stale", max_stale, zero_ok=True)
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-            raise TypeError("max_bytes must be an int")
-        if not 1024 <= max_bytes <= 16 * 1024 * 1024:
-            raise ValueError("max_bytes must be between 1 KiB and 16 MiB")
-        if not isinstance(clock, Clock):
-            raise TypeError("clock must have a now() method")
-        if transport is not None and not isinstance(
-            transport, httpx.BaseTransport | httpx.AsyncBaseTransport
-        ):
-            raise TypeError("transport must be an httpx transport")
-        if algorithm is not None and algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {algorithm!r}")
+        self._cache, limits = split_flat_options(cache, limits, flat)
+        check_seams(clock, transport, algorithm)
         self._jwks_url = url
         self._issuer = discovery_issuer
         self._algorithm = algorithm
         self._clock = clock
         self._settings = FetchSettings(
             guard=guard,
-            timeout=self._timeout,
-            max_bytes=max_bytes,
+            timeout=limits.timeout,
+            max_bytes=limits.max_bytes,
             transport=transport,
             ssl_context=ssl_context,
         )
         # Discovery and the set, each within 2 x timeout (_fetch.FETCH_BUDGET), plus name
         # resolution, which only the system resolver bounds: a generous margin.
-        self._wait_limit = self._timeout * 12 + 1
+        self._wait_limit = limits.timeout * 12 + 1
         self._lock = threading.Lock()
+        self._flights: SingleFlight[_Outcome] = SingleFlight(self._lock)
         self._snapshot = _Snapshot(None, -math.inf, -math.inf)
-        self._flight: _Flight | None = None
         self._last_attempt: float | None = None
         self._last_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._fetches = 0
         self._refusals = 0
         self._failures = 0
         self._dropped = 0
-        self._coalesced = 0
 
     @classmethod
     def from_discovery(cls, issuer_url: str, **options: Any) -> RemoteJWKS:
@@ -212,8 +193,29 @@ class RemoteJWKS:
         return self._snapshot.keys
 
     @property
+    def cache(self) -> CachePolicy:
+        return self._cache
+
+    @property
+    def limits(self) -> FetchLimits:
+        return FetchLimits(timeout=self._settings.timeout, max_bytes=self._settings.max_bytes)
+
+    @property
+    def stats(self) -> JWKSStats:
+        """The counters, read together (see ``JWKSStats``)."""
+        with self._lock:
+            return JWKSStats(
+                fetches=self._flights.started,
+                refusals=self._refusals,
+                failures=self._failures,
+                dropped_keys=self._dropped,
+                coalesced=self._flights.joined,
+            )
+
+    # One counter each, for a quick look (``stats`` reads them all at one moment).
+    @property
     def fetches(self) -> int:
-        return self._fetches
+        return self._flights.started
 
     @property
     def refusals(self) -> int:
@@ -230,7 +232,7 @@ class RemoteJWKS:
     @property
     def coalesced(self) -> int:
         """Callers that joined a fetch already in flight instead of starting their own."""
-        return self._coalesced
+        return self._flights.joined
 
     def select(self, kid: str | None, alg: str) -> Key:
         """The key for ``kid``/``alg``, fetching or refetching as the rules above allow.
@@ -251,7 +253,7 @@ class RemoteJWKS:
             claimed = self._claim(now)
             if claimed is None:
                 raise
-            outcome = self._complete(*claimed)
+            outcome = self._complete(claimed)
         return self._after_refetch(outcome, kid, alg)
 
     async def aselect(self, kid: str | None, alg: str) -> Key:
@@ -267,7 +269,7 @@ class RemoteJWKS:
             claimed = self._claim(now)
             if claimed is None:
                 raise
-            outcome = await self._acomplete(*claimed)
+            outcome = await self._acomplete(claimed)
         return self._after_refetch(outcome, kid, alg)
 
     def refresh(self) -> KeySet:
@@ -278,13 +280,13 @@ class RemoteJWKS:
         """
         claimed = self._claim(self._clock.now(), explicit=True)
         assert claimed is not None  # an explicit claim always gets a flight
-        return self._keys_or_raise(self._complete(*claimed))
+        return self._keys_or_raise(self._complete(claimed))
 
     async def arefresh(self) -> KeySet:
         """The async twin of ``refresh``."""
         claimed = self._claim(self._clock.now(), explicit=True)
         assert claimed is not None
-        return self._keys_or_raise(await self._acomplete(*claimed))
+        return self._keys_or_raise(await self._acomplete(claimed))
 
     async def aclose(self) -> None:
         """Wait for background refresh tasks of the running loop (for orderly shutdowns)."""
@@ -318,127 +320,113 @@ class RemoteJWKS:
     def _stale_or_fetch(self, snap: _Snapshot, now: float) -> KeySet:
         claimed = self._claim(now)
         if snap.keys is not None and now < snap.stale_until:
-            if claimed is not None and claimed[1]:
+            if claimed is not None and claimed.owner:
                 threading.Thread(
-                    target=self._run, args=(claimed[0],), name="jwtwarden-jwks", daemon=True
+                    target=self._run, args=(claimed,), name="jwtwarden-jwks", daemon=True
                 ).start()
             return snap.keys
         if claimed is None:
             raise self._unavailable()
-        return self._keys_or_raise(self._complete(*claimed))
+        return self._keys_or_raise(self._complete(claimed))
 
     async def _astale_or_fetch(self, snap: _Snapshot, now: float) -> KeySet:
         claimed = self._claim(now)
         if snap.keys is not None and now < snap.stale_until:
-            if claimed is not None and claimed[1]:
-                self._spawn(claimed[0])
+            if claimed is not None and claimed.owner:
+                self._spawn(claimed)
             return snap.keys
         if claimed is None:
             raise self._unavailable()
-        return self._keys_or_raise(await self._acomplete(*claimed))
+        return self._keys_or_raise(await self._acomplete(claimed))
 
-    def _claim(self, now: float, *, explicit: bool = False) -> tuple[_Flight, bool] | None:
+    def _claim(self, now: float, *, explicit: bool = False) -> _Claim | None:
         """Join the fetch in flight, or start one if the cooldown allows; ``None`` if not."""
-        with self._lock:
-            if self._flight is not None:
-                self._coalesced += 1
-                return self._flight, False
+
+        def cooled_down() -> bool:  # under the lock, with no fetch in flight
             last = self._last_attempt
             # abs(): a wall clock stepped backwards must not open the gate either.
-            if not explicit and last is not None and abs(now - last) < self._cooldown:
-                return None
-            flight: _Flight = concurrent.futures.Future()
-            self._flight = flight
+            if not explicit and last is not None and abs(now - last) < self._cache.cooldown:
+                return False
             self._last_attempt = now
-            self._fetches += 1
-            return flight, True
+            return True
 
-    def _finish(self, flight: _Flight, outcome: _Outcome) -> None:
-        with self._lock:
-            self._flight = None
-        flight.set_result(outcome)
+        return self._flights.claim(start_if=cooled_down)
 
-    def _complete(self, flight: _Flight, owner: bool) -> _Outcome:
-        if owner:
-            self._run(flight)
+    def _complete(self, claim: _Claim) -> _Outcome:
+        if claim.owner:
+            self._run(claim)
         try:
-            return flight.result(timeout=self._wait_limit)
-        except concurrent.futures.TimeoutError:
-            return _Outcome(None, JWKSFetchError("timed out waiting for the key set fetch"))
-
-    async def _acomplete(self, flight: _Flight, owner: bool) -> _Outcome:
-        if owner:
-            # A task of its own: if this caller is cancelled, the flight still lands for the
-            # others. shield(): a cancelled waiter must not cancel the shared future.
-            self._spawn(flight)
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(flight)), self._wait_limit
-            )
+            return claim.wait(self._wait_limit)
         except TimeoutError:
             return _Outcome(None, JWKSFetchError("timed out waiting for the key set fetch"))
 
-    def _spawn(self, flight: _Flight) -> None:
-        task = asyncio.get_running_loop().create_task(self._arun(flight), name="jwtwarden-jwks")
+    async def _acomplete(self, claim: _Claim) -> _Outcome:
+        if claim.owner:
+            # A task of its own: if this caller is cancelled, the flight still lands for the
+            # others (and wait_async shields the shared future from this caller's cancel).
+            self._spawn(claim)
+        try:
+            return await claim.wait_async(self._wait_limit)
+        except TimeoutError:
+            return _Outcome(None, JWKSFetchError("timed out waiting for the key set fetch"))
+
+    def _spawn(self, claim: _Claim) -> None:
+        task = asyncio.get_running_loop().create_task(self._arun(claim), name="jwtwarden-jwks")
         self._tasks.add(task)  # a strong reference, or the task may be collected mid-flight
         task.add_done_callback(self._tasks.discard)
 
     # --- one fetch ---------------------------------------------------------------------------
 
-    def _run(self, flight: _Flight) -> None:
+    def _run(self, claim: _Claim) -> None:
         outcome = _Outcome(None, JWKSFetchError("the key set fetch was interrupted"))
         try:
             url = self._jwks_url
             if url is None:
                 url = self._discovered(discover_jwks_uri(str(self._issuer), self._settings))
-            fetched = fetch(url, self._settings, accept=ACCEPT_JWKS)
-            parsed = parse_jwks(fetched.body, algorithm=self._algorithm, source=url)
-            outcome = self._installed(parsed, fetched.headers)
-        except JWKSFetchError as exc:
+            outcome = self._installed(url, fetch(url, self._settings, accept=ACCEPT_JWKS))
+        except Exception as exc:
             outcome = self._failed(exc)
-        except Exception as exc:  # a bug must not leave waiters hanging or escape as-is
-            log.exception("jwks: unexpected error while fetching")
-            outcome = self._failed(JWKSFetchError(f"unexpected {type(exc).__name__}"))
         finally:
-            self._finish(flight, outcome)
+            self._flights.finish(claim, outcome)  # always: waiters must never hang
 
-    async def _arun(self, flight: _Flight) -> None:
+    async def _arun(self, claim: _Claim) -> None:
         outcome = _Outcome(None, JWKSFetchError("the key set fetch was interrupted"))
         try:
             url = self._jwks_url
             if url is None:
                 url = self._discovered(await adiscover_jwks_uri(str(self._issuer), self._settings))
-            fetched = await afetch(url, self._settings, accept=ACCEPT_JWKS)
-            parsed = parse_jwks(fetched.body, algorithm=self._algorithm, source=url)
-            outcome = self._installed(parsed, fetched.headers)
-        except JWKSFetchError as exc:
-            outcome = self._failed(exc)
+            outcome = self._installed(url, await afetch(url, self._settings, accept=ACCEPT_JWKS))
         except Exception as exc:
-            log.exception("jwks: unexpected error while fetching")
-            outcome = self._failed(JWKSFetchError(f"unexpected {type(exc).__name__}"))
+            outcome = self._failed(exc)
         finally:
-            self._finish(flight, outcome)
+            self._flights.finish(claim, outcome)
 
     def _discovered(self, uri: str) -> str:
         self._settings.guard.parse(uri)  # form check now; addresses are checked by the fetch
         self._jwks_url = uri
         return uri
 
-    def _installed(self, parsed: ParsedJWKS, headers: httpx.Headers) -> _Outcome:
+    def _installed(self, url: str, fetched: Fetched) -> _Outcome:
+        parsed = parse_jwks(fetched.body, algorithm=self._algorithm, source=url)
         now = self._clock.now()
         fresh = cache_seconds(
-            headers,
-            default=self._default_cache,
-            minimum=self._min_cache,
-            maximum=self._max_cache,
+            fetched.headers,
+            default=self._cache.default_cache,
+            minimum=self._cache.min_cache,
+            maximum=self._cache.max_cache,
         )
         with self._lock:
             self._dropped += parsed.dropped
             self._last_error = None
-            self._snapshot = _Snapshot(parsed.keys, now + fresh, now + fresh + self._max_stale)
+            self._snapshot = _Snapshot(
+                parsed.keys, now + fresh, now + fresh + self._cache.max_stale
+            )
         return _Outcome(parsed.keys, None)
 
-    def _failed(self, exc: JWKSFetchError) -> _Outcome:
+    def _failed(self, exc: Exception) -> _Outcome:
+        if not isinstance(exc, JWKSFetchError):  # a bug must not leave waiters hanging
+            log.exception("jwks: unexpected error while fetching")
+            exc = JWKSFetchError(f"unexpected {type(exc).__name__}")
         with self._lock:
             if isinstance(exc, FetchRefusedError):
                 self._refusals += 1
@@ -452,4 +440,4 @@ class RemoteJWKS:
     def __repr__(self) -> str:
         where = self._jwks_url or f"discovery:{self._issuer}"
         count = len(self._snapshot.keys) if self._snapshot.keys is not None else 0
-        return f"RemoteJWKS({where!r}, keys={count}, fetches={self._fetches})"
+        return f"RemoteJWKS({where!r}, keys={count}, fetches={self._flights.started})"
