@@ -108,13 +108,13 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["path"] == JWKS_PATH and scope["method"] == "GET":
-            parts = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
-            if parts is not None:
+            runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+            if runtime is not None:
                 etag = next(
                     (v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"),
                     None,
                 )
-                await jwks_response(parts.jwks, etag)(scope, receive, send)
+                await jwks_response(runtime.jwks, etag)(scope, receive, send)
                 return
         started = time.perf_counter()
         state = {"started": False, "status": 0}
@@ -305,8 +305,8 @@ def create_app(
 
     Parameters:
         settings: the validated configuration (default: from the environment).
-        runtime: prebuilt parts (tests inject a clock this way); built from ``settings``
-            at start-up otherwise.
+        runtime: a prebuilt ``Runtime`` (tests inject a clock this way); built from
+            ``settings`` at start-up otherwise.
         freeze_heap: once started, move every object alive then (modules, the app, the
             runtime) out of the garbage collector's sight (``gc.freeze``), so a full
             collection under load scans only what requests allocate: without it, one costs
@@ -321,9 +321,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        parts = runtime if runtime is not None else Runtime(settings)
-        await parts.start()
-        app.state.runtime = parts
+        active = runtime if runtime is not None else Runtime(settings)
+        await active.start()
+        app.state.runtime = active
         if freeze_heap:
             gc.collect()
             gc.freeze()
@@ -338,7 +338,7 @@ def create_app(
         try:
             yield
         finally:
-            await parts.close()
+            await active.close()
 
     app = FastAPI(
         title="jwtwarden",

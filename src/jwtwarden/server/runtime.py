@@ -1,4 +1,5 @@
-"""The server's parts, built from ``Settings`` at start and closed at shutdown.
+"""The server's ``Runtime``: its stores, key ring, issuer, session service and verifiers, built
+from ``Settings`` at start and closed at shutdown.
 
 Also the background chores: every few seconds each process re-reads the key store (so a key
 rotated by one process is used and published by all); the process holding the ``chores``
@@ -79,8 +80,39 @@ def prepare_data_dir(settings: Settings) -> None:
         private_directory(settings.data_dir, what="data directory (JWTWARDEN_DATA_DIR)")
 
 
+def _redis_client(settings: Settings) -> Any:
+    if settings.redis_url is None:
+        return None
+    from ..stores.redis import redis_client
+
+    return redis_client(settings.redis_url.get_secret_value())
+
+
+def _password_hasher(settings: Settings) -> PasswordHasher:
+    # One argon2 thread per core across all workers: more would only thrash the caches.
+    return PasswordHasher(
+        min_length=settings.password_min_length,
+        threads=max(1, (os.cpu_count() or 1) // settings.workers),
+    )
+
+
+def _cookie_policy(settings: Settings) -> CookiePolicy:
+    return CookiePolicy(
+        host_prefix=settings.cookie_host_prefix,
+        samesite=settings.cookie_samesite,
+        access_cookie=settings.cookie_access_token,
+        allowed_origins=frozenset(settings.allowed_origins),
+        csrf_key=csrf_key(settings.kek_bytes),
+    )
+
+
 class Runtime:
-    """Everything a request needs, built once per process."""
+    """Everything a request needs, built once per process.
+
+    ``__init__`` reads as the build order, one builder per component: storage first (the
+    database, Redis, the denylist and rate limiter, the key store), then the key ring and the
+    issuer over it, the session service over those, and the verifiers last.
+    """
 
     def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
         prepare_data_dir(settings)
@@ -94,90 +126,24 @@ class Runtime:
         )
         self.users = SQLUserStore(self.engine)
         self.sessions = SQLSessionStore(self.engine)
-        self.redis: Any = None
-        if settings.redis_url is not None:
-            from ..stores.redis import redis_client
-
-            self.redis = redis_client(settings.redis_url.get_secret_value())
+        self.redis: Any = _redis_client(settings)
         self.denylist = self._denylist()
-        self.limiter = LoginLimiter(
-            self._rate_limiter(),
-            per_account=settings.rate_limit_login_account,
-            per_address=settings.rate_limit_login_address,
-            window=settings.rate_limit_window,
-        )
+        self.limiter = self._login_limiter()
         self.key_store = self._key_store()
-        self.ring = KeyRing(
-            self.key_store,
-            clock=clock,
-            algorithms={"access": settings.signing_algorithm},
-            rotation_period=settings.key_rotation_days * 86400,
-            publish_ahead=settings.key_publish_ahead,
-            max_token_ttl={"access": float(settings.access_token_ttl)},
-            refresh_interval=settings.key_refresh_interval,
-        )
-        self.issuer = Issuer(
-            issuer=settings.issuer_url,
-            keys=self.ring,
-            profiles=(ACCESS_TOKEN,),
-            clock=clock,
-            environment=settings.environment,
-            client_id=settings.client_id,
-        )
-        # One argon2 thread per core across all workers: more would only thrash the caches.
-        self.hasher = PasswordHasher(
-            min_length=settings.password_min_length,
-            threads=max(1, (os.cpu_count() or 1) // settings.workers),
-        )
-        self.service = SessionService(
-            users=self.users,
-            sessions=self.sessions,
-            minter=self.issuer,
-            hasher=self.hasher,
-            denylist=self.denylist,
-            config=SessionConfig(
-                audience=settings.audiences,
-                client_id=settings.client_id,
-                access_token_ttl=settings.access_token_ttl,
-                refresh_idle_ttl=settings.refresh_idle_ttl,
-                refresh_absolute_ttl=settings.refresh_absolute_ttl,
-                grace_period=settings.refresh_grace_period,
-                scopes=frozenset(settings.scopes),
-                client_ids=frozenset(settings.client_ids),
-            ),
-            clock=clock,
-            on_event=self.metrics.event,
-        )
+        self.ring = self._key_ring()
+        self.issuer = self._issuer()
+        self.hasher = _password_hasher(settings)
+        self.service = self._session_service()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
-        base: dict[str, Any] = {
-            "algorithms": [settings.signing_algorithm],
-            "issuer": settings.issuer_url,
-            "audience": settings.audiences,
-            "keys": _RingKeys(self.ring),
-            "clock": clock,
-        }
-        # Full check (denylist + auth version) for introspection and the server's own APIs;
-        # signature and claims only for RFC 7009 revocation (a denied token is still ours).
-        self.verifier = Verifier(
-            VerificationPolicy.access_token(
-                **base, checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version))
-            )
-        )
-        self.structural_verifier = Verifier(VerificationPolicy.access_token(**base))
-        self.cookies = CookiePolicy(
-            host_prefix=settings.cookie_host_prefix,
-            samesite=settings.cookie_samesite,
-            access_cookie=settings.cookie_access_token,
-            allowed_origins=frozenset(settings.allowed_origins),
-            csrf_key=csrf_key(settings.kek_bytes),
-        )
+        self.verifier, self.structural_verifier = self._verifiers()
+        self.cookies = _cookie_policy(settings)
         self.holder = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.lease = SQLLease(self.engine, "chores", holder=self.holder, ttl=60.0)
         self._jwks = _JWKSCache()
         self._chores: asyncio.Task[None] | None = None
         self._last_purge = 0.0
 
-    # --- construction -----------------------------------------------------------------------
+    # --- construction, in the order __init__ calls it ----------------------------------------
 
     def _denylist(self) -> Denylist:
         kind = self.settings.effective_denylist
@@ -215,6 +181,77 @@ class Runtime:
         return DirectoryKeyStore(
             settings.data_dir / "keys", environment=settings.environment, kek=kek
         )
+
+    def _login_limiter(self) -> LoginLimiter:
+        settings = self.settings
+        return LoginLimiter(
+            self._rate_limiter(),
+            per_account=settings.rate_limit_login_account,
+            per_address=settings.rate_limit_login_address,
+            window=settings.rate_limit_window,
+        )
+
+    def _key_ring(self) -> KeyRing:
+        settings = self.settings
+        return KeyRing(
+            self.key_store,
+            clock=self.clock,
+            algorithms={"access": settings.signing_algorithm},
+            rotation_period=settings.key_rotation_days * 86400,
+            publish_ahead=settings.key_publish_ahead,
+            max_token_ttl={"access": float(settings.access_token_ttl)},
+            refresh_interval=settings.key_refresh_interval,
+        )
+
+    def _issuer(self) -> Issuer:
+        settings = self.settings
+        return Issuer(
+            issuer=settings.issuer_url,
+            keys=self.ring,
+            profiles=(ACCESS_TOKEN,),
+            clock=self.clock,
+            environment=settings.environment,
+            client_id=settings.client_id,
+        )
+
+    def _session_service(self) -> SessionService:
+        settings = self.settings
+        return SessionService(
+            users=self.users,
+            sessions=self.sessions,
+            minter=self.issuer,
+            hasher=self.hasher,
+            denylist=self.denylist,
+            config=SessionConfig(
+                audience=settings.audiences,
+                client_id=settings.client_id,
+                access_token_ttl=settings.access_token_ttl,
+                refresh_idle_ttl=settings.refresh_idle_ttl,
+                refresh_absolute_ttl=settings.refresh_absolute_ttl,
+                grace_period=settings.refresh_grace_period,
+                scopes=frozenset(settings.scopes),
+                client_ids=frozenset(settings.client_ids),
+            ),
+            clock=self.clock,
+            on_event=self.metrics.event,
+        )
+
+    def _verifiers(self) -> tuple[Verifier, Verifier]:
+        """The full verifier (denylist + auth version) for introspection and the server's own
+        APIs; the structural one (signature and claims only) for RFC 7009 revocation, where a
+        denied token is still ours."""
+        settings = self.settings
+        base: dict[str, Any] = {
+            "algorithms": [settings.signing_algorithm],
+            "issuer": settings.issuer_url,
+            "audience": settings.audiences,
+            "keys": _RingKeys(self.ring),
+            "clock": self.clock,
+        }
+        full = VerificationPolicy.access_token(
+            **base, checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version))
+        )
+        return Verifier(full), Verifier(VerificationPolicy.access_token(**base))
 
     # --- life cycle -------------------------------------------------------------------------
 

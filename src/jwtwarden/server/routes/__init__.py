@@ -11,16 +11,19 @@ from ..errors import InvalidToken
 from ..parsing import bearer_token
 from ..runtime import Runtime
 
-__all__ = ["authenticate", "runtime"]
+__all__ = ["authenticate", "runtime_of"]
 
 
-def runtime(request: Request) -> Runtime:
-    """The process's ``Runtime`` (built in the app's lifespan)."""
-    parts: Runtime = request.app.state.runtime
-    return parts
+def runtime_of(request: Request) -> Runtime:
+    """The process's ``Runtime`` (built in the app's lifespan), which a request works with.
+
+    Named ``runtime_of`` so that ``runtime``, in every route, is the object it returns.
+    """
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-async def authenticate(request: Request, parts: Runtime) -> tuple[VerifiedToken, bool]:
+async def authenticate(request: Request, runtime: Runtime) -> tuple[VerifiedToken, bool]:
     """The caller's verified access token (Bearer header, or the access cookie with the CSRF
     checks), with every revocation check; and whether it came from the cookie.
 
@@ -31,12 +34,12 @@ async def authenticate(request: Request, parts: Runtime) -> tuple[VerifiedToken,
     """
     token = bearer_token(request)
     if token is not None:
-        return await parts.verify_access_token(token), False
-    token = parts.cookies.access_cookie_value(request)
+        return await runtime.verify_access_token(token), False
+    token = runtime.cookies.access_cookie_value(request)
     if token is None:
         raise InvalidToken("an access token is required")
-    parts.cookies.check_origin(request)  # a cross-site request is refused before any work
-    verified = await parts.verify_access_token(token)
+    runtime.cookies.check_origin(request)  # a cross-site request is refused before any work
+    verified = await runtime.verify_access_token(token)
     sid = verified.claims.get("sid")
-    parts.cookies.check_csrf(request, sid if isinstance(sid, str) else None)
+    runtime.cookies.check_csrf(request, sid if isinstance(sid, str) else None)
     return verified, True

@@ -15,18 +15,18 @@ from ..errors import AccessDenied, InvalidRequest, NotFound
 from ..parsing import json_body, path_id, required_string
 from ..responses import private_response
 from ..runtime import Runtime
-from . import authenticate, runtime
+from . import authenticate, runtime_of
 
 router = APIRouter(prefix="/admin")
 
 
 async def _admin(request: Request) -> Runtime:
-    parts = runtime(request)
-    verified, _ = await authenticate(request, parts)
-    user = await parts.users.user_by_id(str(verified.claims["sub"]))
+    runtime = runtime_of(request)
+    verified, _ = await authenticate(request, runtime)
+    user = await runtime.users.user_by_id(str(verified.claims["sub"]))
     if user is None or user.disabled or not user.is_admin:
         raise AccessDenied("administrators only")
-    return parts
+    return runtime
 
 
 def _user(user: UserRecord) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
 
 @router.post("/users")
 async def create_user(request: Request) -> Response:
-    parts = await _admin(request)
+    runtime = await _admin(request)
     data = await json_body(request)
     email = required_string(data, "email", max_length=320)
     password = required_string(data, "password", max_length=4096)
@@ -60,7 +60,7 @@ async def create_user(request: Request) -> Response:
     if not isinstance(is_admin, bool):
         raise InvalidRequest("is_admin must be a boolean")
     try:
-        user = await parts.service.create_user(email, password, is_admin=is_admin)
+        user = await runtime.service.create_user(email, password, is_admin=is_admin)
     except ValueError:
         raise InvalidRequest("email is not an email address") from None
     return private_response(_user(user), status=201)
@@ -68,17 +68,17 @@ async def create_user(request: Request) -> Response:
 
 @router.get("/users")
 async def list_users(request: Request) -> Response:
-    parts = await _admin(request)
+    runtime = await _admin(request)
     limit = _bounded_int(request, "limit", 100, 1000)
     offset = _bounded_int(request, "offset", 0, 10**9)
-    users = await parts.users.list_users(limit=limit, offset=offset)
+    users = await runtime.users.list_users(limit=limit, offset=offset)
     return private_response({"users": [_user(u) for u in users]})
 
 
 @router.get("/users/{user_id}")
 async def get_user(request: Request, user_id: str) -> Response:
-    parts = await _admin(request)
-    user = await parts.users.user_by_id(path_id(user_id))
+    runtime = await _admin(request)
+    user = await runtime.users.user_by_id(path_id(user_id))
     if user is None:
         raise NotFound("no such user")
     return private_response(_user(user))
@@ -87,26 +87,26 @@ async def get_user(request: Request, user_id: str) -> Response:
 @router.post("/users/{user_id}/disable")
 @router.post("/users/{user_id}/enable")
 async def set_disabled(request: Request, user_id: str) -> Response:
-    parts = await _admin(request)
+    runtime = await _admin(request)
     user_id = path_id(user_id)
     disabled = request.url.path.endswith("/disable")
-    if not await parts.service.set_disabled(user_id, disabled):
+    if not await runtime.service.set_disabled(user_id, disabled):
         raise NotFound("no such user")
     return private_response({"id": user_id, "disabled": disabled})
 
 
 @router.post("/users/{user_id}/sessions/revoke")
 async def end_sessions(request: Request, user_id: str) -> Response:
-    parts = await _admin(request)
+    runtime = await _admin(request)
     user_id = path_id(user_id)
-    count = await parts.service.end_all_sessions(user_id, reason="admin")
+    count = await runtime.service.end_all_sessions(user_id, reason="admin")
     return private_response({"id": user_id, "sessions_ended": count})
 
 
 @router.get("/keys")
 async def keys(request: Request) -> Response:
-    parts = await _admin(request)
-    records = await asyncio.to_thread(parts.ring.status)
+    runtime = await _admin(request)
+    records = await asyncio.to_thread(runtime.ring.status)
     body = [
         {
             "kid": r.kid,
@@ -126,13 +126,13 @@ async def keys(request: Request) -> Response:
 @router.post("/keys/rotate")
 async def rotate(request: Request) -> Response:
     """Start a rotation of the access-token key (``{"immediate": true}`` to sign at once)."""
-    parts = await _admin(request)
+    runtime = await _admin(request)
     data = await json_body(request)
     immediate = data.get("immediate", False)
     if not isinstance(immediate, bool):
         raise InvalidRequest("immediate must be a boolean")
-    record = await asyncio.to_thread(parts.ring.rotate, "access", immediate=immediate)
-    parts.refresh_jwks()
+    record = await asyncio.to_thread(runtime.ring.rotate, "access", immediate=immediate)
+    runtime.refresh_jwks()
     return private_response(
         {"kid": record.kid, "state": record.state.value, "activate_at": record.activate_at}
     )

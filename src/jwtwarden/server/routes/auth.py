@@ -21,24 +21,24 @@ from ..parsing import (
 )
 from ..responses import json_response
 from ..runtime import Runtime
-from . import authenticate, runtime
+from . import authenticate, runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
 
 
-def _cookie_mode(request: Request, parts: Runtime) -> bool:
+def _cookie_mode(request: Request, runtime: Runtime) -> bool:
     """Which way a login answers (see ``server.cookies``)."""
     mode = request.query_params.get("mode")
     if mode not in (None, "cookie", "body"):
         raise InvalidRequest("mode must be 'cookie' or 'body'")
-    if parts.settings.cookie_mode:
+    if runtime.settings.cookie_mode:
         if mode == "body":
             # Else an injected script could simply ask for the refresh token in a body.
             raise InvalidRequest("this server answers logins in cookie mode only")
         return True
     if mode == "cookie":
-        if not parts.settings.allowed_origins:
+        if not runtime.settings.allowed_origins:
             raise InvalidRequest("cookie mode is not configured (allowed_origins)")
         return True
     return False
@@ -46,28 +46,28 @@ def _cookie_mode(request: Request, parts: Runtime) -> bool:
 
 @router.post("/auth/login")
 async def login(request: Request) -> Response:
-    parts = runtime(request)
-    cookie_mode = _cookie_mode(request, parts)
+    runtime = runtime_of(request)
+    cookie_mode = _cookie_mode(request, runtime)
     if cookie_mode:
         # Login CSRF: a cross-site page must not log the browser into another account.
-        parts.cookies.check_origin(request)
+        runtime.cookies.check_origin(request)
     data = await json_body(request)
     email = required_string(data, "email", max_length=320)
     password = required_string(data, "password", max_length=4096)
     client_id = optional_string(data, "client_id", max_length=128)
     scope = optional_string(data, "scope", max_length=1024)
-    settings = parts.settings
+    settings = runtime.settings
     if client_id is not None and client_id not in (settings.client_id, *settings.client_ids):
         raise InvalidRequest("unknown client_id")
     account = normalize_email(email) or email.strip().lower()
     try:
-        await parts.limiter.check(account=account, address=client_address(request))
+        await runtime.limiter.check(account=account, address=client_address(request))
     except RateLimitedError:
-        parts.metrics.logins.labels("rate_limited").inc()
-        parts.metrics.rate_limited.labels("login").inc()
+        runtime.metrics.logins.labels("rate_limited").inc()
+        runtime.metrics.rate_limited.labels("login").inc()
         raise
-    pair = await parts.service.login(email, password, client_id=client_id, scope=scope)
-    return render_tokens(parts, pair, cookie_mode=cookie_mode)
+    pair = await runtime.service.login(email, password, client_id=client_id, scope=scope)
+    return render_tokens(runtime, pair, cookie_mode=cookie_mode)
 
 
 async def _optional_body(request: Request) -> dict[str, Any]:
@@ -80,35 +80,35 @@ async def _optional_body(request: Request) -> dict[str, Any]:
 @router.post("/auth/logout")
 async def logout(request: Request) -> Response:
     """End the session of a refresh token (body or cookie) or of a bearer access token."""
-    parts = runtime(request)
+    runtime = runtime_of(request)
     data = await _optional_body(request)
     token = optional_string(data, "refresh_token", max_length=256)
     from_cookie = False
     if token is None:
-        token = parts.cookies.refresh_cookie(request)
+        token = runtime.cookies.refresh_cookie(request)
         if token is not None:
-            parts.cookies.check_origin(request)
-            parts.cookies.check_csrf(request, await parts.service.session_of(token))
+            runtime.cookies.check_origin(request)
+            runtime.cookies.check_csrf(request, await runtime.service.session_of(token))
             from_cookie = True
     session_id = None
     if token is None:
-        if bearer_token(request) is None and parts.cookies.access_cookie_value(request) is None:
+        if bearer_token(request) is None and runtime.cookies.access_cookie_value(request) is None:
             raise InvalidRequest("send a refresh token, the session cookie or an access token")
-        verified, from_cookie = await authenticate(request, parts)
+        verified, from_cookie = await authenticate(request, runtime)
         sid = verified.claims.get("sid")
         session_id = sid if isinstance(sid, str) else None
-    await parts.service.logout(refresh_token=token, session_id=session_id)
+    await runtime.service.logout(refresh_token=token, session_id=session_id)
     response = json_response({"status": "logged_out"}, headers=dict(NO_STORE))
     if from_cookie:
-        parts.cookies.clear(response)
+        runtime.cookies.clear(response)
     return response
 
 
 @router.post("/auth/password")
 async def change_password(request: Request) -> Response:
     """Change the caller's password: bumps the auth version, ends every session."""
-    parts = runtime(request)
-    verified, from_cookie = await authenticate(request, parts)
+    runtime = runtime_of(request)
+    verified, from_cookie = await authenticate(request, runtime)
     data = await json_body(request)
     current = required_string(data, "current_password", max_length=4096)
     new = required_string(data, "new_password", max_length=4096)
@@ -116,18 +116,18 @@ async def change_password(request: Request) -> Response:
     # A current-password check is a password guess: it spends the same per-account and
     # per-address budget as a login (the bucket of the account's email), so a stolen access
     # token cannot add its own budget of guesses to the attacker's logins.
-    user = await parts.service.users.user_by_id(user_id)
+    user = await runtime.service.users.user_by_id(user_id)
     account = (normalize_email(user.email) or user.email) if user is not None else user_id
     try:
-        await parts.limiter.check(account=account, address=client_address(request))
+        await runtime.limiter.check(account=account, address=client_address(request))
     except RateLimitedError:
-        parts.metrics.rate_limited.labels("password").inc()
+        runtime.metrics.rate_limited.labels("password").inc()
         raise
     try:
-        await parts.service.change_password(user_id, current, new)
+        await runtime.service.change_password(user_id, current, new)
     except InvalidCredentialsError:
         raise InvalidGrant("the current password is wrong") from None
     response = json_response({"status": "password_changed"}, headers=dict(NO_STORE))
     if from_cookie:
-        parts.cookies.clear(response)
+        runtime.cookies.clear(response)
     return response

@@ -16,7 +16,7 @@ from ..metrics import CONTENT_TYPE
 from ..parsing import client_address
 from ..responses import json_response
 from ..settings import is_loopback_host
-from . import runtime
+from . import runtime_of
 
 router = APIRouter()
 
@@ -44,14 +44,14 @@ def jwks_response(cache: Any, if_none_match: str | None) -> Response:
 
 @router.get(JWKS_PATH)
 async def jwks(request: Request) -> Response:
-    return jwks_response(runtime(request).jwks, request.headers.get("if-none-match"))
+    return jwks_response(runtime_of(request).jwks, request.headers.get("if-none-match"))
 
 
 @router.get("/.well-known/openid-configuration")
 @router.get("/.well-known/oauth-authorization-server")
 async def metadata(request: Request) -> Response:
-    parts = runtime(request)
-    settings = parts.settings
+    runtime = runtime_of(request)
+    settings = runtime.settings
     base = settings.issuer_url.rstrip("/")
     body = {
         "issuer": settings.issuer_url,
@@ -83,8 +83,8 @@ async def metrics(request: Request) -> Response:
     """Prometheus metrics: to loopback peers, or to anyone with ``JWTWARDEN_METRICS_TOKEN``
     as a Bearer token. Login, reuse and rate-limit counters tell an attacker whether an
     attack is being noticed: they are not for the public side of an auth server."""
-    parts = runtime(request)
-    settings = parts.settings
+    runtime = runtime_of(request)
+    settings = runtime.settings
     if not settings.metrics:
         raise NotFound()
     token = settings.metrics_token
@@ -95,4 +95,4 @@ async def metrics(request: Request) -> Response:
             raise AccessDenied("metrics need the metrics token (Authorization: Bearer ...)")
     elif not is_loopback_host(client_address(request)):
         raise AccessDenied("metrics are served to loopback clients (or set a metrics token)")
-    return Response(parts.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)

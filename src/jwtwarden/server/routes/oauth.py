@@ -14,7 +14,7 @@ from ...sessions.tokens import REFRESH_TOKEN_PREFIX
 from ..errors import NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
 from ..parsing import basic_credentials, form_body, optional_string, required_string
 from ..responses import json_response
-from . import runtime
+from . import runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
@@ -24,7 +24,7 @@ _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud",
 
 @router.post("/oauth/token")
 async def token(request: Request) -> Response:
-    parts = runtime(request)
+    runtime = runtime_of(request)
     form = await form_body(request)
     grant_type = form.get("grant_type")
     if grant_type is None:
@@ -34,41 +34,41 @@ async def token(request: Request) -> Response:
     refresh_token = optional_string(form, "refresh_token", max_length=256)
     from_cookie = False
     if refresh_token is None:
-        refresh_token = parts.cookies.refresh_cookie(request)
+        refresh_token = runtime.cookies.refresh_cookie(request)
         if refresh_token is None:
             raise InvalidRequest("refresh_token is required")
         # The CSRF token must be the one of the cookie's session, checked before the refresh
         # token is spent: a refused request leaves the session as it was.
-        parts.cookies.check_origin(request)
-        session_id = await parts.service.session_of(refresh_token)
-        parts.cookies.check_csrf(request, session_id)
+        runtime.cookies.check_origin(request)
+        session_id = await runtime.service.session_of(refresh_token)
+        runtime.cookies.check_csrf(request, session_id)
         from_cookie = True
-    elif parts.settings.cookie_mode:
+    elif runtime.settings.cookie_mode:
         raise InvalidRequest("this server takes refresh tokens from its cookie only")
-    pair = await parts.service.refresh(
+    pair = await runtime.service.refresh(
         refresh_token,
         scope=optional_string(form, "scope", max_length=1024),
         client_id=optional_string(form, "client_id", max_length=128),
     )
-    return render_tokens(parts, pair, cookie_mode=from_cookie)
+    return render_tokens(runtime, pair, cookie_mode=from_cookie)
 
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request) -> Response:
     """RFC 7009: 200 whether or not the token was valid (2.2); refresh tokens end their
     session, access tokens are denied by ``jti`` until they expire."""
-    parts = runtime(request)
+    runtime = runtime_of(request)
     form = await form_body(request)
     value = required_string(form, "token", max_length=8192)
     if value.startswith(REFRESH_TOKEN_PREFIX):
-        await parts.service.revoke_refresh_token(value)
+        await runtime.service.revoke_refresh_token(value)
     else:
         try:
-            verified = await parts.verify_access_token(value, hooks=False)
+            verified = await runtime.verify_access_token(value, hooks=False)
         except InvalidTokenError:
             pass  # RFC 7009 2.2: an invalid token is not an error
         else:
-            await parts.service.revoke_access_token(verified.claims)
+            await runtime.service.revoke_access_token(verified.claims)
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -85,13 +85,13 @@ def _client_ok(request: Request, configured_id: str | None, configured: Any) -> 
 async def introspect(request: Request) -> Response:
     """RFC 7662 for access tokens. Inactive is just ``{"active": false}``; a denylist that
     cannot answer is a 503, never an ``active`` answer."""
-    parts = runtime(request)
-    settings = parts.settings
+    runtime = runtime_of(request)
+    settings = runtime.settings
     _client_ok(request, settings.introspection_client_id, settings.introspection_client_secret)
     form = await form_body(request)
     value = required_string(form, "token", max_length=8192)
     try:
-        verified = await parts.verify_access_token(value)
+        verified = await runtime.verify_access_token(value)
     except InvalidTokenError:
         return json_response({"active": False}, headers=NO_STORE)
     claims = verified.claims

@@ -13,7 +13,7 @@ from ..runtime import Runtime
 __all__ = ["render_tokens"]
 
 
-def render_tokens(parts: Runtime, pair: TokenPair, *, cookie_mode: bool) -> Response:
+def render_tokens(runtime: Runtime, pair: TokenPair, *, cookie_mode: bool) -> Response:
     """RFC 6749 5.1 body; in cookie mode the refresh token (and optionally the access token)
     goes only in cookies and the body carries the CSRF token instead: the session's own
     (``CookiePolicy.csrf_token``), never a value read from the request."""
@@ -24,15 +24,15 @@ def render_tokens(parts: Runtime, pair: TokenPair, *, cookie_mode: bool) -> Resp
         body["access_token"] = pair.access_token
         body["refresh_token"] = pair.refresh_token
         return token_response(body)
-    csrf = parts.cookies.csrf_token(pair.session_id)
-    if not parts.cookies.access_cookie:
+    csrf = runtime.cookies.csrf_token(pair.session_id)
+    if not runtime.cookies.access_cookie:
         body["access_token"] = pair.access_token
     body["csrf_token"] = csrf
     response = token_response(body)
-    parts.cookies.set_session(
+    runtime.cookies.set_session(
         response,
         refresh_token=pair.refresh_token,
-        refresh_max_age=parts.settings.refresh_idle_ttl,
+        refresh_max_age=runtime.settings.refresh_idle_ttl,
         access_token=pair.access_token,
         access_max_age=pair.expires_in,
         csrf_token=csrf,
