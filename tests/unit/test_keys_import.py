@@ -334,3 +334,13 @@ def test_should_check_a_granted_operation_once_and_a_refused_one_every_time(
         with pytest.raises(UnsupportedKeyOperationError):
             public.jwk.get_op_key("sign")
     assert checks == ["sign"] * 4  # once for the private key, every time for the public one
+
+
+def test_should_check_the_raw_members_of_every_kty_it_imports() -> None:
+    # import_jwk runs one member check per kty before joserfc sees the key: a kty added to
+    # the importable ones without its check would reach joserfc unchecked.
+    from jwtwarden.keys._jwk_members import _MEMBER_CHECKS, PRIVATE_MEMBERS, PUBLIC_MEMBERS
+    from jwtwarden.keys.key import JOSERFC_KEY_CLASSES
+
+    assert set(_MEMBER_CHECKS) == set(JOSERFC_KEY_CLASSES) == {"oct", "RSA", "EC", "OKP"}
+    assert set(PUBLIC_MEMBERS) == set(PRIVATE_MEMBERS) == set(JOSERFC_KEY_CLASSES)

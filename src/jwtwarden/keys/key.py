@@ -24,8 +24,9 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from .._jose.algorithms import AlgorithmSpec, spec_for
 from .._jose.b64 import b64url_decode_checked
-from ..errors import InvalidKeyError, JWTWardenError, WeakKeyError
-from .strength import MAX_RSA_BITS, check_hmac_secret, check_rsa_public
+from ..errors import InvalidKeyError, JWTWardenError
+from ._jwk_members import PRIVATE_MEMBERS, PUBLIC_MEMBERS, check_members, key_material
+from .strength import check_hmac_secret, check_rsa_public
 
 __all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
 
@@ -67,14 +68,6 @@ class _OKPKey(_OperationKeys, OKPKey):
 
 
 JOSERFC_KEY_CLASSES: dict[str, Any] = {"oct": _OctKey, "RSA": _RSAKey, "EC": _ECKey, "OKP": _OKPKey}
-# The JWK members that carry key material, per kty (RFC 7518 section 6, RFC 8037 section 2).
-_PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x"), "oct": ()}
-_PRIVATE_MEMBERS = {
-    "RSA": ("d", "p", "q", "dp", "dq", "qi"),
-    "EC": ("d",),
-    "OKP": ("d",),
-    "oct": ("k",),
-}
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
@@ -121,7 +114,7 @@ class Key:
             raise ValueError("an HMAC key has no public part and is never published")
         data = self._jwk.as_dict(private=False)
         out: dict[str, Any] = {"kty": data["kty"]}
-        for name in _PUBLIC_MEMBERS[data["kty"]]:
+        for name in PUBLIC_MEMBERS[data["kty"]]:
             out[name] = data[name]
         out.update(kid=self.kid, alg=self.alg, use="sig")
         return out
@@ -131,7 +124,7 @@ class Key:
         data = self._jwk.as_dict(private=True)
         kty = data["kty"]
         out: dict[str, Any] = {"kty": kty}
-        for name in (*_PUBLIC_MEMBERS[kty], *_PRIVATE_MEMBERS[kty]):
+        for name in (*PUBLIC_MEMBERS[kty], *PRIVATE_MEMBERS[kty]):
             if name in data:
                 out[name] = data[name]
         out.update(kid=self.kid, alg=self.alg)
@@ -193,46 +186,6 @@ def _check_strength(spec: AlgorithmSpec, jwk: Any) -> None:
             )
 
 
-def _check_size_before_import(spec: AlgorithmSpec, material: Mapping[str, str]) -> None:
-    # The size floors run on the raw members, before joserfc sees the key: joserfc warns
-    # (SecurityWarning) about short HMAC secrets and RSA moduli, and under a "warnings are
-    # errors" filter that warning would replace our weak_key refusal with another error.
-    if spec.kty == "oct":
-        check_hmac_secret(
-            b64url_decode_checked(material["k"]), alg=spec.name, min_bits=spec.min_bits
-        )
-    elif spec.kty == "RSA" and "n" in material:
-        modulus = b64url_decode_checked(material["n"])
-        if len(modulus) * 8 > MAX_RSA_BITS + 8:  # before the int conversion of a huge n
-            raise InvalidKeyError(f"RSA modulus over {MAX_RSA_BITS} bits (denial of service)")
-        bits = int.from_bytes(modulus, "big").bit_length()
-        if bits < spec.min_bits:
-            raise WeakKeyError(
-                f"RSA key of {bits} bits; at least {spec.min_bits} bits are required"
-            )
-        if bits > MAX_RSA_BITS:
-            raise InvalidKeyError(f"RSA modulus of {bits} bits; at most {MAX_RSA_BITS}")
-    elif spec.kty in ("EC", "OKP"):
-        _check_coordinate_lengths(spec, material)
-
-
-# RFC 7518 6.2.1.2-6.2.2.1 and RFC 8037 2: each member is the curve's full length, exactly.
-# A shorter or zero-padded encoding names the same point under another string: another
-# thumbprint (kid) for one key, and a parser that disagrees with ours.
-_MEMBER_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66, "Ed25519": 32, "Ed448": 57}
-
-
-def _check_coordinate_lengths(spec: AlgorithmSpec, material: Mapping[str, str]) -> None:
-    size = _MEMBER_BYTES.get(material.get("crv", ""))
-    if size is None:
-        return  # an unknown curve is refused by the import and the curve check
-    for name in ("x", "y", "d"):
-        if name in material and len(b64url_decode_checked(material[name])) != size:
-            raise InvalidKeyError(
-                f"JWK member {name!r} must be exactly {size} bytes on {material['crv']}"
-            )
-
-
 def import_jwk(
     data: Mapping[str, Any] | str | bytes,
     *,
@@ -252,6 +205,26 @@ def import_jwk(
     Example:
         >>> key = import_jwk({"kty": "oct", "k": "...", "alg": "HS256"})  # doctest: +SKIP
     """
+    data = _jwk_object(data)
+    spec = _pinned_spec(data, algorithm)
+    _check_use(data)
+    material = key_material(data, spec.kty)
+    check_members(spec, material)  # the kty's checks, before joserfc sees the key
+    try:
+        jwk = JOSERFC_KEY_CLASSES[spec.kty].import_key(material)
+    except JWTWardenError:
+        raise
+    except Exception as exc:  # joserfc / cryptography refuse malformed keys in many ways
+        raise InvalidKeyError(f"the {spec.kty} key is invalid: {type(exc).__name__}") from None
+    _check_strength(spec, jwk)
+    if spec.kty == "OKP" and "d" in material and "x" in material:
+        _check_okp_pair(jwk, material["x"])
+    kid = data.get("kid")
+    kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
+    return Key(jwk, alg=spec.name, kid=kid, token_use=token_use, environment=environment)
+
+
+def _jwk_object(data: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
@@ -259,6 +232,11 @@ def import_jwk(
             raise InvalidKeyError("the JWK is not valid JSON") from None
     if not isinstance(data, Mapping):
         raise InvalidKeyError("a JWK must be a JSON object")
+    return data
+
+
+def _pinned_spec(data: Mapping[str, Any], algorithm: str | None) -> AlgorithmSpec:
+    """The one algorithm the key is for: its own ``alg``, or the caller's; of its ``kty``."""
     kty = data.get("kty")
     if kty not in JOSERFC_KEY_CLASSES:
         raise InvalidKeyError(f"unsupported kty {str(kty)[:20]!r}; expected RSA, EC, OKP or oct")
@@ -276,6 +254,10 @@ def import_jwk(
         raise InvalidKeyError(str(exc)) from None
     if spec.kty != kty:
         raise InvalidKeyError(f"{alg} needs a {spec.kty} key, not {kty}")
+    return spec
+
+
+def _check_use(data: Mapping[str, Any]) -> None:
     use = data.get("use")
     if use is not None and use != "sig":
         raise InvalidKeyError(f"the key's use is {str(use)[:20]!r}; a signing key has use 'sig'")
@@ -284,41 +266,6 @@ def import_jwk(
         not isinstance(ops, list) or not ({"sign", "verify"} & set(map(str, ops)))
     ):
         raise InvalidKeyError("the key's key_ops allow neither 'sign' nor 'verify'")
-    material = {"kty": kty}
-    for name in (*_PUBLIC_MEMBERS[kty], *_PRIVATE_MEMBERS[kty]):
-        if name in data:
-            value = data[name]
-            if not isinstance(value, str):
-                raise InvalidKeyError(f"JWK member {name!r} must be a string")
-            if name != "crv":
-                try:
-                    b64url_decode_checked(value)
-                except ValueError:
-                    raise InvalidKeyError(f"JWK member {name!r} is not base64url") from None
-            material[name] = value
-    if kty == "oct" and not material.get("k"):
-        raise InvalidKeyError("an HMAC key needs a non-empty 'k'")
-    if (
-        kty == "RSA"
-        and "d" in material
-        and not all(m in material for m in ("p", "q", "dp", "dq", "qi"))
-    ):
-        # RFC 7518 6.3.2 lets a producer send d alone, but recovering the primes from it costs
-        # about 0.1 s per key: a key set full of such keys is a CPU exhaustion vector.
-        raise InvalidKeyError("a private RSA JWK must carry p, q, dp, dq and qi along with d")
-    _check_size_before_import(spec, material)
-    try:
-        jwk = JOSERFC_KEY_CLASSES[kty].import_key(material)
-    except JWTWardenError:
-        raise
-    except Exception as exc:  # joserfc / cryptography refuse malformed keys in many ways
-        raise InvalidKeyError(f"the {kty} key is invalid: {type(exc).__name__}") from None
-    _check_strength(spec, jwk)
-    if kty == "OKP" and "d" in material and "x" in material:
-        _check_okp_pair(jwk, material["x"])
-    kid = data.get("kid")
-    kid = _check_kid(kid) if kid is not None else str(jwk.thumbprint())
-    return Key(jwk, alg=alg, kid=kid, token_use=token_use, environment=environment)
 
 
 def _check_okp_pair(jwk: Any, x: str) -> None:
