@@ -324,14 +324,14 @@ class Issuer:
         nonce: str | None,
         allow_long_ttl: bool,
     ) -> tuple[str, dict[str, Any]]:
-        spec = self.profile(profile)
+        profile = self.profile(profile)
         if not isinstance(sub, str) or not sub:
             raise ValueError("sub must be a non-empty string")
         aud = _audience(audience)
-        extra = self._custom_claims(spec, claims)
-        lifetime = self._lifetime(spec, ttl, allow_long_ttl)
-        nonce = self._nonce(spec, nonce)
-        key = self._signing_key(spec)
+        extra = self._custom_claims(profile, claims)
+        lifetime = self._lifetime(profile, ttl, allow_long_ttl)
+        nonce = self._nonce(profile, nonce)
+        key = self._signing_key(profile)
         iat = int(self.clock.now())
         payload: dict[str, Any] = {
             "iss": self.issuer,
@@ -340,22 +340,22 @@ class Issuer:
             "iat": iat,
             "exp": iat + lifetime,
         }
-        if not_before is not None or spec.set_nbf:
+        if not_before is not None or profile.set_nbf:
             payload["nbf"] = self._not_before(not_before, iat, iat + lifetime)
         payload["jti"] = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
         if nonce is not None:
             payload["nonce"] = nonce
         if extra:
             payload.update(extra)
-        if spec.name in self._access_profiles:
+        if profile.name in self._access_profiles:
             # RFC 9068 2.2: client_id is REQUIRED in a JWT access token (a caller's own is
             # checked with the other registered claims above).
             payload.setdefault("client_id", self._client_id)
-        token = self._sign(spec, payload, key)
-        self._check_size(spec, token, extra)
+        token = self._sign(profile, payload, key)
+        self._check_size(profile, token, extra)
         return token, payload
 
-    def _sign(self, spec: TokenProfile, payload: dict[str, Any], key: Key) -> str:
+    def _sign(self, profile: TokenProfile, payload: dict[str, Any], key: Key) -> str:
         """``sign_compact`` with the header segment encoded once per profile and key: the
         same bytes, signed by the same joserfc algorithm object."""
         try:
@@ -366,11 +366,11 @@ class Issuer:
             raise TypeError(
                 "claims must be JSON values (no NaN, no infinities, no lone surrogates)"
             ) from None
-        cached = (spec.typ, key.alg, key.kid)
+        cached = (profile.typ, key.alg, key.kid)
         head = self._headers.get(cached)
         if head is None:
             head = b64url_encode(
-                _dumps({"typ": spec.typ, "alg": key.alg, "kid": key.kid}).encode("utf-8")
+                _dumps({"typ": profile.typ, "alg": key.alg, "kid": key.kid}).encode("utf-8")
             )
             if len(self._headers) >= _HEADER_ENTRIES:
                 self._headers.clear()
@@ -382,29 +382,28 @@ class Issuer:
     # --- the checks -------------------------------------------------------------------------
 
     def _custom_claims(
-        self, spec: TokenProfile, claims: Mapping[str, Any] | None
+        self, profile: TokenProfile, claims: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         if not claims:
             # Nothing of the caller's to lint: the claims the issuer sets itself are known.
-            if spec.required_claims:
-                raise ValueError(
-                    f"the {spec.name} profile requires the claims {list(spec.required_claims)}"
-                )
+            if profile.required_claims:
+                wanted = list(profile.required_claims)
+                raise ValueError(f"the {profile.name} profile requires the claims {wanted}")
             return {}
         extra = dict(claims)
         findings = self._screen(extra)
-        missing = [c for c in spec.required_claims if c not in extra]
+        missing = [c for c in profile.required_claims if c not in extra]
         if missing:
-            raise ValueError(f"the {spec.name} profile requires the claims {missing}")
+            raise ValueError(f"the {profile.name} profile requires the claims {missing}")
         if findings is None:
             findings = _lint_whole(extra)
         for finding in findings:
             if finding.severity == "refuse":
                 raise ClaimLintError(finding.message, claim=finding.claim, reason=finding.reason)
             self._warn_once(
-                (spec.name, finding.claim, finding.reason),
+                (profile.name, finding.claim, finding.reason),
                 "%s token: %s [%s]",
-                spec.name,
+                profile.name,
                 finding.message,
                 finding.reason,
             )
@@ -458,42 +457,44 @@ class Issuer:
             findings.sort(key=lambda f: f.severity != "refuse")
         return findings
 
-    def _lifetime(self, spec: TokenProfile, ttl: float | None, allow_long: bool) -> int:
+    def _lifetime(self, profile: TokenProfile, ttl: float | None, allow_long: bool) -> int:
         if ttl is None:
-            lifetime = spec.default_ttl
+            lifetime = profile.default_ttl
         else:
             if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
                 raise ValueError("ttl must be a finite number of seconds")
             lifetime = int(ttl)
-        cap = spec.long_ttl_cap if allow_long else spec.max_ttl
+        cap = profile.long_ttl_cap if allow_long else profile.max_ttl
         assert cap is not None  # filled in by TokenProfile.__post_init__
-        if lifetime < spec.min_ttl:
-            raise ValueError(f"{spec.name} tokens live at least {spec.min_ttl} s, not {lifetime}")
+        if lifetime < profile.min_ttl:
+            raise ValueError(
+                f"{profile.name} tokens live at least {profile.min_ttl} s, not {lifetime}"
+            )
         if lifetime > cap:
             hint = (
-                f" (allow_long_ttl=True, --allow-long-ttl, allows up to {spec.long_ttl_cap} s)"
-                if not allow_long and spec.long_ttl_cap != spec.max_ttl
+                f" (allow_long_ttl=True, --allow-long-ttl, allows up to {profile.long_ttl_cap} s)"
+                if not allow_long and profile.long_ttl_cap != profile.max_ttl
                 else " (hard cap)"
             )
-            raise ValueError(f"{spec.name} tokens live at most {cap} s, not {lifetime}{hint}")
+            raise ValueError(f"{profile.name} tokens live at most {cap} s, not {lifetime}{hint}")
         if self._max_token_ttl is not None:
-            limit = self._max_token_ttl(spec.token_use)
+            limit = self._max_token_ttl(profile.token_use)
             if lifetime > limit:
                 # The key ring keeps a retired key published this long; a longer-lived token
                 # would stop verifying before it expires.
                 raise ValueError(
-                    f"{spec.name} tokens may live at most {limit:g} s with this key ring "
-                    f"(its max_token_ttl for {spec.token_use!r})"
+                    f"{profile.name} tokens may live at most {limit:g} s with this key ring "
+                    f"(its max_token_ttl for {profile.token_use!r})"
                 )
         return lifetime
 
-    def _nonce(self, spec: TokenProfile, nonce: str | None) -> str | None:
-        if spec.name in self._id_profiles:
+    def _nonce(self, profile: TokenProfile, nonce: str | None) -> str | None:
+        if profile.name in self._id_profiles:
             if not isinstance(nonce, str) or not nonce:
                 raise ValueError("an ID token needs the nonce the client sent (OpenID Connect)")
             return nonce
         if nonce is not None:
-            raise ValueError(f"{spec.name} tokens carry no nonce (only ID tokens do)")
+            raise ValueError(f"{profile.name} tokens carry no nonce (only ID tokens do)")
         return None
 
     @staticmethod
@@ -511,25 +512,27 @@ class Issuer:
             raise ValueError("not_before must be before the token expires")
         return nbf
 
-    def _signing_key(self, spec: TokenProfile) -> Key:
-        key = self._keys.signing_key(spec.token_use)
+    def _signing_key(self, profile: TokenProfile) -> Key:
+        key = self._keys.signing_key(profile.token_use)
         if not isinstance(key, Key):
             raise TypeError("the key provider must return a Key")
         if self._environment is not None and key.environment != self._environment:
             raise KeyEnvironmentError(
-                f"the {spec.token_use!r} signing key {key.kid[:64]!r} belongs to environment "
+                f"the {profile.token_use!r} signing key {key.kid[:64]!r} belongs to environment "
                 f"{key.environment!r}, not {self._environment!r}"
             )
-        if key.token_use is not None and key.token_use != spec.token_use:
+        if key.token_use is not None and key.token_use != profile.token_use:
             raise NoSigningKeyError(
                 f"the provider returned a key for {key.token_use!r} tokens, not "
-                f"{spec.token_use!r}: each token kind has its own key"
+                f"{profile.token_use!r}: each token kind has its own key"
             )
         if not key.is_private:
-            raise NoSigningKeyError(f"the {spec.token_use!r} key {key.kid[:64]!r} is public only")
+            raise NoSigningKeyError(
+                f"the {profile.token_use!r} key {key.kid[:64]!r} is public only"
+            )
         return key
 
-    def _check_size(self, spec: TokenProfile, token: str, extra: Mapping[str, Any]) -> None:
+    def _check_size(self, profile: TokenProfile, token: str, extra: Mapping[str, Any]) -> None:
         size = len(token)
         if size <= self._warning:
             return
@@ -537,12 +540,12 @@ class Issuer:
         hint = f"; the largest custom claim is {largest!r}" if largest else ""
         if size > self._budget:
             raise TokenBudgetError(
-                f"the {spec.name} token is {size} bytes, over the budget of {self._budget}{hint}"
+                f"the {profile.name} token is {size} bytes, over the budget of {self._budget}{hint}"
             )
         self._warn_once(
-            (spec.name, "size", str(largest)),
+            (profile.name, "size", str(largest)),
             "%s token is %d bytes (over %d): tokens travel on every request%s",
-            spec.name,
+            profile.name,
             size,
             self._warning,
             hint,
@@ -573,16 +576,16 @@ class Issuer:
         Raises:
             ValueError: no verification keys for the profile's use (and none given).
         """
-        spec = self.profile(profile)
-        keys = overrides.pop("keys", None) or _UseKeys(self._keys, spec.token_use)
+        profile = self.profile(profile)
+        keys = overrides.pop("keys", None) or _UseKeys(self._keys, profile.token_use)
         algorithms = overrides.pop("algorithms", None)
         if algorithms is None:
-            algorithms = sorted(self._keys.verification_keys(spec.token_use).algorithms)
+            algorithms = sorted(self._keys.verification_keys(profile.token_use).algorithms)
             if not algorithms:
-                raise ValueError(f"no verification keys for {spec.token_use!r} tokens yet")
-        if spec.required_claims and "required_claims" not in overrides:
-            base = ("exp", "iat", "sub") if spec.kind == "id" else ("exp", "iat", "sub", "jti")
-            overrides["required_claims"] = (*base, *spec.required_claims)
+                raise ValueError(f"no verification keys for {profile.token_use!r} tokens yet")
+        if profile.required_claims and "required_claims" not in overrides:
+            base = ("exp", "iat", "sub") if profile.kind == "id" else ("exp", "iat", "sub", "jti")
+            overrides["required_claims"] = (*base, *profile.required_claims)
         kwargs: dict[str, Any] = {
             "algorithms": algorithms,
             "issuer": self.issuer,
@@ -591,11 +594,11 @@ class Issuer:
             "clock": self.clock,
             **overrides,
         }
-        if spec.kind == "access":
+        if profile.kind == "access":
             return VerificationPolicy.access_token(**kwargs)
-        if spec.kind == "id":
+        if profile.kind == "id":
             return VerificationPolicy.id_token(**kwargs)
-        return VerificationPolicy.custom(typ=spec.typ, **kwargs)
+        return VerificationPolicy.custom(typ=profile.typ, **kwargs)
 
     def __repr__(self) -> str:
         return f"Issuer(issuer={self.issuer!r}, profiles={list(self._profiles)})"

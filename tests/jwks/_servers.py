@@ -85,8 +85,8 @@ class CountingServer:
             handler.rfile.read(length)
         if self.gate is not None:
             self.gate.wait(30)
-        spec = self.routes.get(path.split("?")[0])
-        route = spec() if callable(spec) else spec
+        entry = self.routes.get(path.split("?")[0])
+        route = entry() if callable(entry) else entry
         if route is None:
             route = Route(404, b'{"error":"not_found"}')
         handler.send_response(route.status)
