@@ -341,6 +341,24 @@ class RefreshingAuth(httpx.Auth):
         return request
 
     def _apply(self, response: httpx.Response, sent: httpx.Request) -> None:
+        data = self._token_response(response, sent)
+        access = data.get("access_token")
+        token_type = data.get("token_type")
+        if not isinstance(access, str) or not access:
+            raise TokenRefreshError("the token response has no access_token")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenRefreshError("the token response's token_type is not Bearer")
+        refresh = data.get("refresh_token")
+        expires_at = _expiry(access, data.get("expires_in"), self._clock.now())
+        with self._lock:
+            self._access = access
+            self._expires_at = expires_at
+            # RFC 6749 6: the server MAY issue a new refresh token; if not, keep the old one.
+            if isinstance(refresh, str) and refresh:
+                self._refresh = refresh
+
+    def _token_response(self, response: httpx.Response, sent: httpx.Request) -> dict[str, Any]:
+        """The token endpoint's JSON object, once it is known to be a success from there."""
         if response.request is not sent:
             # A 301/302/303 turned the POST into a GET elsewhere: whatever answered there is
             # not the token endpoint, and its "tokens" must not be used (session fixation).
@@ -369,20 +387,7 @@ class RefreshingAuth(httpx.Auth):
             raise TokenRefreshError(
                 f"the token endpoint answered HTTP {response.status_code} ({code[:40]})"
             )
-        access = data.get("access_token")
-        token_type = data.get("token_type")
-        if not isinstance(access, str) or not access:
-            raise TokenRefreshError("the token response has no access_token")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise TokenRefreshError("the token response's token_type is not Bearer")
-        refresh = data.get("refresh_token")
-        expires_at = _expiry(access, data.get("expires_in"), self._clock.now())
-        with self._lock:
-            self._access = access
-            self._expires_at = expires_at
-            # RFC 6749 6: the server MAY issue a new refresh token; if not, keep the old one.
-            if isinstance(refresh, str) and refresh:
-                self._refresh = refresh
+        return data
 
     def _notify(self) -> None:
         if self._on_tokens is None or self._access is None:

@@ -277,6 +277,18 @@ def _check_okp_pair(jwk: Any, x: str) -> None:
         raise InvalidKeyError("the OKP key's 'x' is not the public key of its 'd'")
 
 
+def _load_pem(data: bytes, password: bytes | None) -> Any:
+    """The key (or the certificate's key) in ``data``, as a ``cryptography`` object."""
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return x509.load_pem_x509_certificate(data).public_key()
+        if b"PRIVATE KEY-----" in data:
+            return load_pem_private_key(data, password=password)
+        return load_pem_public_key(data)
+    except Exception as exc:
+        raise InvalidKeyError(f"not a readable PEM key: {type(exc).__name__}") from None
+
+
 def _native_kty(native: Any) -> str:
     if isinstance(native, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         return "RSA"
@@ -319,15 +331,7 @@ def import_pem(
         raise InvalidKeyError(str(exc)) from None
     if spec.kty == "oct":
         raise InvalidKeyError("an HMAC secret is not a PEM key; import it as a JWK")
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            native: Any = x509.load_pem_x509_certificate(data).public_key()
-        elif b"PRIVATE KEY-----" in data:
-            native = load_pem_private_key(data, password=password)
-        else:
-            native = load_pem_public_key(data)
-    except Exception as exc:
-        raise InvalidKeyError(f"not a readable PEM key: {type(exc).__name__}") from None
+    native = _load_pem(data, password)
     kty = _native_kty(native)
     if kty != spec.kty:
         raise InvalidKeyError(f"{algorithm} needs a {spec.kty} key, not {kty}")
