@@ -14,6 +14,10 @@ whether it runs in a thread (sync client) or a task (async client): ``_concurren
 The client does **not** verify its own access token: it only reads ``exp`` from it with
 ``jwtwarden.unsafe.decode_unverified`` to know when to refresh. The API verifies the token;
 the client merely holds it (and an opaque token works too, using ``expires_in``).
+
+Why one module of ~400 lines: one auth flow, as httpx's sync and async twins side by side
+(an async generator cannot ``yield from`` the sync one), with the token-response rules they
+share; the single flight itself lives in ``_concurrency.py``.
 """
 
 from __future__ import annotations
