@@ -75,7 +75,6 @@ _PRIVATE_MEMBERS = {
     "OKP": ("d",),
     "oct": ("k",),
 }
-_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
 class Key:
@@ -149,11 +148,6 @@ class Key:
     def thumbprint(self) -> str:
         """RFC 7638 SHA-256 thumbprint of the key."""
         return str(self._jwk.thumbprint())
-
-    def with_metadata(self, *, token_use: str | None = None, environment: str | None = None) -> Key:
-        return Key(
-            self._jwk, alg=self.alg, kid=self.kid, token_use=token_use, environment=environment
-        )
 
     def __repr__(self) -> str:
         kind = "private" if self.is_private else "public"
