@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ._jose.b64 import b64url_encode
 from ._jose.header import normalize_typ
+from ._jose.sign import dumps, json_segment, sign_segments
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError, TokenBudgetError
 from .keys.key import Key
@@ -56,8 +57,6 @@ __all__ = [
 
 _log = logging.getLogger("jwtwarden.issue")
 _MAX_BUDGET = 65536
-# The same serialisation as ``sign_compact``: compact, UTF-8, NaN and infinities refused.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 # Per-mint work is kept to what depends on the call (issue 6: minting within 1.2x of the bare
 # signature). Lint verdicts of small top-level scalar claims are remembered per issuer: the
@@ -357,9 +356,9 @@ class Issuer:
 
     def _sign(self, profile: TokenProfile, payload: dict[str, Any], key: Key) -> str:
         """``sign_compact`` with the header segment encoded once per profile and key: the
-        same bytes, signed by the same joserfc algorithm object."""
+        same bytes, signed through the same ``sign_segments``."""
         try:
-            body = _dumps(payload).encode("utf-8")
+            body = dumps(payload)
         except (TypeError, ValueError):
             # ValueError: NaN or an infinity; UnicodeEncodeError (a ValueError): a lone
             # surrogate, which has no UTF-8 form.
@@ -369,15 +368,11 @@ class Issuer:
         cached = (profile.typ, key.alg, key.kid)
         head = self._headers.get(cached)
         if head is None:
-            head = b64url_encode(
-                _dumps({"typ": profile.typ, "alg": key.alg, "kid": key.kid}).encode("utf-8")
-            )
+            head = json_segment({"typ": profile.typ, "alg": key.alg, "kid": key.kid})
             if len(self._headers) >= _HEADER_ENTRIES:
                 self._headers.clear()
             self._headers[cached] = head
-        signing_input = head + "." + b64url_encode(body)
-        signature = key.impl.sign(signing_input.encode("ascii"), key.jwk)
-        return signing_input + "." + b64url_encode(signature)
+        return sign_segments(head, b64url_encode(body), key)
 
     # --- the checks -------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ NOT_FOR_VERIFY = (
     "jwtwarden.cli.keys",
     "jwtwarden.cli.mint",
     "jwtwarden.cli.server",
-    "jwtwarden.inspect",
+    "jwtwarden.explain",
     "jwtwarden.issue",
     "jwtwarden.keys.rotation",
     "jwtwarden.server",

@@ -1,4 +1,4 @@
-"""``jwtwarden inspect`` and ``jwtwarden.inspect.explain``: decode without trusting, list the
+"""``jwtwarden inspect`` and ``jwtwarden.explain.explain``: decode without trusting, list the
 findings, and, given expectations, run each verifier check and show why it passes or fails.
 """
 
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from jwtwarden import FixedClock, KeySet, VerificationPolicy
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.cli import app
-from jwtwarden.inspect import Explanation, explain
+from jwtwarden.explain import Explanation, explain
 
 ISS = "https://issuer.example"
 AUD = "https://api.example"

@@ -16,7 +16,7 @@ import pytest
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy, Verifier
 from jwtwarden.errors import ClaimLintError, InvalidClaimError, MalformedTokenError
-from jwtwarden.inspect import explain
+from jwtwarden.explain import explain
 from jwtwarden.integrations._bearer import granted_scopes
 from jwtwarden.integrations.httpx_auth import RefreshingAuth
 from jwtwarden.issue import Issuer

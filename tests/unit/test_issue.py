@@ -541,3 +541,22 @@ def test_should_warn_once_per_profile_and_claim_not_on_every_token(
             iss.mint("access", sub="u", audience=AUD, claims={"email": "ada@example.com"})
         iss.mint("access", sub="u", audience=AUD, claims={"phone": "+447946095800"})
     assert len(caplog.records) == 2
+
+
+# --- one signing path -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "Ed25519"])  # deterministic signatures
+@pytest.mark.parametrize("profile", ["access", "id", "reset"])
+def test_should_sign_in_the_issuer_byte_for_byte_as_sign_compact_does(
+    alg: str, profile: str
+) -> None:
+    from jwtwarden._jose.sign import sign_compact
+
+    ring, _ = ring_for(alg)
+    minted = issuer(alg)
+    token, claims = minted.mint_with_claims(
+        profile, sub="user-1", audience=AUD, claims={"scope": "read é"}, **mint_kw(profile)
+    )
+    key = ring.signing_key(minted.profile(profile).token_use)
+    assert sign_compact({"typ": minted.profile(profile).typ}, claims, key) == token

@@ -19,7 +19,7 @@ SRC = Path(jwtwarden.__file__).resolve().parent
 # it. Anything else importing it is a path that could grant access on unverified claims.
 ALLOWED_IMPORTERS = {
     "jwtwarden.unsafe",
-    "jwtwarden.inspect",
+    "jwtwarden.explain",
     # The client side: reads the exp of the access token it holds, to schedule a refresh.
     # It grants nothing; the API it calls verifies the token.
     "jwtwarden.integrations.httpx_auth",

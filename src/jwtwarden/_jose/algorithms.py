@@ -15,7 +15,18 @@ from joserfc._rfc9864 import Ed448 as _ED448
 from joserfc._rfc9864 import Ed25519 as _ED25519
 from joserfc.jwa import ESAlgorithm, HMACAlgorithm, RSAAlgorithm, RSAPSSAlgorithm
 
-__all__ = ["ALGORITHMS", "ASYMMETRIC", "SYMMETRIC", "AlgorithmSpec", "spec_for"]
+__all__ = [
+    "ALGORITHMS",
+    "ASYMMETRIC",
+    "RSA_MIN_BITS",
+    "SYMMETRIC",
+    "AlgorithmSpec",
+    "spec_for",
+]
+
+# RFC 7518 3.3 and 3.5: "A key of size 2048 bits or larger MUST be used" with RS* and PS*.
+# The one place the RSA floor is written: import, generation, rotation and the CLI read it.
+RSA_MIN_BITS = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +47,12 @@ def _table() -> dict[str, AlgorithmSpec]:
         t[f"HS{bits}"] = AlgorithmSpec(
             f"HS{bits}", "oct", HMACAlgorithm(bits), min_bits=bits, signature_bytes=bits // 8
         )
-        t[f"RS{bits}"] = AlgorithmSpec(f"RS{bits}", "RSA", RSAAlgorithm(bits), min_bits=2048)
-        t[f"PS{bits}"] = AlgorithmSpec(f"PS{bits}", "RSA", RSAPSSAlgorithm(bits), min_bits=2048)
+        t[f"RS{bits}"] = AlgorithmSpec(
+            f"RS{bits}", "RSA", RSAAlgorithm(bits), min_bits=RSA_MIN_BITS
+        )
+        t[f"PS{bits}"] = AlgorithmSpec(
+            f"PS{bits}", "RSA", RSAPSSAlgorithm(bits), min_bits=RSA_MIN_BITS
+        )
     curves: tuple[tuple[str, str, Literal[256, 384, 512], int], ...] = (
         ("ES256", "P-256", 256, 64),
         ("ES384", "P-384", 384, 96),

@@ -3,7 +3,7 @@
 Shows the header and claims (times in UTC ISO form), findings (no ``exp``, long-lived access
 tokens, ``alg`` none or HMAC, key-location headers, secrets or personal data in claims, size),
 and, given ``--jwks``, ``--issuer`` and ``--audience``, each verifier check with its result.
-The logic lives in ``jwtwarden.inspect``; this module only renders it.
+The logic lives in ``jwtwarden.explain``; this module only renders it.
 
 Exit codes: 0 decoded (and, with expectations, valid), 1 refused, 2 a usage error.
 """
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..inspect import Explanation, explain
+from ..explain import Explanation, explain
 from ._common import EXIT_OK, EXIT_REFUSED, build_key_source, build_policy, usage_error
 from ._input import InputRefused, bounded_lines
 

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._jose.algorithms import RSA_MIN_BITS
 from ..errors import (
     JWTWardenError,
     KeyEnvironmentError,
@@ -129,7 +130,7 @@ def generate(
     use: Annotated[str, typer.Option("--use", help="The token use it signs.")] = "access",
     alg: Annotated[str, typer.Option("--alg", help="The algorithm.")] = DEFAULT_ALGORITHM,
     environment: EnvironmentOption = "development",
-    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=2048)] = DEFAULT_RSA_BITS,
+    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=RSA_MIN_BITS)] = DEFAULT_RSA_BITS,
 ) -> None:
     """Generate the first key of a use and make it active (use `rotate` to replace one)."""
     with cli_errors():
@@ -191,7 +192,7 @@ def rotate(
         bool, typer.Option("--immediate", help="Sign with the new key now (skips publishing).")
     ] = False,
     alg: Annotated[str | None, typer.Option("--alg", help="Algorithm of the new key.")] = None,
-    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=2048)] = DEFAULT_RSA_BITS,
+    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=RSA_MIN_BITS)] = DEFAULT_RSA_BITS,
 ) -> None:
     """Start a rotation: a new key, published now, signing after the publish-ahead delay."""
     with cli_errors():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._jose.algorithms import spec_for
+from .._jose.algorithms import RSA_MIN_BITS, spec_for
 from ..errors import WeakKeyError
 from .key import JOSERFC_KEY_CLASSES, Key
 from .strength import MAX_RSA_BITS
@@ -39,8 +39,8 @@ def generate_key(
     if spec.kty == "oct":
         jwk = classes["oct"].generate_key(spec.min_bits)  # secrets.token_bytes inside joserfc
     elif spec.kty == "RSA":
-        if rsa_bits < 2048:
-            raise WeakKeyError(f"RSA keys of {rsa_bits} bits are refused; at least 2048")
+        if rsa_bits < RSA_MIN_BITS:
+            raise WeakKeyError(f"RSA keys of {rsa_bits} bits are refused; at least {RSA_MIN_BITS}")
         if rsa_bits > MAX_RSA_BITS:
             # The import side refuses such keys (verification DoS), so never make one.
             raise ValueError(f"RSA keys are at most {MAX_RSA_BITS} bits, not {rsa_bits}")

@@ -68,7 +68,6 @@ class _OKPKey(_OperationKeys, OKPKey):
 
 
 JOSERFC_KEY_CLASSES: dict[str, Any] = {"oct": _OctKey, "RSA": _RSAKey, "EC": _ECKey, "OKP": _OKPKey}
-_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
 class Key:
@@ -142,11 +141,6 @@ class Key:
     def thumbprint(self) -> str:
         """RFC 7638 SHA-256 thumbprint of the key."""
         return str(self._jwk.thumbprint())
-
-    def with_metadata(self, *, token_use: str | None = None, environment: str | None = None) -> Key:
-        return Key(
-            self._jwk, alg=self.alg, kid=self.kid, token_use=token_use, environment=environment
-        )
 
     def __repr__(self) -> str:
         kind = "private" if self.is_private else "public"

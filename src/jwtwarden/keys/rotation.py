@@ -30,7 +30,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 
-from .._jose.algorithms import spec_for
+from .._jose.algorithms import RSA_MIN_BITS, spec_for
 from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import InvalidKeyError, KeyEnvironmentError, NoSigningKeyError
 from ._lifecycle import LIVE, KeyChange, View, active_view, effective_views, pending_records
@@ -131,8 +131,8 @@ class KeyRing:
             # A process that re-reads the store less often than a new key is published ahead
             # could meet a token signed by a key it has never seen.
             raise ValueError("refresh_interval must not exceed publish_ahead")
-        if rsa_bits < 2048:
-            raise ValueError("rsa_bits must be at least 2048")
+        if rsa_bits < RSA_MIN_BITS:
+            raise ValueError(f"rsa_bits must be at least {RSA_MIN_BITS}")
         self._rsa_bits = rsa_bits
         self._mutex = threading.RLock()
         self._records: dict[str, KeyRecord] = {}

@@ -12,6 +12,7 @@ from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .._jose.algorithms import RSA_MIN_BITS
 from ..errors import InvalidKeyError, WeakKeyError
 
 __all__ = ["MAX_RSA_BITS", "check_hmac_secret", "check_rsa_public", "has_roca_fingerprint"]
@@ -81,7 +82,7 @@ def has_roca_fingerprint(n: int) -> bool:
 MAX_RSA_BITS = 16384
 
 
-def check_rsa_public(key: rsa.RSAPublicKey, *, min_bits: int = 2048) -> None:
+def check_rsa_public(key: rsa.RSAPublicKey, *, min_bits: int = RSA_MIN_BITS) -> None:
     numbers = key.public_numbers()
     if key.key_size < min_bits:
         raise WeakKeyError(f"RSA key of {key.key_size} bits; at least {min_bits} bits are required")

@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
@@ -217,7 +216,3 @@ class CookiePolicy:
                 "the CSRF token does not belong to this session",
                 log_detail="csrf: token of another session",
             )
-
-    @staticmethod
-    def enabled_for(origins: Collection[str]) -> bool:
-        return bool(origins)
