@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +233,11 @@ class ThrowawayPostgres:
             "pg_ctl", "-D", str(self.directory / "data"), "-m", mode, "-w", "stop", check=False
         )
 
+    def remove(self) -> None:
+        """Stop the cluster and delete its files."""
+        self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
     def kill(self) -> None:
         """SIGKILL the postmaster (a crash, for fault injection)."""
         pid_file = self.directory / "data" / "postmaster.pid"
@@ -241,20 +247,22 @@ class ThrowawayPostgres:
 
 
 def start_postgres(directory: Path, port: int | None = None) -> ThrowawayPostgres:
-    """initdb a new cluster in ``directory`` (created), start it, create database ``test``."""
+    """initdb a new cluster, start it, create database ``test``.
+
+    The cluster lives in ``directory`` when it runs as the current user. Run as another user
+    (as root), it lives in a new folder of its own under the system's temporary folder, owned by
+    that user (``directory`` is often a 0700 folder of root's, such as pytest's, that the user
+    cannot enter; its modes are never changed), and ``directory`` holds a link to it.
+    """
     bindir = _ensure_postgres_binaries()
     user = _unprivileged_user()
     directory.mkdir(parents=True, exist_ok=True)
     if user is not None:
         info = pwd.getpwnam(user)
-        os.chown(directory, info.pw_uid, info.pw_gid)
-        # The user must be able to reach the folder: its parents need o+x (mkdtemp makes 0700).
-        for parent in directory.parents:
-            if parent == Path("/"):
-                break
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)
+        own = Path(tempfile.mkdtemp(prefix="jwtwarden-pg-"))
+        os.chown(own, info.pw_uid, info.pw_gid)
+        (directory / "cluster").symlink_to(own)
+        directory = own
     instance = ThrowawayPostgres(directory, port or free_port(), bindir, user)
     instance._run(
         "initdb", "-D", str(directory / "data"), "-U", "postgres", "--auth=trust",
@@ -394,9 +402,7 @@ def down(state: Path) -> None:
     started = json.loads(record.read_text())
     if "postgres" in started:
         info = started["postgres"]
-        ThrowawayPostgres(Path(info["directory"]), 0, Path(info["bindir"]), info["user"]).stop(
-            "immediate"
-        )
+        ThrowawayPostgres(Path(info["directory"]), 0, Path(info["bindir"]), info["user"]).remove()
         say("PostgreSQL: throwaway instance stopped")
     if "redis" in started and started["redis"].get("pid"):
         with contextlib.suppress(ProcessLookupError):

@@ -36,9 +36,10 @@ def test_should_start_throwaway_servers_on_free_ports_and_stop_them(tmp_path: Pa
         assert _services.redis_answers(redis.url)
         assert redis.url.endswith(f"/{_services.REDIS_TEST_DB}")
     finally:
-        postgres.stop("immediate")
+        postgres.remove()
         redis.stop()
     assert not _services.postgres_answers(postgres.url)
+    assert not postgres.directory.exists()  # its files are gone too
     assert not _services.redis_answers(redis.url)
 
 
