@@ -146,11 +146,14 @@ class MemorySessionStore:
                     # Already ended (logout, revocation, an earlier reuse): nothing to detect.
                     return RotateResult(status=RotateStatus.ENDED, session=session)
                 successor = self._tokens.get(token.replaced_by) if token.replaced_by else None
+                # A retry rescues only a session that may still refresh (as the SQL store's
+                # conditional spend): a spent token of any other session is reuse.
                 if (
                     grace > 0
                     and successor is not None
                     and successor.spent_at is None
                     and now - token.spent_at <= grace
+                    and self._alive(session, now) is not None
                 ):
                     assert token.replaced_by is not None
                     target, via_grace = token.replaced_by, True
