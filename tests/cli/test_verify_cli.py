@@ -126,6 +126,24 @@ def test_should_check_the_type_when_given_and_use_the_access_profile_on_request(
     assert [r.get("error") for r in _lines(access.stdout)] == [None, "invalid_claim"]
 
 
+def test_should_require_client_id_in_the_access_profile_unless_relaxed(jwks: Path) -> None:
+    # RFC 9068 2.2 makes client_id REQUIRED; Okta- and Auth0-style issuers omit it.
+    without = sign_compact(
+        {"typ": "at+jwt"},
+        {k: v for k, v in _claims().items() if k != "client_id"},
+        key_for("ES256"),
+    )
+    strict = _run([*_base(jwks), "--profile", "access", without])
+    assert strict.exit_code == 1
+    (refusal,) = _lines(strict.stdout)
+    assert refusal["error"] == "missing_claim" and "client_id" in refusal["detail"]
+    relaxed = _run([*_base(jwks), "--profile", "access", "--no-require-client-id", without])
+    assert relaxed.exit_code == 0, relaxed.stdout
+    assert _lines(relaxed.stdout)[0]["claims"]["sub"] == "user-1"
+    generic = _run([*_base(jwks), "--no-require-client-id", without])
+    assert generic.exit_code == 2 and "--profile access" in generic.output
+
+
 def test_should_apply_leeway_max_age_and_required_claims(jwks: Path) -> None:
     now = int(time.time())
     just_expired = _token(exp=now - 20)

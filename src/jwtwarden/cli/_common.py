@@ -153,12 +153,14 @@ def build_policy(
     max_age: float | None = None,
     require: Sequence[str] = (),
     profile: str = "generic",
+    require_client_id: bool = True,
 ) -> VerificationPolicy:
     """A ``VerificationPolicy`` from command-line options; exits with code 2 if it is unsafe.
 
     Algorithms default to those of the keys in the set. ``--profile access`` and ``id`` use
     the ready-made profiles; otherwise a generic policy, with ``--type`` as its ``typ``.
     ``--require`` adds claims to the profile's required ones (it never removes ``exp``).
+    ``--no-require-client-id`` relaxes RFC 9068's ``client_id`` for issuers that omit it.
     """
     if profile not in PROFILES:
         usage_error(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
@@ -168,6 +170,8 @@ def build_policy(
         algorithms = sorted(keys.algorithms)
     if profile != "generic" and typ is not None:
         usage_error(f"--type is fixed by --profile {profile}; drop one of them")
+    if not require_client_id and profile != "access":
+        usage_error("--no-require-client-id goes with --profile access (RFC 9068 client_id)")
     common: dict[str, Any] = {
         "algorithms": list(algorithms),
         "issuer": issuer,
@@ -178,7 +182,7 @@ def build_policy(
     }
     try:
         if profile == "access":
-            policy = VerificationPolicy.access_token(**common)
+            policy = VerificationPolicy.access_token(**common, require_client_id=require_client_id)
         elif profile == "id":
             policy = VerificationPolicy.id_token(**common)
         else:

@@ -142,6 +142,13 @@ def inspect_command(
     leeway: Annotated[float, typer.Option("--leeway")] = 30.0,
     max_age: Annotated[float | None, typer.Option("--max-age")] = None,
     profile: Annotated[str, typer.Option("--profile")] = "generic",
+    require_client_id: Annotated[
+        bool,
+        typer.Option(
+            "--require-client-id/--no-require-client-id",
+            help="--profile access: require RFC 9068's client_id (some issuers omit it).",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document for machines.")] = (
         False
     ),
@@ -172,6 +179,7 @@ def inspect_command(
             leeway=leeway,
             max_age=max_age,
             profile=profile,
+            require_client_id=require_client_id,
         )
     report = explain(token, policy)
     if as_json:

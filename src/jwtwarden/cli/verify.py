@@ -131,6 +131,13 @@ def verify_command(
     profile: Annotated[
         str, typer.Option("--profile", help="generic, access (RFC 9068) or id (OpenID).")
     ] = "generic",
+    require_client_id: Annotated[
+        bool,
+        typer.Option(
+            "--require-client-id/--no-require-client-id",
+            help="--profile access: require RFC 9068's client_id (some issuers omit it).",
+        ),
+    ] = True,
 ) -> None:
     """Verify tokens; print one JSON result a line. Exit 0 all valid, 1 any refused, 2 usage."""
     algorithms = list(algorithm or ())
@@ -151,6 +158,7 @@ def verify_command(
         max_age=max_age,
         require=list(require or ()),
         profile=profile,
+        require_client_id=require_client_id,
     )
     verifier = Verifier(policy)
     lines: Iterable[str | JWTWardenError]
