@@ -17,7 +17,7 @@ with ``verify_async``, through the verified-token cache unless ``cache=False`` (
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, get_type_hints
 
 from fastapi import Depends, HTTPException, WebSocketException, status
 from fastapi.security import HTTPBearer
@@ -80,6 +80,14 @@ class _TokenDependency:
 
     def __repr__(self) -> str:
         return f"require_token(scopes={sorted(self._required)!r}, realm={self._realm!r})"
+
+
+# FastAPI before about 0.125 resolves the string annotations of a callable *instance* against no
+# globals (an instance has no ``__globals__``), so under ``from __future__ import annotations``
+# it would read ``conn`` as a required query parameter (422). Resolved once here, for every
+# version the ``fastapi`` extra admits.
+for _dependency in (_OpenAPIBearer, _TokenDependency):
+    _dependency.__call__.__annotations__ = get_type_hints(_dependency.__call__)
 
 
 def require_token(
