@@ -123,6 +123,9 @@ class Runtime:
             settings.database,
             schema=settings.database_schema,
             pool_size=settings.database_pool_size,
+            statement_timeout=settings.database_statement_timeout,
+            lock_timeout=settings.database_lock_timeout,
+            pool_timeout=settings.database_pool_timeout,
         )
         self.users = SQLUserStore(self.engine)
         self.sessions = SQLSessionStore(self.engine)
