@@ -151,10 +151,15 @@ class Runtime:
     def _denylist(self) -> Denylist:
         kind = self.settings.effective_denylist
         if kind == "redis":
+            from ..stores._denylist_cache import CachedDenylist
             from ..stores.redis import RedisDenylist
 
-            return RedisDenylist(
+            # The database records every denial; Redis caches it (re-seeded after a restart).
+            cache = RedisDenylist(
                 self.redis, prefix=self.settings.redis_prefix, clock=self.clock, fast_reads=True
+            )
+            return CachedDenylist(
+                SQLDenylist(self.engine, clock=self.clock), cache, clock=self.clock
             )
         if kind == "database":
             return SQLDenylist(self.engine, clock=self.clock)
@@ -324,6 +329,11 @@ class Runtime:
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()
+        ensure_seeded = getattr(self.denylist, "ensure_seeded", None)
+        if ensure_seeded is not None:
+            # Every process: Redis restarted empty gets the database's denials back, and
+            # denials that could not reach it are pushed again (stores/_denylist_cache.py).
+            await ensure_seeded()
 
     # --- JWKS from memory -------------------------------------------------------------------
 
