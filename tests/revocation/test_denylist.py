@@ -143,3 +143,28 @@ def test_should_sweep_expired_entries_from_memory(clock: FixedClock) -> None:
         deny.add_token(f"fresh{i}", until=NOW + 100)
     assert len(deny) < 200
     assert deny.contains(jti="fresh99", sid=None) and not deny.contains(jti="j1", sid=None)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_should_list_every_live_sql_entry_once_across_pages_of_shared_expiries(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Pages of 2 rows over 7 live entries, 5 of them expiring in the same second (every
+    # token of one second): the page boundary falls inside the ties, twice.
+    with migrated(kind, request, tmp_path) as db:
+        engine = create_engine(db.url, schema=db.schema)
+        try:
+            denylist = SQLDenylist(engine, clock=clock)
+            expected = {("j", f"jti{i}", NOW + 100) for i in range(5)}
+            expected |= {("s", "sid-a", NOW + 50), ("s", "sid-b", NOW + 200)}
+            for entry_kind, value, until in expected:
+                await (denylist.deny_token if entry_kind == "j" else denylist.deny_session)(
+                    value, until=until
+                )
+            await denylist.deny_token("long-gone", until=NOW + 10)
+            clock.set(NOW + 20)
+            listed = [entry async for entry in denylist.live_entries(batch=2)]
+        finally:
+            await engine.dispose()
+    assert sorted(listed) == sorted(expected)
+    assert [until for _, _, until in listed] == sorted(until for _, _, until in listed)

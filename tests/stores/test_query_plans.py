@@ -79,6 +79,12 @@ NO_TABLE = {
 }
 
 
+async def _first(entries: AsyncIterator[tuple[str, str, float]]) -> object:
+    async for entry in entries:  # one page is enough to record its statement
+        return entry
+    return None
+
+
 def test_should_classify_every_table_as_big_or_small() -> None:
     assert set(metadata.tables) == BIG | set(SMALL)
 
@@ -440,6 +446,12 @@ SCENARIOS = [
         "SQLDenylist.is_denied",
         "request",
         lambda s: s.denylist.is_denied(jti="jti502", sid="s502"),
+    ),
+    Scenario(
+        "the live denials are read to seed Redis after it lost its data",
+        "SQLDenylist.live_entries",
+        "listing",
+        lambda s: _first(s.denylist.live_entries()),
     ),
     Scenario(
         "expired denials are purged",

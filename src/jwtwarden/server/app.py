@@ -259,6 +259,9 @@ def _is_dependency_failure(exc: Exception) -> bool:
             pg.PostgresConnectionError,  # lost mid-query, refused, too many connections
             pg.OperatorInterventionError,  # admin shutdown, cancelled by the operator
             pg.InsufficientResourcesError,
+            # lock_timeout (55P03); statement_timeout is QueryCanceledError (57014), an
+            # operator intervention: a stalled database, worth a retry (JWTWARDEN_DATABASE_*).
+            pg.LockNotAvailableError,
         )
         if isinstance(exc, unavailable):
             return True

@@ -123,6 +123,9 @@ class Runtime:
             settings.database,
             schema=settings.database_schema,
             pool_size=settings.database_pool_size,
+            statement_timeout=settings.database_statement_timeout,
+            lock_timeout=settings.database_lock_timeout,
+            pool_timeout=settings.database_pool_timeout,
         )
         self.users = SQLUserStore(self.engine)
         self.sessions = SQLSessionStore(self.engine)
@@ -148,10 +151,15 @@ class Runtime:
     def _denylist(self) -> Denylist:
         kind = self.settings.effective_denylist
         if kind == "redis":
+            from ..stores._denylist_cache import CachedDenylist
             from ..stores.redis import RedisDenylist
 
-            return RedisDenylist(
+            # The database records every denial; Redis caches it (re-seeded after a restart).
+            cache = RedisDenylist(
                 self.redis, prefix=self.settings.redis_prefix, clock=self.clock, fast_reads=True
+            )
+            return CachedDenylist(
+                SQLDenylist(self.engine, clock=self.clock), cache, clock=self.clock
             )
         if kind == "database":
             return SQLDenylist(self.engine, clock=self.clock)
@@ -321,6 +329,11 @@ class Runtime:
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()
+        ensure_seeded = getattr(self.denylist, "ensure_seeded", None)
+        if ensure_seeded is not None:
+            # Every process: Redis restarted empty gets the database's denials back, and
+            # denials that could not reach it are pushed again (stores/_denylist_cache.py).
+            await ensure_seeded()
 
     # --- JWKS from memory -------------------------------------------------------------------
 

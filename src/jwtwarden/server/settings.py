@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_schema: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Fail fast on a stalled database (below common client timeouts of 10-30 s): a statement,
+    # a lock wait and a wait for a pooled connection each end in a 503 with Retry-After.
+    database_statement_timeout: float = Field(default=5.0, gt=0, le=300)
+    database_lock_timeout: float = Field(default=2.0, gt=0, le=300)
+    database_pool_timeout: float = Field(default=3.0, gt=0, le=300)
     auto_migrate: bool | None = None
     redis_url: SecretStr | None = None
     redis_prefix: str = Field(default="jwtwarden:", min_length=1, max_length=64)

@@ -31,6 +31,10 @@ class ReaderError(Exception):
     """The lookup could not be answered (the message names the cause, never a key)."""
 
 
+class _LostError(ReaderError):
+    """The connection was closed under the lookup (Redis restarted): worth one more try."""
+
+
 def _command(*parts: bytes) -> bytes:
     out = [b"*%d\r\n" % len(parts)]
     for part in parts:
@@ -77,7 +81,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.fail(ReaderError("the connection was closed"))
+        self.fail(_LostError("the connection was closed"))
 
 
 class ExistsReader:
@@ -135,7 +139,7 @@ class ExistsReader:
     @staticmethod
     def _send(protocol: _Protocol, command: bytes) -> asyncio.Future[bytes]:
         if protocol.closed or protocol.transport is None:
-            raise ReaderError("the connection was closed")
+            raise _LostError("the connection was closed")
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         protocol.pending.append(future)
         protocol.transport.write(command)
@@ -144,9 +148,19 @@ class ExistsReader:
     async def exists(self, keys: list[str]) -> int:
         """How many of ``keys`` exist.
 
+        A lookup whose connection Redis closed (a restart) is sent once more on a new
+        connection: ``EXISTS`` only reads, and without it every lookup in flight during a
+        restart would answer 503 while Redis is back up.
+
         Raises:
             ReaderError: Redis could not answer in time, or answered something unexpected.
         """
+        try:
+            return await self._exists(keys)
+        except _LostError:
+            return await self._exists(keys)
+
+    async def _exists(self, keys: list[str]) -> int:
         try:
             protocol = await self._connection()
             future = self._send(protocol, _command(b"EXISTS", *(k.encode() for k in keys)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, or_, select
@@ -25,6 +26,15 @@ _CHECK = (
         dt.c.expires_at > bindparam("now"),
     )
     .limit(1)
+)
+
+
+# The live entries from ``after`` on (``>=``: the page boundary is read again and de-duplicated).
+_LIVE = (
+    select(dt.c.kind, dt.c.value, dt.c.expires_at)
+    .where(dt.c.expires_at >= bindparam("after"))
+    .order_by(dt.c.expires_at)
+    .limit(bindparam("limit"))
 )
 
 
@@ -75,6 +85,33 @@ class SQLDenylist:
                 f"the denylist database could not answer ({type(exc).__name__})"
             ) from None
         return row is not None
+
+    async def live_entries(self, *, batch: int = 1000) -> AsyncIterator[tuple[str, str, float]]:
+        """Every entry that has not expired, as ``(kind, value, until)``, soonest expiry
+        first: what a cache of this denylist (Redis) must hold after it lost its data.
+
+        Read in pages of ``batch`` rows along the ``expires_at`` index (an ordered walk
+        stopped by ``LIMIT``, never the whole table at once). Entries sharing an expiry (every
+        token of one second) are told apart by key, so none is skipped at a page boundary.
+        """
+        after, seen = self.clock.now(), set[tuple[str, str]]()
+        size = batch
+        while True:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(_LIVE, {"after": after, "limit": size})).all()
+            fresh = [(str(k), str(v), float(u)) for k, v, u in rows if (k, v) not in seen]
+            for entry in fresh:
+                yield entry
+            if len(rows) < size:
+                return
+            last = float(rows[-1][2])
+            if last == after and not fresh:
+                size *= 2  # a page of one expiry only: widen it rather than loop
+                continue
+            if last != after:
+                seen.clear()
+            seen.update((k, v) for k, v, u in fresh if u == last)
+            after = last
 
     async def purge(self) -> int:
         """Delete expired entries; how many."""

@@ -65,7 +65,8 @@ class DriverStatement:
 
 # SQLAlchemy's own options that its asyncpg adapter takes from the URL (not asyncpg's).
 _SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
-# How long a request waits for a connection before failing (503), as SQLAlchemy's pool_timeout.
+# How long a request waits for a connection before failing (503) unless told otherwise
+# (``create_engine(pool_timeout=...)``; the server passes JWTWARDEN_DATABASE_POOL_TIMEOUT).
 ACQUIRE_TIMEOUT = 30.0
 
 
@@ -74,6 +75,7 @@ class _DriverPool:
     # asyncpg.create_pool keyword arguments: the password is among them, so never in a repr.
     connect: dict[str, Any] = field(repr=False)
     size: int = 1
+    acquire_timeout: float = ACQUIRE_TIMEOUT
     pool: Any = field(default=None, repr=False)  # asyncpg.Pool, made on first use in a loop
     loop: asyncio.AbstractEventLoop | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -88,16 +90,23 @@ async def _no_reset(connection: Any) -> None:
 
 
 def attach_driver_pool(
-    engine: AsyncEngine, *, size: int, server_settings: Mapping[str, str] | None = None
+    engine: AsyncEngine,
+    *,
+    size: int,
+    server_settings: Mapping[str, str] | None = None,
+    acquire_timeout: float = ACQUIRE_TIMEOUT,
 ) -> None:
     """Give a PostgreSQL ``engine`` the asyncpg pool its hot paths use (``create_engine``
     calls this): at most ``size`` connections with the engine's database, credentials and
-    ``server_settings``; terminated by ``engine.dispose()``."""
+    ``server_settings``, waited for at most ``acquire_timeout`` seconds; terminated by
+    ``engine.dispose()``."""
     _, params = engine.dialect.create_connect_args(engine.url)
     connect = {k: v for k, v in params.items() if k not in _SQLALCHEMY_ONLY}
     if server_settings:
         connect["server_settings"] = dict(server_settings)
-    _POOLS[engine.sync_engine] = _DriverPool(connect=connect, size=max(1, size))
+    _POOLS[engine.sync_engine] = _DriverPool(
+        connect=connect, size=max(1, size), acquire_timeout=acquire_timeout
+    )
     event.listen(engine.sync_engine, "engine_disposed", _close_driver_pool)
 
 
@@ -175,8 +184,9 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     a third lower, but 15-30% less throughput; not kept.
 
     Raises:
-        TimeoutError: no connection came free within ``ACQUIRE_TIMEOUT`` seconds.
+        TimeoutError: no connection came free within the pool's ``acquire_timeout``.
     """
     pool = await _pool(engine)
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+    timeout = _POOLS[engine.sync_engine].acquire_timeout
+    async with pool.acquire(timeout=timeout) as connection:
         yield connection

@@ -14,10 +14,14 @@ which the edge answers with 503: a denylist that cannot answer never passes a to
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..clock import SYSTEM_CLOCK, Clock
@@ -33,20 +37,39 @@ __all__ = [
 ]
 
 _TIMEOUT = 0.5  # seconds; a denylist check that takes longer is failing, not slow
+_HEALTH_CHECK_INTERVAL = 2.0  # seconds idle before a pooled connection is PINGed
+_SEEDED = "seeded"  # the marker key: the denylist was seeded from the database
+_SEED_BATCH = 500
 
 
 class RateLimitUnavailable(Exception):
     """The rate-limit store cannot answer (the edge answers 503)."""
 
 
-def redis_client(url: str, *, timeout: float = _TIMEOUT, max_connections: int = 64) -> Any:
-    """An asyncio Redis client with one connection pool and short timeouts."""
+def redis_client(
+    url: str,
+    *,
+    timeout: float = _TIMEOUT,
+    max_connections: int = 64,
+    health_check_interval: float = _HEALTH_CHECK_INTERVAL,
+) -> Any:
+    """An asyncio Redis client with one connection pool and short timeouts.
+
+    It recovers from a Redis restart by itself: a pooled connection idle for longer than
+    ``health_check_interval`` seconds is checked with ``PING`` before use, and a command that
+    finds its connection dead (``ConnectionError``: reset, closed) is sent once more on a new
+    one, at once. Every command jwtwarden sends may be repeated: ``SET NX`` + ``PEXPIREAT
+    GT`` is idempotent, and a repeated ``INCR`` only counts one attempt twice (the stricter
+    side). A timeout is not retried: a stalled Redis stays an error (503) within ``timeout``.
+    """
     return aioredis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         max_connections=max_connections,
         retry_on_timeout=False,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        health_check_interval=health_check_interval,
     )
 
 
@@ -106,10 +129,66 @@ class RedisDenylist:
         keys = _keys(self.prefix, jti, sid)
         if not keys:
             return False
+        return bool(await self._count(keys))
+
+    async def is_denied_if_seeded(self, *, jti: str | None, sid: str | None) -> bool | None:
+        """``is_denied`` in the same round trip, or ``None`` when the seeded marker is gone:
+        Redis restarted empty, was flushed or evicted it, so its answer cannot be trusted.
+
+        ``EXISTS`` counts a key named three times three times: with the marker thrice
+        before the (at most two) denylist keys, a count of three or more says the marker is
+        there, and anything above three that the token is denied.
+        """
+        keys = [self.marker] * 3 + _keys(self.prefix, jti, sid)
+        count = await self._count(keys)
+        if count < 3:
+            return None
+        return count > 3
+
+    @property
+    def marker(self) -> str:
+        return self.prefix + _SEEDED
+
+    async def is_seeded(self) -> bool:
+        """Whether the seeded marker is there (``False``: seed before trusting Redis)."""
+        return await self._count([self.marker]) == 1
+
+    async def seed(self, entries: Iterable[tuple[str, str, float]]) -> None:
+        """Write ``(kind, value, until)`` entries (``kind`` ``j`` or ``s``), then the marker.
+
+        The marker has no expiry (a ``volatile-*`` eviction policy never takes it) and is
+        written last, so a crash half way leaves it missing and the next caller seeds again.
+        """
+        now_ms = _until_ms(self.clock.now())
+        try:
+            batch = []
+            for kind, value, until in entries:
+                if _until_ms(until) > now_ms:
+                    batch.append((f"{self.prefix}{kind}:{value}", _until_ms(until)))
+                if len(batch) >= _SEED_BATCH:
+                    await self._write(batch)
+                    batch = []
+            await self._write(batch)
+            await self.client.set(self.marker, b"1")
+        except (RedisError, OSError) as exc:
+            raise RevocationUnavailableError(
+                f"the denylist (Redis) could not be seeded ({type(exc).__name__})"
+            ) from None
+
+    async def _write(self, batch: list[tuple[str, int]]) -> None:
+        if not batch:
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key, at in batch:
+                pipe.set(key, b"1", nx=True, pxat=at)
+                pipe.pexpireat(key, at, gt=True)
+            await pipe.execute()
+
+    async def _count(self, keys: list[str]) -> int:
         try:
             if self._reader is not None:
-                return bool(await self._reader.exists(keys))
-            return bool(await self.client.exists(*keys))
+                return await self._reader.exists(keys)
+            return int(await self.client.exists(*keys))
         except ReaderError as exc:
             raise RevocationUnavailableError(
                 f"the denylist (Redis) could not answer: {exc}"

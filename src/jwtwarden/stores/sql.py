@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._files import check_private_file, create_private_file, private_directory
 from ._sql_denylist import SQLDenylist
-from ._sql_driver import attach_driver_pool
+from ._sql_driver import ACQUIRE_TIMEOUT, attach_driver_pool
 from ._sql_keys import SQLKeyStore
 from ._sql_leases import SQLLease
 from ._sql_schema import metadata
@@ -79,6 +79,9 @@ def create_engine(
     schema: str | None = None,
     pool_size: int = 10,
     max_overflow: int = 0,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
+    pool_timeout: float = ACQUIRE_TIMEOUT,
 ) -> AsyncEngine:
     """An async engine set up for jwtwarden's transactions.
 
@@ -94,6 +97,15 @@ def create_engine(
             login, the auth-version lookup) have an asyncpg pool of their own with the same
             bound (``_sql_driver``), so a process opens at most twice ``pool_size``
             connections, each pool only as many as it has needed at once.
+        statement_timeout, lock_timeout: PostgreSQL only, seconds: set on every connection
+            (``statement_timeout``, ``lock_timeout``), so a stalled database or a held lock
+            ends a request with an error (503) instead of holding it past the client's own
+            timeout. ``None``: the server's setting (migrations run without one).
+        pool_timeout: seconds a request waits for a pooled connection (both pools).
+
+    Every PostgreSQL connection pins ``synchronous_commit=on``: a rotation or a revocation
+    that was answered is on disk, even where the server's default is ``off`` (which loses
+    the last commits in a crash: a rotated refresh token would come back unspent).
 
     Raises:
         ValueError: an unsupported database, or ``schema`` with SQLite.
@@ -108,20 +120,26 @@ def create_engine(
         )
         _setup_sqlite(engine)
         return engine
-    connect_args: dict[str, Any] = {}
+    server_settings = {"synchronous_commit": "on"}
     if schema is not None:
         if not schema.replace("_", "").isalnum():
             raise ValueError("schema must be letters, digits and underscores")
-        connect_args["server_settings"] = {"search_path": schema}
+        server_settings["search_path"] = schema
+    for name, seconds in (("statement_timeout", statement_timeout), ("lock_timeout", lock_timeout)):
+        if seconds is not None:
+            server_settings[name] = f"{max(1, round(seconds * 1000))}ms"
     engine = create_async_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
-        connect_args=connect_args,
+        pool_timeout=pool_timeout,
+        connect_args={"server_settings": server_settings},
     )
     # The hot paths' own asyncpg pool (stores/_sql_driver.py), bounded by the same size.
-    attach_driver_pool(engine, size=pool_size, server_settings=connect_args.get("server_settings"))
+    attach_driver_pool(
+        engine, size=pool_size, server_settings=server_settings, acquire_timeout=pool_timeout
+    )
     return engine
 
 
