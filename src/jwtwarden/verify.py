@@ -15,13 +15,14 @@ import hmac
 import inspect
 import math
 from collections.abc import Collection
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple
 
 from ._jose.b64 import b64url_decode
 from ._jose.claim_types import TYPED_CLAIMS, wrong_claim_type
 from ._jose.compact import Segments, split_compact
 from ._jose.header import check_header, json_type, normalize_typ
 from ._jose.strict_json import JSONRefused, loads_object
+from ._key_sources import AsyncKeySource, HeaderKeySource, KeySelector, KeySource, key_selector
 from .errors import (
     BadSignatureError,
     ExpiredTokenError,
@@ -43,6 +44,8 @@ from .keys.keyset import KeySet
 from .policy import VerificationPolicy
 
 __all__ = [
+    "AsyncKeySource",
+    "HeaderKeySource",
     "JWSVerifier",
     "KeySource",
     "VerifiedJWS",
@@ -52,20 +55,6 @@ __all__ = [
     "verify_async",
     "verify_compact",
 ]
-
-
-@runtime_checkable
-class KeySource(Protocol):
-    """Where a verifier gets keys: a ``KeySet``, or a remote JWKS client.
-
-    ``select`` returns the one key for the token's ``kid`` and ``alg`` or raises
-    ``UnknownKeyError`` / ``AlgorithmNotAllowedError``. A source may also offer
-    ``async def aselect(kid, alg)`` for ``verify_async``, and ``select_for_header(header,
-    kid, alg)`` / ``aselect_for_header`` when it needs the protected header (``TrustedJKU``);
-    the verifier prefers those when present.
-    """
-
-    def select(self, kid: str | None, alg: str) -> Key: ...
 
 
 class VerifiedToken(NamedTuple):
@@ -214,7 +203,7 @@ class Verifier:
         "_nonce",
         "_require_nonce",
         "_required",
-        "_sources",
+        "_selectors",
         "_subject_exists",
         "_typ_memo",
         "_typs",
@@ -227,7 +216,12 @@ class Verifier:
         self.policy = policy
         self._algorithms = policy.allowed_algorithms
         self._allowed_headers = frozenset(policy.allowed_headers)
-        self._sources = dict(policy.key_sources)
+        # How each issuer's source is asked for a key, decided once (see _key_sources).
+        by_header = bool(self._allowed_headers)
+        self._selectors: dict[str, KeySelector] = {
+            iss: key_selector(source, by_header=by_header)
+            for iss, source in policy.key_sources.items()
+        }
         self._audiences = policy.audiences
         self._typs = policy.expected_typs
         self._absent_typ_ok = policy.typ_absent_ok
@@ -247,7 +241,7 @@ class Verifier:
 
     def _parse(
         self, token: str | bytes
-    ) -> tuple[Segments, dict[str, Any], dict[str, Any], Any, str, str | None]:
+    ) -> tuple[Segments, dict[str, Any], dict[str, Any], KeySelector, str, str | None]:
         seg = split_compact(token, self._max_size)
         header = _json(seg.header_b64, "header")
         alg, kid = check_header(header, self._algorithms, self._allowed_headers)
@@ -260,15 +254,15 @@ class Verifier:
             raise InvalidClaimError(
                 f"'iss' must be a string, not {json_type(iss)}", claim="iss", reason="not_a_string"
             )
-        source = self._sources.get(iss)
-        if source is None:
+        selector = self._selectors.get(iss)
+        if selector is None:
             # Exact match only: never a prefix, substring or normalised URL.
             raise WrongIssuerError(
-                f"issuer is not trusted; expected {' or '.join(sorted(self._sources))}",
+                f"issuer is not trusted; expected {' or '.join(sorted(self._selectors))}",
                 claim="iss",
                 reason="untrusted",
             )
-        return seg, header, claims, source, alg, kid
+        return seg, header, claims, selector, alg, kid
 
     def verify(self, token: str | bytes) -> VerifiedToken:
         """Verify signature and claims; return the ``VerifiedToken`` or raise.
@@ -278,13 +272,8 @@ class Verifier:
             RevocationUnavailableError: a revocation hook could not answer (fail closed).
         """
         try:
-            seg, header, claims, source, alg, kid = self._parse(token)
-            # A source that needs the header (an allowlisted jku) says so; others get kid/alg.
-            # Only policies allowing such headers look (keeps the common path lean).
-            by_header = (
-                getattr(source, "select_for_header", None) if self._allowed_headers else None
-            )
-            key = by_header(header, kid, alg) if by_header else source.select(kid, alg)
+            seg, header, claims, selector, alg, kid = self._parse(token)
+            key = selector.select(header, kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -299,15 +288,8 @@ class Verifier:
     async def verify_async(self, token: str | bytes) -> VerifiedToken:
         """Like ``verify``, awaiting async key sources (``aselect``) and async hooks."""
         try:
-            seg, header, claims, source, alg, kid = self._parse(token)
-            by_header = (
-                getattr(source, "aselect_for_header", None) if self._allowed_headers else None
-            )
-            aselect = getattr(source, "aselect", None)
-            if by_header is not None:
-                key = await by_header(header, kid, alg)
-            else:
-                key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+            seg, header, claims, selector, alg, kid = self._parse(token)
+            key = await selector.aselect(header, kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -318,6 +300,14 @@ class Verifier:
         if self._checks:
             await self.run_hooks_async(result)
         return result
+
+    def key_selector(self, iss: str) -> KeySelector | None:
+        """How the source of issuer ``iss`` is asked for a key (``None``: not trusted).
+
+        The verified-token cache asks through this, so a hit selects the key exactly as a
+        cold ``verify`` does.
+        """
+        return self._selectors.get(iss)
 
     def check_claims(self, result: VerifiedToken) -> None:
         """Re-run the time-dependent and claim checks on an already verified token

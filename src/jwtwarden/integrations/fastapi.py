@@ -17,7 +17,6 @@ with ``verify_async``, through the verified-token cache unless ``cache=False`` (
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from fastapi import Depends, HTTPException, WebSocketException, status
 from fastapi.security import HTTPBearer
@@ -83,7 +82,7 @@ class _TokenDependency:
 
 
 def require_token(
-    verifier: Any,
+    verifier: TokenVerifier,
     *,
     scopes: str | Iterable[str] = (),
     realm: str = "api",
