@@ -12,7 +12,8 @@ object for the key's own pinned algorithm.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ._claims import ClaimRules
@@ -46,6 +47,7 @@ __all__ = [
     "HeaderKeySource",
     "JWSVerifier",
     "KeySource",
+    "Trace",
     "VerifiedJWS",
     "VerifiedToken",
     "Verifier",
@@ -61,6 +63,20 @@ class VerifiedToken(NamedTuple):
     header: dict[str, Any]
     claims: dict[str, Any]
     key: Key
+
+
+@dataclass(slots=True)
+class Trace:
+    """How far one token got through ``Verifier.steps()`` (what ``explain`` reports)."""
+
+    token: str | bytes
+    seg: Segments | None = None
+    header: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    alg: str | None = None
+    kid: str | None = None
+    selector: KeySelector | None = None
+    key: Key | None = None
 
 
 class VerifiedJWS(NamedTuple):
@@ -171,14 +187,23 @@ class Verifier:
         self._check_claims = ClaimRules(policy).check
 
     # --- the pipeline -----------------------------------------------------------------------
+    # Each step is one small method, called inline by verify/verify_async (no loop on the hot
+    # path) and listed once, by name, in ``steps()`` for ``explain``'s step-by-step report.
 
     def _parse(
         self, token: str | bytes
     ) -> tuple[Segments, dict[str, Any], dict[str, Any], KeySelector, str, str | None]:
         seg = split_compact(token, self._max_size)
+        header, alg, kid = self._read_header(seg)
+        claims = _json(seg.payload_b64, "payload")
+        return seg, header, claims, self._trusted_issuer(claims), alg, kid
+
+    def _read_header(self, seg: Segments) -> tuple[dict[str, Any], str, str | None]:
         header = _json(seg.header_b64, "header")
         alg, kid = check_header(header, self._algorithms, self._allowed_headers)
-        claims = _json(seg.payload_b64, "payload")
+        return header, alg, kid
+
+    def _trusted_issuer(self, claims: dict[str, Any]) -> KeySelector:
         # Present is tested with "in": {"iss": null} is a wrong type, not a missing claim.
         if "iss" not in claims:
             raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
@@ -195,7 +220,46 @@ class Verifier:
                 claim="iss",
                 reason="untrusted",
             )
-        return seg, header, claims, selector, alg, kid
+        return selector
+
+    def steps(self) -> tuple[tuple[str, Callable[[Trace], None]], ...]:
+        """The signature half of ``verify`` as named steps, in ``verify``'s order.
+
+        Each step reads and fills a ``Trace`` and raises the error ``verify`` would raise at
+        that point; ``explain`` runs them one by one (the claim rules follow, then the hooks).
+        """
+
+        def structure(t: Trace) -> None:
+            t.seg = split_compact(t.token, self._max_size)
+
+        def header(t: Trace) -> None:
+            assert t.seg is not None
+            t.header, t.alg, t.kid = self._read_header(t.seg)
+
+        def payload(t: Trace) -> None:
+            assert t.seg is not None
+            t.claims = _json(t.seg.payload_b64, "payload")
+
+        def issuer(t: Trace) -> None:
+            assert t.claims is not None
+            t.selector = self._trusted_issuer(t.claims)
+
+        def key(t: Trace) -> None:
+            assert t.selector is not None and t.header is not None and t.alg is not None
+            t.key = t.selector.select(t.header, t.kid, t.alg)
+
+        def signature(t: Trace) -> None:
+            assert t.seg is not None and t.key is not None
+            _check_signature(t.seg, t.key)
+
+        return (
+            ("structure", structure),
+            ("header", header),
+            ("payload", payload),
+            ("issuer", issuer),
+            ("key", key),
+            ("signature", signature),
+        )
 
     def verify(self, token: str | bytes) -> VerifiedToken:
         """Verify signature and claims; return the ``VerifiedToken`` or raise.

@@ -142,3 +142,27 @@ def test_should_refuse_a_token_without_jku_when_trusted_jku_has_no_default() -> 
     with pytest.raises(UnknownKeyError) as info:
         verifier.verify(sign(access_claims()))
     assert info.value.code == "unknown_key"
+
+
+class HeaderOnly(ByHeader):
+    def select(self, kid: str | None, alg: str) -> Key:
+        raise UnknownKeyError("this source needs the header")
+
+
+def test_should_explain_the_key_step_with_the_key_the_verifier_selects() -> None:
+    # explain runs Verifier.steps(): its key step asks a HeaderKeySource with the header, as
+    # verify does, instead of a copy of the pipeline that asked select(kid, alg).
+    from jwtwarden.explain import explain
+
+    source = HeaderOnly()
+    token = sign(access_claims(), jku=JKU)
+    report = explain(token, policy(keys=source, allowed_headers={"jku"}))
+    steps = {c.step: c for c in report.checks}
+    assert report.valid is True
+    assert [steps[s].passed for s in ("issuer", "key", "signature")] == [True, True, True]
+    assert source.calls == [f"select_for_header:{JKU}"] * 2  # the key step, then the verdict
+
+
+def test_should_list_the_verifier_steps_in_the_order_verify_runs_them() -> None:
+    steps = [name for name, _ in Verifier(policy()).steps()]
+    assert steps == ["structure", "header", "payload", "issuer", "key", "signature"]
