@@ -31,6 +31,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
+from ._key_sources import KeySelector
 from .keys.key import Key
 from .verify import VerifiedToken, Verifier
 
@@ -88,10 +89,10 @@ class _Entry:
         "key",
         "kid",
         "nbf",
-        "source",
+        "selector",
     )
 
-    def __init__(self, result: VerifiedToken, source: Any) -> None:
+    def __init__(self, result: VerifiedToken, selector: KeySelector) -> None:
         self.header = _copy_json(result.header)
         self.claims = _copy_json(result.claims)
         self.header_containers = _containers(self.header)
@@ -99,7 +100,7 @@ class _Entry:
         self.key: Key = result.key
         self.kid: str | None = result.header.get("kid")
         self.alg: str = result.header["alg"]
-        self.source = source
+        self.selector = selector
         # The verifier already checked these are finite numbers (RFC 7519 2 NumericDate).
         self.exp: float | None = result.claims.get("exp")
         self.nbf: float | None = result.claims.get("nbf")
@@ -131,7 +132,6 @@ class CachedVerifier:
     """
 
     __slots__ = (
-        "_by_header",
         "_clock",
         "_entries",
         "_full_recheck",
@@ -142,7 +142,6 @@ class CachedVerifier:
         "_max_entries",
         "_max_token_bytes",
         "_misses",
-        "_sources",
         "_verifier",
     )
 
@@ -162,8 +161,6 @@ class CachedVerifier:
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
-        self._sources = policy.key_sources
-        self._by_header = bool(policy.allowed_headers)
         self._clock = policy.clock
         # Same float the verifier compares with, so a hit and a cold verify agree to the bit.
         self._leeway = float(policy.leeway)
@@ -264,26 +261,15 @@ class CachedVerifier:
             return None
         return text
 
-    # Key selection exactly as Verifier.verify / verify_async do it: a source that needs the
-    # protected header (an allowlisted jku) is asked with it, only when the policy allows such
-    # headers; any other source by kid and alg.
+    # Key selection through the verifier's own KeySelector of the token's issuer: a hit asks
+    # the source exactly as Verifier.verify / verify_async do (with the protected header for a
+    # HeaderKeySource when the policy allows such headers, by kid and alg otherwise).
 
-    def _select(self, entry: _Entry) -> Any:
-        source = entry.source
-        by_header = getattr(source, "select_for_header", None) if self._by_header else None
-        if by_header is not None:
-            return by_header(entry.header, entry.kid, entry.alg)
-        return source.select(entry.kid, entry.alg)
+    def _select(self, entry: _Entry) -> Key:
+        return entry.selector.select(entry.header, entry.kid, entry.alg)
 
-    async def _aselect(self, entry: _Entry) -> Any:
-        source = entry.source
-        by_header = getattr(source, "aselect_for_header", None) if self._by_header else None
-        if by_header is not None:
-            return await by_header(entry.header, entry.kid, entry.alg)
-        aselect = getattr(source, "aselect", None)
-        if aselect is not None:
-            return await aselect(entry.kid, entry.alg)
-        return source.select(entry.kid, entry.alg)
+    async def _aselect(self, entry: _Entry) -> Key:
+        return await entry.selector.aselect(entry.header, entry.kid, entry.alg)
 
     def _count_uncacheable(self) -> None:
         with self._lock:
@@ -335,10 +321,10 @@ class CachedVerifier:
 
     def _store(self, cache_key: str, result: VerifiedToken) -> None:
         iss = result.claims.get("iss")
-        source = self._sources.get(iss) if type(iss) is str else None
-        if source is None:  # cannot happen for a verified token; never cache the unexplained
+        selector = self._verifier.key_selector(iss) if type(iss) is str else None
+        if selector is None:  # cannot happen for a verified token; never cache the unexplained
             return
-        entry = _Entry(result, source)
+        entry = _Entry(result, selector)
         with self._lock:
             entries = self._entries
             entries[cache_key] = entry

@@ -105,15 +105,7 @@ class VerificationPolicy:
 
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
-        algs = _strings(self.algorithms, "algorithms")
-        for alg in algs:
-            if alg.lower() == "none":
-                raise ValueError("the 'none' algorithm is never allowed")
-            if alg not in ALGORITHMS:
-                raise ValueError(
-                    f"unknown algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
-                )
-        setattr_(self, "allowed_algorithms", frozenset(algs))
+        setattr_(self, "allowed_algorithms", check_algorithms(self.algorithms))
         setattr_(self, "audiences", frozenset(_strings(self.audience, "audience")))
         if self.issuers is not None:
             if self.issuer is not None or self.keys is not None:
@@ -127,13 +119,7 @@ class VerificationPolicy:
             sources = {self.issuer: self.keys}
         for iss, source in sources.items():
             _strings(iss, "issuer")
-            if not hasattr(source, "select"):
-                raise TypeError(f"the keys of {iss!r} must be a KeySet or a key source")
-            if isinstance(source, KeySet) and not (source.algorithms & self.allowed_algorithms):
-                raise ValueError(
-                    f"the key set of {iss!r} has no key for the allowed algorithms "
-                    f"({', '.join(sorted(self.allowed_algorithms))})"
-                )
+            check_key_source(source, self.allowed_algorithms, f"the keys of {iss!r}")
         setattr_(self, "key_sources", sources)
         if self.typ is not None:
             if not is_media_type(self.typ):
@@ -155,12 +141,8 @@ class VerificationPolicy:
             and self.max_age > 0
         ):
             raise ValueError("max_age must be a positive number of seconds")
-        if not 0 < self.max_token_size <= MAX_TOKEN_SIZE_CEILING:
-            raise ValueError(f"max_token_size must be between 1 and {MAX_TOKEN_SIZE_CEILING}")
-        unknown = set(self.allowed_headers) - KEY_URL_HEADERS
-        if unknown:
-            raise ValueError(f"allowed_headers may only name {sorted(KEY_URL_HEADERS)}")
-        setattr_(self, "allowed_headers", frozenset(self.allowed_headers))
+        check_max_token_size(self.max_token_size)
+        setattr_(self, "allowed_headers", check_allowed_headers(self.allowed_headers))
         setattr_(self, "required_claims", frozenset(self.required_claims))
         setattr_(self, "forbidden_claims", frozenset(self.forbidden_claims))
         setattr_(self, "checks", tuple(self.checks))
@@ -214,6 +196,46 @@ class VerificationPolicy:
         kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
         _no_overrides(kwargs, "forbidden_claims", "require_nonce", "typ_absent_ok")
         return cls(typ=typ, forbidden_claims=("nonce",), profile=f"custom:{typ}", **kwargs)
+
+
+# --- the JOSE-layer rules, shared with JWSVerifier (which has no issuer, audience or claims) ---
+
+
+def check_algorithms(algorithms: str | Collection[str]) -> frozenset[str]:
+    """The allowed algorithms: named, never ``none``, each one jwtwarden supports."""
+    algs = _strings(algorithms, "algorithms")
+    for alg in algs:
+        if alg.lower() == "none":
+            raise ValueError("the 'none' algorithm is never allowed")
+        if alg not in ALGORITHMS:
+            raise ValueError(
+                f"unknown algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
+            )
+    return frozenset(algs)
+
+
+def check_key_source(source: object, algorithms: frozenset[str], what: str) -> None:
+    """``source`` is a key source; a ``KeySet`` must hold a key for one of ``algorithms``."""
+    if not hasattr(source, "select"):
+        raise TypeError(f"{what} must be a KeySet or a key source")
+    if isinstance(source, KeySet) and not (source.algorithms & algorithms):
+        raise ValueError(
+            f"{what.replace('the keys', 'the key set', 1)} has no key for the allowed "
+            f"algorithms ({', '.join(sorted(algorithms))})"
+        )
+
+
+def check_max_token_size(size: int) -> None:
+    if not 0 < size <= MAX_TOKEN_SIZE_CEILING:
+        raise ValueError(f"max_token_size must be between 1 and {MAX_TOKEN_SIZE_CEILING}")
+
+
+def check_allowed_headers(headers: Collection[str]) -> frozenset[str]:
+    """Only the key-URL headers (``jku``...) can be allowed, each explicitly (RFC 8725 3.10)."""
+    unknown = set(headers) - KEY_URL_HEADERS
+    if unknown:
+        raise ValueError(f"allowed_headers may only name {sorted(KEY_URL_HEADERS)}")
+    return frozenset(headers)
 
 
 def _no_overrides(kwargs: Mapping[str, Any], *names: str) -> None:

@@ -11,40 +11,43 @@ object for the key's own pinned algorithm.
 
 from __future__ import annotations
 
-import hmac
 import inspect
-import math
-from collections.abc import Collection
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+from ._claims import ClaimRules
 from ._jose.b64 import b64url_decode
-from ._jose.claim_types import TYPED_CLAIMS, wrong_claim_type
 from ._jose.compact import Segments, split_compact
-from ._jose.header import check_header, json_type, normalize_typ
+from ._jose.header import check_header, json_type
 from ._jose.strict_json import JSONRefused, loads_object
+from ._key_sources import AsyncKeySource, HeaderKeySource, KeySelector, KeySource, key_selector
 from .errors import (
     BadSignatureError,
-    ExpiredTokenError,
     InvalidClaimError,
-    IssuedInFutureError,
     JWTWardenError,
     MalformedTokenError,
     MissingClaimError,
-    NotYetValidError,
     RevocationUnavailableError,
     RevokedTokenError,
-    TokenTooOldError,
-    WrongAudienceError,
     WrongIssuerError,
-    WrongTypeError,
 )
 from .keys.key import Key
 from .keys.keyset import KeySet
-from .policy import VerificationPolicy
+from .policy import (
+    VerificationPolicy,
+    check_algorithms,
+    check_allowed_headers,
+    check_key_source,
+    check_max_token_size,
+)
 
 __all__ = [
+    "AsyncKeySource",
+    "HeaderKeySource",
     "JWSVerifier",
     "KeySource",
+    "Trace",
     "VerifiedJWS",
     "VerifiedToken",
     "Verifier",
@@ -54,26 +57,26 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class KeySource(Protocol):
-    """Where a verifier gets keys: a ``KeySet``, or a remote JWKS client.
-
-    ``select`` returns the one key for the token's ``kid`` and ``alg`` or raises
-    ``UnknownKeyError`` / ``AlgorithmNotAllowedError``. A source may also offer
-    ``async def aselect(kid, alg)`` for ``verify_async``, and ``select_for_header(header,
-    kid, alg)`` / ``aselect_for_header`` when it needs the protected header (``TrustedJKU``);
-    the verifier prefers those when present.
-    """
-
-    def select(self, kid: str | None, alg: str) -> Key: ...
-
-
 class VerifiedToken(NamedTuple):
     """A token that passed every check: its protected header, its claims, and the key."""
 
     header: dict[str, Any]
     claims: dict[str, Any]
     key: Key
+
+
+@dataclass(slots=True)
+class Trace:
+    """How far one token got through ``Verifier.steps()`` (what ``explain`` reports)."""
+
+    token: str | bytes
+    seg: Segments | None = None
+    header: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    alg: str | None = None
+    kid: str | None = None
+    selector: KeySelector | None = None
+    key: Key | None = None
 
 
 class VerifiedJWS(NamedTuple):
@@ -104,44 +107,6 @@ def _check_signature(seg: Segments, key: Key) -> None:
         raise BadSignatureError("the signature does not verify with the trusted key")
 
 
-def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    if name not in claims:
-        return None
-    value = claims[name]
-    # RFC 7519 2: a NumericDate is a JSON number. Not null, not a string, not a boolean,
-    # finite; an integer too large for a float (10**400) is no date either.
-    if (type(value) is not int and type(value) is not float) or not _finite(value):
-        raise InvalidClaimError(
-            f"{name!r} must be a finite number of seconds, not {_found(value)}",
-            claim=name,
-            reason="not_a_number",
-        )
-    return value
-
-
-def _found(value: object) -> str:
-    return "a non-finite number" if type(value) in (int, float) else json_type(value)
-
-
-def _check_registered_types(claims: dict[str, Any]) -> None:
-    for name in TYPED_CLAIMS:
-        if name in claims:
-            problem = wrong_claim_type(name, claims[name])
-            if problem is not None:
-                raise InvalidClaimError(problem[0], claim=name, reason=problem[1])
-
-
-def _empty_or(value: object) -> str:
-    return "an empty string" if value == "" else json_type(value)
-
-
-def _finite(value: float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
 def _refuse_if_false(outcome: object) -> None:
     # Hooks refuse by raising RevokedTokenError; one written as a predicate that returns False
     # must not let the token through (fail closed).
@@ -165,17 +130,11 @@ class JWSVerifier:
         max_token_size: int = 8192,
         allowed_headers: Collection[str] = (),
     ) -> None:
-        # Build (and so validate) through a policy: same rules for algorithms and headers.
-        probe = VerificationPolicy(
-            algorithms=algorithms,
-            audience="-",
-            issuer="-",
-            keys=keys,
-            max_token_size=max_token_size,
-            allowed_headers=allowed_headers,
-        )
-        self._algorithms = probe.allowed_algorithms
-        self._allowed_headers = frozenset(probe.allowed_headers)
+        # The JOSE-layer rules of a policy, without the issuer, audience and claims it lacks.
+        self._algorithms = check_algorithms(algorithms)
+        check_key_source(keys, self._algorithms, "the keys of a JWSVerifier")
+        check_max_token_size(max_token_size)
+        self._allowed_headers = check_allowed_headers(allowed_headers)
         self._keys = keys
         self._max_size = max_token_size
 
@@ -201,23 +160,12 @@ class Verifier:
     """
 
     __slots__ = (
-        "_absent_typ_ok",
         "_algorithms",
         "_allowed_headers",
-        "_audiences",
+        "_check_claims",
         "_checks",
-        "_clock",
-        "_forbidden",
-        "_leeway",
-        "_max_age",
         "_max_size",
-        "_nonce",
-        "_require_nonce",
-        "_required",
-        "_sources",
-        "_subject_exists",
-        "_typ_memo",
-        "_typs",
+        "_selectors",
         "policy",
     )
 
@@ -227,31 +175,35 @@ class Verifier:
         self.policy = policy
         self._algorithms = policy.allowed_algorithms
         self._allowed_headers = frozenset(policy.allowed_headers)
-        self._sources = dict(policy.key_sources)
-        self._audiences = policy.audiences
-        self._typs = policy.expected_typs
-        self._absent_typ_ok = policy.typ_absent_ok
-        self._leeway = float(policy.leeway)
-        self._max_age = policy.max_age
+        # How each issuer's source is asked for a key, decided once (see _key_sources).
+        by_header = bool(self._allowed_headers)
+        self._selectors: dict[str, KeySelector] = {
+            iss: key_selector(source, by_header=by_header)
+            for iss, source in policy.key_sources.items()
+        }
         self._max_size = policy.max_token_size
-        self._required = frozenset(policy.required_claims)
-        self._forbidden = frozenset(policy.forbidden_claims)
-        self._nonce = policy.nonce
-        self._require_nonce = policy.require_nonce
-        self._subject_exists = policy.subject_exists
         self._checks = policy.checks
-        self._clock = policy.clock
-        self._typ_memo: dict[str, str] = {}
+        # The claim rules live in _claims (one implementation for verify, cache and explain).
+        self._check_claims = ClaimRules(policy).check
 
     # --- the pipeline -----------------------------------------------------------------------
+    # Each step is one small method, called inline by verify/verify_async (no loop on the hot
+    # path) and listed once, by name, in ``steps()`` for ``explain``'s step-by-step report.
 
     def _parse(
         self, token: str | bytes
-    ) -> tuple[Segments, dict[str, Any], dict[str, Any], Any, str, str | None]:
+    ) -> tuple[Segments, dict[str, Any], dict[str, Any], KeySelector, str, str | None]:
         seg = split_compact(token, self._max_size)
+        header, alg, kid = self._read_header(seg)
+        claims = _json(seg.payload_b64, "payload")
+        return seg, header, claims, self._trusted_issuer(claims), alg, kid
+
+    def _read_header(self, seg: Segments) -> tuple[dict[str, Any], str, str | None]:
         header = _json(seg.header_b64, "header")
         alg, kid = check_header(header, self._algorithms, self._allowed_headers)
-        claims = _json(seg.payload_b64, "payload")
+        return header, alg, kid
+
+    def _trusted_issuer(self, claims: dict[str, Any]) -> KeySelector:
         # Present is tested with "in": {"iss": null} is a wrong type, not a missing claim.
         if "iss" not in claims:
             raise MissingClaimError("the token has no 'iss'", claim="iss", reason="missing")
@@ -260,15 +212,54 @@ class Verifier:
             raise InvalidClaimError(
                 f"'iss' must be a string, not {json_type(iss)}", claim="iss", reason="not_a_string"
             )
-        source = self._sources.get(iss)
-        if source is None:
+        selector = self._selectors.get(iss)
+        if selector is None:
             # Exact match only: never a prefix, substring or normalised URL.
             raise WrongIssuerError(
-                f"issuer is not trusted; expected {' or '.join(sorted(self._sources))}",
+                f"issuer is not trusted; expected {' or '.join(sorted(self._selectors))}",
                 claim="iss",
                 reason="untrusted",
             )
-        return seg, header, claims, source, alg, kid
+        return selector
+
+    def steps(self) -> tuple[tuple[str, Callable[[Trace], None]], ...]:
+        """The signature half of ``verify`` as named steps, in ``verify``'s order.
+
+        Each step reads and fills a ``Trace`` and raises the error ``verify`` would raise at
+        that point; ``explain`` runs them one by one (the claim rules follow, then the hooks).
+        """
+
+        def structure(t: Trace) -> None:
+            t.seg = split_compact(t.token, self._max_size)
+
+        def header(t: Trace) -> None:
+            assert t.seg is not None
+            t.header, t.alg, t.kid = self._read_header(t.seg)
+
+        def payload(t: Trace) -> None:
+            assert t.seg is not None
+            t.claims = _json(t.seg.payload_b64, "payload")
+
+        def issuer(t: Trace) -> None:
+            assert t.claims is not None
+            t.selector = self._trusted_issuer(t.claims)
+
+        def key(t: Trace) -> None:
+            assert t.selector is not None and t.header is not None and t.alg is not None
+            t.key = t.selector.select(t.header, t.kid, t.alg)
+
+        def signature(t: Trace) -> None:
+            assert t.seg is not None and t.key is not None
+            _check_signature(t.seg, t.key)
+
+        return (
+            ("structure", structure),
+            ("header", header),
+            ("payload", payload),
+            ("issuer", issuer),
+            ("key", key),
+            ("signature", signature),
+        )
 
     def verify(self, token: str | bytes) -> VerifiedToken:
         """Verify signature and claims; return the ``VerifiedToken`` or raise.
@@ -278,13 +269,8 @@ class Verifier:
             RevocationUnavailableError: a revocation hook could not answer (fail closed).
         """
         try:
-            seg, header, claims, source, alg, kid = self._parse(token)
-            # A source that needs the header (an allowlisted jku) says so; others get kid/alg.
-            # Only policies allowing such headers look (keeps the common path lean).
-            by_header = (
-                getattr(source, "select_for_header", None) if self._allowed_headers else None
-            )
-            key = by_header(header, kid, alg) if by_header else source.select(kid, alg)
+            seg, header, claims, selector, alg, kid = self._parse(token)
+            key = selector.select(header, kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -299,15 +285,8 @@ class Verifier:
     async def verify_async(self, token: str | bytes) -> VerifiedToken:
         """Like ``verify``, awaiting async key sources (``aselect``) and async hooks."""
         try:
-            seg, header, claims, source, alg, kid = self._parse(token)
-            by_header = (
-                getattr(source, "aselect_for_header", None) if self._allowed_headers else None
-            )
-            aselect = getattr(source, "aselect", None)
-            if by_header is not None:
-                key = await by_header(header, kid, alg)
-            else:
-                key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+            seg, header, claims, selector, alg, kid = self._parse(token)
+            key = await selector.aselect(header, kid, alg)
             _check_signature(seg, key)
             self._check_claims(header, claims)
             result = VerifiedToken(header, claims, key)
@@ -318,6 +297,14 @@ class Verifier:
         if self._checks:
             await self.run_hooks_async(result)
         return result
+
+    def key_selector(self, iss: str) -> KeySelector | None:
+        """How the source of issuer ``iss`` is asked for a key (``None``: not trusted).
+
+        The verified-token cache asks through this, so a hit selects the key exactly as a
+        cold ``verify`` does.
+        """
+        return self._selectors.get(iss)
 
     def check_claims(self, result: VerifiedToken) -> None:
         """Re-run the time-dependent and claim checks on an already verified token
@@ -365,146 +352,6 @@ class Verifier:
                     outcome.close()
                 raise TypeError("an async hook needs verify_async")
             _refuse_if_false(outcome)
-
-    def _check_typ(self, header: dict[str, Any]) -> None:
-        typs = self._typs
-        if typs is None:
-            return
-        if "typ" not in header:
-            if self._absent_typ_ok:
-                return
-            raise WrongTypeError(
-                f"the token has no 'typ'; expected {' or '.join(sorted(typs))}",
-                claim="typ",
-                reason="missing",
-            )
-        typ = header["typ"]
-        if type(typ) is not str:  # check_header refused it already; a cached header re-runs
-            raise MalformedTokenError(
-                f"the header parameter 'typ' must be a string, not {json_type(typ)}"
-            )
-        norm = self._typ_memo.get(typ)
-        if norm is None:
-            norm = normalize_typ(typ)
-            if len(self._typ_memo) < 64:
-                self._typ_memo[typ] = norm
-        if norm not in typs:
-            raise WrongTypeError(
-                f"typ {typ[:40]!r} is not {' or '.join(sorted(typs))}",
-                claim="typ",
-                reason="mismatch",
-            )
-
-    def _check_claims(self, header: dict[str, Any], claims: dict[str, Any]) -> None:
-        self._check_typ(header)
-        for name in self._required:
-            if name not in claims:
-                raise MissingClaimError(f"the token has no {name!r}", claim=name, reason="missing")
-        for name in self._forbidden:
-            if name in claims:
-                raise InvalidClaimError(
-                    f"{name!r} is not allowed in this token type (cross-JWT confusion)",
-                    claim=name,
-                    reason="forbidden",
-                )
-        now = self._clock.now()
-        leeway = self._leeway
-        exp = _numeric_date(claims, "exp")
-        if exp is not None and now >= exp + leeway:
-            raise ExpiredTokenError("the token has expired", claim="exp", reason="expired")
-        nbf = _numeric_date(claims, "nbf")
-        if nbf is not None and now + leeway < nbf:
-            raise NotYetValidError("the token is not valid yet", claim="nbf", reason="future")
-        iat = _numeric_date(claims, "iat")
-        if iat is not None and iat > now + leeway:
-            raise IssuedInFutureError(
-                "the token was issued in the future", claim="iat", reason="future"
-            )
-        if self._max_age is not None:
-            if iat is None:
-                raise MissingClaimError(
-                    "max_age needs an 'iat' claim", claim="iat", reason="missing"
-                )
-            if now - iat > self._max_age + leeway:
-                raise TokenTooOldError(
-                    f"the token is older than {self._max_age:g} s", claim="iat", reason="too_old"
-                )
-        self._check_audience(claims)
-        if "sub" in claims:
-            sub = claims["sub"]
-            if type(sub) is not str or not sub:
-                raise InvalidClaimError(
-                    f"'sub' must be a non-empty string, not {_empty_or(sub)}",
-                    claim="sub",
-                    reason="not_a_string",
-                )
-            if self._subject_exists is not None and not self._subject_known(sub):
-                raise InvalidClaimError(
-                    "the subject is not a known account", claim="sub", reason="unknown_subject"
-                )
-        if "jti" in claims and (type(claims["jti"]) is not str or not claims["jti"]):
-            raise InvalidClaimError(
-                f"'jti' must be a non-empty string, not {_empty_or(claims['jti'])}",
-                claim="jti",
-                reason="not_a_string",
-            )
-        _check_registered_types(claims)
-        if self._require_nonce:
-            self._check_nonce(claims)
-
-    def _subject_known(self, sub: str) -> bool:
-        # A lookup that cannot answer (database down) refuses the token as "unavailable", not
-        # as "malformed": the token may be fine, the service is not (fail closed, HTTP 503).
-        assert self._subject_exists is not None
-        try:
-            known = self._subject_exists(sub)
-        except JWTWardenError:
-            raise
-        except Exception as exc:
-            raise RevocationUnavailableError(
-                f"the subject_exists hook failed ({type(exc).__name__}); refusing"
-            ) from None
-        if inspect.isawaitable(known):
-            # A coroutine is truthy: accepting it would let every subject through.
-            if hasattr(known, "close"):
-                known.close()
-            raise RevocationUnavailableError("subject_exists returned an awaitable; refusing")
-        return bool(known)
-
-    def _check_audience(self, claims: dict[str, Any]) -> None:
-        if "aud" not in claims:
-            raise MissingClaimError("the token has no 'aud'", claim="aud", reason="missing")
-        aud = claims["aud"]
-        if type(aud) is str:
-            if aud in self._audiences:
-                return
-        elif type(aud) is list and aud and all(type(a) is str for a in aud):
-            if not self._audiences.isdisjoint(aud):
-                return
-        else:
-            raise InvalidClaimError(
-                f"'aud' must be a string or a non-empty list of strings, not {json_type(aud)}",
-                claim="aud",
-                reason="not_a_string",
-            )
-        raise WrongAudienceError(
-            "the token is not meant for this audience", claim="aud", reason="mismatch"
-        )
-
-    def _check_nonce(self, claims: dict[str, Any]) -> None:
-        if "nonce" not in claims:
-            raise MissingClaimError("an ID token needs a 'nonce'", claim="nonce", reason="missing")
-        nonce = claims["nonce"]
-        if type(nonce) is not str:
-            raise InvalidClaimError(
-                f"'nonce' must be a string, not {json_type(nonce)}",
-                claim="nonce",
-                reason="not_a_string",
-            )
-        if self._nonce is not None and not hmac.compare_digest(
-            nonce.encode(), self._nonce.encode()
-        ):
-            raise InvalidClaimError("the nonce does not match", claim="nonce", reason="mismatch")
 
 
 def verify(token: str | bytes, policy: VerificationPolicy) -> VerifiedToken:

@@ -169,3 +169,36 @@ def test_should_use_a_verifier_of_the_callers_own_as_is(key: Key, clock: FixedCl
     assert with_cache(wrapper) is wrapper
     with pytest.raises(ValueError, match="only a Verifier"):
         with_cache(wrapper, 10)
+
+
+class _NotCallable:
+    verify = "not a method"
+    verify_async = "not a method"
+
+
+class _SyncOnly:
+    def verify(self, token: str | bytes) -> VerifiedToken:
+        raise AssertionError("never called")
+
+
+NOT_VERIFIERS = [
+    pytest.param(object(), id="an object with neither method"),
+    pytest.param(_SyncOnly(), id="an object without verify_async"),
+    pytest.param(_NotCallable(), id="an object whose verify and verify_async are not callable"),
+]
+SETUPS = [
+    pytest.param(lambda v: BearerTokenBackend(v), id="starlette backend"),
+    pytest.param(lambda v: BearerAuthMiddleware(JSONResponse({}), v), id="starlette middleware"),
+    pytest.param(lambda v: jw_fastapi.require_token(v), id="fastapi dependency"),
+    pytest.param(lambda v: jw_flask.JWTWarden(Flask(__name__), v), id="flask extension"),
+    pytest.param(lambda v: with_cache(v, False), id="with_cache"),
+]
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+@pytest.mark.parametrize("candidate", NOT_VERIFIERS)
+def test_should_refuse_at_setup_an_object_that_is_not_a_token_verifier(
+    setup: Callable[[Any], object], candidate: object
+) -> None:
+    with pytest.raises(TypeError, match=r"verify\(\) and verify_async\(\)"):
+        setup(candidate)

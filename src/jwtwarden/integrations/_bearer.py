@@ -273,18 +273,23 @@ async def aauthenticate(
     return insufficient_scope(realm, scopes) if missing_scopes(result, scopes) else result
 
 
-def check_verifier(verifier: Any) -> TokenVerifier:
-    """Accept any object with ``verify`` and ``verify_async`` (``Verifier``, ``CachedVerifier``)."""
-    if not all(callable(getattr(verifier, m, None)) for m in ("verify", "verify_async")):
-        # Refused at setup, not as a 503 on every request of an async framework.
+def check_verifier(verifier: object) -> TokenVerifier:
+    """Accept any ``TokenVerifier``: an object with callable ``verify`` and ``verify_async``
+    (``Verifier``, ``CachedVerifier``, your own wrapper). Typed callers are checked by mypy;
+    this catches untyped ones at setup, not as a 503 on every request of an async framework."""
+    if not (
+        isinstance(verifier, TokenVerifier)
+        and callable(verifier.verify)
+        and callable(verifier.verify_async)
+    ):
         raise TypeError("verifier must have verify() and verify_async() (Verifier, CachedVerifier)")
-    return verifier  # type: ignore[no-any-return]
+    return verifier
 
 
 CacheOption = bool | int | CachedVerifier
 
 
-def with_cache(verifier: Any, cache: CacheOption = True) -> TokenVerifier:
+def with_cache(verifier: TokenVerifier, cache: CacheOption = True) -> TokenVerifier:
     """The verifier an integration uses: a plain ``Verifier`` behind a ``CachedVerifier``.
 
     The verified-token cache is on by default (issue 6): a resource server sees the same token

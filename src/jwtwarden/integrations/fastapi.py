@@ -17,7 +17,7 @@ with ``verify_async``, through the verified-token cache unless ``cache=False`` (
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, get_type_hints
+from typing import get_type_hints
 
 from fastapi import Depends, HTTPException, WebSocketException, status
 from fastapi.security import HTTPBearer
@@ -91,7 +91,7 @@ for _dependency in (_OpenAPIBearer, _TokenDependency):
 
 
 def require_token(
-    verifier: Any,
+    verifier: TokenVerifier,
     *,
     scopes: str | Iterable[str] = (),
     realm: str = "api",

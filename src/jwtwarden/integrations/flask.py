@@ -55,7 +55,7 @@ class JWTWarden:
     def __init__(
         self,
         app: Flask | None = None,
-        verifier: Any = None,
+        verifier: TokenVerifier | None = None,
         *,
         realm: str = "api",
         cache: CacheOption = True,
@@ -68,7 +68,7 @@ class JWTWarden:
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask, verifier: Any = None) -> None:
+    def init_app(self, app: Flask, verifier: TokenVerifier | None = None) -> None:
         """Attach to ``app``; ``verifier`` (if given) replaces the one given at construction,
         with the same ``cache`` option."""
         if verifier is not None:

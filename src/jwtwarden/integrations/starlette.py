@@ -109,7 +109,7 @@ class BearerTokenBackend(AuthenticationBackend):
 
     def __init__(
         self,
-        verifier: Any,
+        verifier: TokenVerifier,
         *,
         realm: str = "api",
         required: bool = False,
@@ -189,7 +189,7 @@ class BearerAuthMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        verifier: Any,
+        verifier: TokenVerifier,
         *,
         realm: str = "api",
         required: bool = True,

@@ -37,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
+from .._key_sources import KeySelector, KeySource, key_selector
 from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import ForbiddenHeaderError, MalformedTokenError, UnknownKeyError
 from ..keys.key import Key
@@ -81,7 +82,7 @@ class TrustedJKU:
         prefixes: Collection[str] = (),
         guard: SSRFGuard | None = None,
         allow_loopback_http: bool = False,
-        default: Any = None,
+        default: KeySource | None = None,
         max_sources: int = 16,
         new_url_interval: float = 1.0,
         **options: Any,
@@ -97,7 +98,7 @@ class TrustedJKU:
         for prefix in prefixes:
             if not prefix.endswith("/") or prefix.count("/") < 3:
                 raise ValueError(f"prefix {prefix!r} must be an origin and path ending in '/'")
-        if default is not None and not hasattr(default, "select"):
+        if default is not None and not isinstance(default, KeySource):
             raise TypeError("default must be a key source")
         if type(max_sources) is not int or max_sources < 1:
             raise ValueError("max_sources must be a positive integer")
@@ -107,7 +108,10 @@ class TrustedJKU:
         self._new_url_interval = check_seconds("new_url_interval", new_url_interval, zero_ok=True)
         self._prefixes = tuple(prefixes)
         self._guard = guard
-        self._default = default
+        # The default source answers by kid and alg (async when it can), resolved once.
+        self._default: KeySelector | None = (
+            None if default is None else key_selector(default, by_header=False)
+        )
         self._max_sources = max_sources
         self._options = options
         self._clock = clock
@@ -138,13 +142,14 @@ class TrustedJKU:
                     return True
         return False
 
-    def _source_for(self, header: dict[str, Any]) -> tuple[Any, str | None]:
-        """The source for the token's ``jku`` and, when it is on probation, its URL."""
+    def _source_for(self, header: dict[str, Any]) -> tuple[RemoteJWKS | None, str | None]:
+        """The source for the token's ``jku`` (``None``: no ``jku``, the default source
+        answers) and, when it is on probation, its URL."""
         # "in", not get(): {"jku": null} is malformed, never "no jku" (the default key set).
         if "jku" not in header:
             if self._default is None:
                 raise UnknownKeyError("the token names no jku, and there is no default key set")
-            return self._default, None
+            return None, None
         jku = header["jku"]
         if type(jku) is not str or not jku or len(jku) > MAX_JKU_LENGTH:
             raise MalformedTokenError(f"'jku' must be a URL of at most {MAX_JKU_LENGTH} chars")
@@ -198,15 +203,20 @@ class TrustedJKU:
             JWKSFetchError: as ``RemoteJWKS.select``.
         """
         source, probation = self._source_for(header)
-        key: Key = source.select(kid, alg)
+        if source is None:
+            assert self._default is not None  # _source_for refused the token otherwise
+            return self._default.select(header, kid, alg)
+        key = source.select(kid, alg)
         self._promote(probation)
         return key
 
     async def aselect_for_header(self, header: dict[str, Any], kid: str | None, alg: str) -> Key:
         """The async twin of ``select_for_header``."""
         source, probation = self._source_for(header)
-        aselect = getattr(source, "aselect", None)
-        key: Key = await aselect(kid, alg) if aselect is not None else source.select(kid, alg)
+        if source is None:
+            assert self._default is not None  # _source_for refused the token otherwise
+            return await self._default.aselect(header, kid, alg)
+        key = await source.aselect(kid, alg)
         self._promote(probation)
         return key
 

@@ -24,7 +24,6 @@ from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
-from ..keys.key import Key
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..policy import VerificationPolicy
@@ -44,16 +43,6 @@ __all__ = ["Runtime", "prepare_data_dir"]
 
 _log = logging.getLogger("jwtwarden.server")
 _PURGE_EVERY = 3600.0
-
-
-class _RingKeys:
-    """The access-token verification keys of a ``KeyRing``, as a verifier ``KeySource``."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self._ring = ring
-
-    def select(self, kid: str | None, alg: str) -> Key:
-        return self._ring.verification_keys("access").select(kid, alg)
 
 
 @dataclass
@@ -248,18 +237,20 @@ class Runtime:
         """The full verifier (denylist + auth version) for introspection and the server's own
         APIs; the structural one (signature and claims only) for RFC 7009 revocation, where a
         denied token is still ours."""
+        # The issuer's own policy for its access profile: issuer, typ, required and forbidden
+        # claims, clock and live ring keys come from the one place that mints the tokens.
         settings = self.settings
-        base: dict[str, Any] = {
-            "algorithms": [settings.signing_algorithm],
-            "issuer": settings.issuer_url,
-            "audience": settings.audiences,
-            "keys": _RingKeys(self.ring),
-            "clock": self.clock,
-        }
-        full = VerificationPolicy.access_token(
-            **base, checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version))
-        )
-        return Verifier(full), Verifier(VerificationPolicy.access_token(**base))
+
+        def policy(**checks: Any) -> VerificationPolicy:
+            return self.issuer.verification_policy(
+                ACCESS_TOKEN,
+                audience=settings.audiences,
+                algorithms=[settings.signing_algorithm],
+                **checks,
+            )
+
+        full = policy(checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version)))
+        return Verifier(full), Verifier(policy())
 
     # --- life cycle -------------------------------------------------------------------------
 
