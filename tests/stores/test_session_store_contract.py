@@ -374,6 +374,21 @@ async def test_should_bump_the_auth_version_on_password_change_and_disable(
     assert await stores.users.auth_version("missing") is None
 
 
+async def test_should_move_the_auth_version_only_when_the_disabled_state_changes(
+    stores: Stores,
+) -> None:
+    # Enabling an enabled account used to bump the version: every session then stopped
+    # refreshing without being revoked (an admin "enable" logged the user out everywhere).
+    user = await _user(stores)
+    assert await stores.users.set_disabled(user.id, False) == 1
+    assert await stores.users.auth_version(user.id) == 1
+    assert await stores.users.set_disabled(user.id, True) == 2
+    assert await stores.users.set_disabled(user.id, True) == 2
+    assert await stores.users.set_disabled(user.id, False) == 3
+    assert await stores.users.auth_version(user.id) == 3
+    assert await stores.users.set_disabled("missing", False) is None
+
+
 async def test_should_rehash_only_if_the_hash_is_still_the_old_one(stores: Stores) -> None:
     user = await _user(stores)
     await stores.users.rehash_password(user.id, "not-the-stored-hash", "$argon2id$other")

@@ -130,7 +130,10 @@ class UserStore(Protocol):
         ...
 
     async def set_disabled(self, user_id: str, disabled: bool) -> int | None:
-        """Disable or enable an account, bumping its auth version; the new version or None."""
+        """Disable or enable an account; the auth version or None for an unknown account.
+
+        The version is bumped only when the state changes: enabling an enabled account (or
+        disabling a disabled one) keeps it, so it does not silently end every session."""
         ...
 
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:

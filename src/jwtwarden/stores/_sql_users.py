@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, exc, insert, select, update
+from sqlalchemy import bindparam, case, exc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import UserExistsError
@@ -120,7 +120,23 @@ class SQLUserStore:
         return await self._bump(user_id, password_hash=password_hash)
 
     async def set_disabled(self, user_id: str, disabled: bool) -> int | None:
-        return await self._bump(user_id, disabled=disabled)
+        # The version moves only when the state does: enabling an enabled account must not end
+        # its sessions' refresh (found by the session state machine).
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(
+                auth_version=case(
+                    (users.c.disabled == disabled, users.c.auth_version),
+                    else_=users.c.auth_version + 1,
+                ),
+                disabled=disabled,
+            )
+            .returning(users.c.auth_version)
+        )
+        async with self.engine.begin() as conn:
+            value = (await conn.execute(stmt)).scalar()
+        return None if value is None else int(value)
 
     async def rehash_password(self, user_id: str, old_hash: str, new_hash: str) -> None:
         stmt = (

@@ -76,6 +76,8 @@ class MemoryUserStore:
             user = self._by_id.get(user_id)
             if user is None:
                 return None
+            if user.disabled == disabled:
+                return user.auth_version  # no change of state, no new version
             user = replace(user, disabled=disabled, auth_version=user.auth_version + 1)
             self._by_id[user_id] = user
             return user.auth_version
