@@ -79,7 +79,12 @@ def uvicorn_example(environment: CountingServer) -> Iterator[str]:
     app = _load("fastapi_app").app_from_env()
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        # loop="asyncio": uvicorn before ~0.36 sets uvloop's policy for the whole process, and
+        # every later asyncio.run of the suite would then run on uvloop (a test of an event loop
+        # ended with a pool open hung in uvloop's close in the lowest-versions leg).
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", loop="asyncio"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
