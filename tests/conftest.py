@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,3 +70,13 @@ def redis_url() -> str:
     """A URL of a real Redis server (``JWTWARDEN_TEST_REDIS_URL``)."""
     _need_service("Redis", REDIS_URL)
     return REDIS_URL
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port held by a listening socket: should ``serve`` start anyway (the regression), uvicorn
+    fails to bind and exits 1 instead of serving forever."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,6 @@ PRODUCTION: dict[str, Any] = {
     "issuer": "https://auth.example.com",
 }
 REDIS = {"redis_url": "redis://127.0.0.1:6379/0"}
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    """A port held by a listening socket: should ``serve`` start anyway (the regression), uvicorn
-    fails to bind and exits 1 instead of serving forever."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def _problems(**overrides: Any) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,16 +102,6 @@ def test_should_refuse_an_open_sqlite_database_or_directory_with_the_chmod_to_ru
         os.umask(previous)
     with pytest.raises(ValueError, match=message):
         create_engine(f"sqlite:///{directory / 'auth.db'}")
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    """A port held by a listening socket: should ``serve`` start anyway (the regression), uvicorn
-    fails to bind and exits 1 instead of serving forever."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["serve", "--port", "{busy}"]])

@@ -12,7 +12,7 @@ import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -140,6 +140,16 @@ def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
 
 def _httpx_available() -> bool:
     return importlib.util.find_spec("httpx") is not None
+
+
+# The one definition of the flag, shared by verify and inspect.
+RequireClientIdOption = Annotated[
+    bool,
+    typer.Option(
+        "--require-client-id/--no-require-client-id",
+        help="--profile access: require RFC 9068's client_id (some issuers omit it).",
+    ),
+]
 
 
 def build_policy(

@@ -21,7 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..explain import Explanation, explain
-from ._common import EXIT_OK, EXIT_REFUSED, build_key_source, build_policy, usage_error
+from ._common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    RequireClientIdOption,
+    build_key_source,
+    build_policy,
+    usage_error,
+)
 from ._input import InputRefused, bounded_lines
 
 # decode_unverified's own limit: inspect looks at larger tokens than the verifier accepts.
@@ -142,13 +149,7 @@ def inspect_command(
     leeway: Annotated[float, typer.Option("--leeway")] = 30.0,
     max_age: Annotated[float | None, typer.Option("--max-age")] = None,
     profile: Annotated[str, typer.Option("--profile")] = "generic",
-    require_client_id: Annotated[
-        bool,
-        typer.Option(
-            "--require-client-id/--no-require-client-id",
-            help="--profile access: require RFC 9068's client_id (some issuers omit it).",
-        ),
-    ] = True,
+    require_client_id: RequireClientIdOption = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document for machines.")] = (
         False
     ),

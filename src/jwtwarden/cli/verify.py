@@ -22,7 +22,14 @@ import typer
 
 from ..errors import JWTWardenError, MalformedTokenError, TokenTooLargeError
 from ..verify import Verifier
-from ._common import EXIT_OK, EXIT_REFUSED, build_key_source, build_policy, usage_error
+from ._common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    RequireClientIdOption,
+    build_key_source,
+    build_policy,
+    usage_error,
+)
 from ._input import InputRefused, bounded_lines
 
 __all__ = ["read_tokens", "register", "verify_command", "verify_lines"]
@@ -131,13 +138,7 @@ def verify_command(
     profile: Annotated[
         str, typer.Option("--profile", help="generic, access (RFC 9068) or id (OpenID).")
     ] = "generic",
-    require_client_id: Annotated[
-        bool,
-        typer.Option(
-            "--require-client-id/--no-require-client-id",
-            help="--profile access: require RFC 9068's client_id (some issuers omit it).",
-        ),
-    ] = True,
+    require_client_id: RequireClientIdOption = True,
 ) -> None:
     """Verify tokens; print one JSON result a line. Exit 0 all valid, 1 any refused, 2 usage."""
     algorithms = list(algorithm or ())
