@@ -42,6 +42,14 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
+    +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
+    |   +-- InvalidClientError              invalid_client (carries ``header_used``)
+    |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
+    |   +-- UnsupportedGrantTypeError       unsupported_grant_type
+    |   +-- InvalidGrantError               invalid_grant (code, assertion, refresh binding)
+    |   +-- InvalidOAuthRequestError        invalid_request (missing or repeated parameter)
+    +-- ClientRegistryError                 the client registry refuses (admin, CLI)
+    |   +-- ClientNotFoundError             client_not_found
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
     +-- JWKSFetchError                      jwks_fetch_failed
     |   +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
@@ -58,12 +66,17 @@ __all__ = [
     "BadSignatureError",
     "ClaimError",
     "ClaimLintError",
+    "ClientNotFoundError",
+    "ClientRegistryError",
     "ExpiredTokenError",
     "FetchRefusedError",
     "ForbiddenHeaderError",
     "InvalidClaimError",
+    "InvalidClientError",
     "InvalidCredentialsError",
+    "InvalidGrantError",
     "InvalidKeyError",
+    "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
     "InvalidTokenError",
@@ -78,6 +91,7 @@ __all__ = [
     "MissingClaimError",
     "NoSigningKeyError",
     "NotYetValidError",
+    "OAuthRequestError",
     "PasswordPolicyError",
     "RateLimitedError",
     "RefreshTokenRejectedError",
@@ -89,8 +103,10 @@ __all__ = [
     "TokenRefreshError",
     "TokenTooLargeError",
     "TokenTooOldError",
+    "UnauthorizedClientError",
     "UnknownKeyError",
     "UnsupportedCriticalHeaderError",
+    "UnsupportedGrantTypeError",
     "UnsupportedSerializationError",
     "UserExistsError",
     "WeakKeyError",
@@ -321,6 +337,65 @@ class UserExistsError(SessionError):
     """An account with this email already exists."""
 
     code = "user_exists"
+
+
+# --- OAuth 2 (the token endpoint and the client registry) ---------------------------------
+
+
+class OAuthRequestError(JWTWardenError):
+    """An OAuth request is refused; ``code`` is the RFC 6749 5.2 ``error`` the server sends."""
+
+    code = "oauth_refused"
+
+
+class InvalidClientError(OAuthRequestError):
+    """Client authentication failed: unknown client, wrong secret, bad assertion, two methods
+    in one request, credentials sent for a public client, or a disabled client (one answer for
+    all). ``header_used`` says whether the request used the Authorization header: RFC 6749 5.2
+    then requires a 401 with ``WWW-Authenticate``."""
+
+    code = "invalid_client"
+
+    def __init__(self, detail: str, *, header_used: bool = False) -> None:
+        super().__init__(detail)
+        self.header_used = header_used
+
+
+class UnauthorizedClientError(OAuthRequestError):
+    """The authenticated client may not use this grant type (RFC 6749 5.2)."""
+
+    code = "unauthorized_client"
+
+
+class UnsupportedGrantTypeError(OAuthRequestError):
+    """The server does not offer this grant type (RFC 6749 5.2)."""
+
+    code = "unsupported_grant_type"
+
+
+class InvalidGrantError(OAuthRequestError):
+    """The grant (code, refresh token, assertion) is invalid, expired, revoked, or was issued
+    to another client (RFC 6749 5.2)."""
+
+    code = "invalid_grant"
+
+
+class InvalidOAuthRequestError(OAuthRequestError):
+    """A parameter is missing, repeated, malformed or not allowed (RFC 6749 5.2)."""
+
+    code = "invalid_request"
+
+
+class ClientRegistryError(JWTWardenError):
+    """The client registry refuses an operation (admin API, CLI)."""
+
+    code = "client_registry"
+
+
+class ClientNotFoundError(ClientRegistryError):
+    """No client has this ``client_id``."""
+
+    code = "client_not_found"
 
 
 # --- remote key sets ------------------------------------------------------------------------
