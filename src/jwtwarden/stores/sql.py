@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._files import check_private_file, create_private_file, private_directory
+from ._sql_clients import SQLAssertionReplayStore, SQLClientStore
 from ._sql_denylist import SQLDenylist
 from ._sql_driver import ACQUIRE_TIMEOUT, attach_driver_pool
 from ._sql_keys import SQLKeyStore
@@ -31,6 +32,8 @@ from ._sql_sessions import SQLSessionStore
 from ._sql_users import SQLUserStore
 
 __all__ = [
+    "SQLAssertionReplayStore",
+    "SQLClientStore",
     "SQLDenylist",
     "SQLKeyStore",
     "SQLLease",
