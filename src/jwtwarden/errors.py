@@ -48,6 +48,7 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- UnsupportedGrantTypeError       unsupported_grant_type
     |   +-- InvalidGrantError               invalid_grant (code, assertion, refresh binding)
     |   +-- InvalidOAuthRequestError        invalid_request (missing or repeated parameter)
+    |   +-- InvalidTargetError              invalid_target (RFC 8707 resource not allowed)
     +-- ClientRegistryError                 the client registry refuses (admin, CLI)
     |   +-- ClientNotFoundError             client_not_found
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
@@ -79,6 +80,7 @@ __all__ = [
     "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
+    "InvalidTargetError",
     "InvalidTokenError",
     "IssueError",
     "IssuedInFutureError",
@@ -386,6 +388,12 @@ class InvalidOAuthRequestError(OAuthRequestError):
     code = "invalid_request"
 
 
+class InvalidTargetError(OAuthRequestError):
+    """The requested ``resource`` is not one the client may obtain tokens for (RFC 8707 2)."""
+
+    code = "invalid_target"
+
+
 class ClientRegistryError(JWTWardenError):
     """The client registry refuses an operation (admin API, CLI)."""
 
@@ -402,7 +410,14 @@ class ClientNotFoundError(ClientRegistryError):
 
 
 class JWKSFetchError(JWTWardenError):
+    """A key set or discovery document could not be fetched; ``status`` is the HTTP status
+    when the server answered with one other than 200 (``None`` otherwise)."""
+
     code = "jwks_fetch_failed"
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
 class FetchRefusedError(JWKSFetchError):

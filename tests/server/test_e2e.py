@@ -84,7 +84,9 @@ def test_should_log_in_and_issue_rfc9068_tokens_that_verify_with_the_published_j
 
 
 def test_should_serve_discovery_and_jwks_with_cache_headers(deployment: Deployment) -> None:
-    meta = httpx.get(deployment.url + "/.well-known/openid-configuration")
+    # No OpenID Provider yet (issue 15): only the RFC 8414 document is served.
+    assert httpx.get(deployment.url + "/.well-known/openid-configuration").status_code == 404
+    meta = httpx.get(deployment.url + "/.well-known/oauth-authorization-server")
     doc = meta.json()
     assert doc["issuer"] == deployment.url
     assert doc["jwks_uri"] == deployment.url + "/.well-known/jwks.json"

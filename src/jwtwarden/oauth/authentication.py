@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import unquote_plus
 
@@ -88,6 +88,8 @@ class ClientAuthenticator:
         assertions: ``private_key_jwt`` verification; ``None`` = the method is off.
         first_party: the built-in first-party client (``/auth/login``'s sessions), a public
             client used when a request names no client at all, or names its id.
+        first_party_ids: more ids ``/auth/login`` accepts (``settings.client_ids``): each is
+            the first-party client under that id.
         clock: time (a secret's overlap ends at its ``expires_at``).
     """
 
@@ -98,12 +100,20 @@ class ClientAuthenticator:
         secrets: SecretHasher,
         assertions: ClientAssertionVerifier | None = None,
         first_party: Client | None = None,
+        first_party_ids: frozenset[str] = frozenset(),
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.clients = clients
         self.secrets = secrets
         self.assertions = assertions
         self.first_party = first_party
+        self._first_party: dict[str, Client] = {}
+        if first_party is not None:
+            self._first_party = {
+                client_id: replace(first_party, client_id=client_id)
+                for client_id in first_party_ids
+            }
+            self._first_party[first_party.client_id] = first_party
         self.clock = clock
 
     @property
@@ -175,8 +185,9 @@ class ClientAuthenticator:
     async def _lookup(
         self, client_id: str, header_used: bool, *, fallback_id: str | None = None
     ) -> Client:
-        if self.first_party is not None and client_id == self.first_party.client_id:
-            return self.first_party
+        first_party = self._first_party.get(client_id)
+        if first_party is not None:
+            return first_party
         client = await self.clients.get(client_id)
         if client is None and fallback_id is not None and fallback_id != client_id:
             client = await self.clients.get(fallback_id)  # RFC 6749 2.3.1 form-encoded id

@@ -26,16 +26,35 @@ from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
+from ..oauth.grants import GrantRegistry
+from ..oauth.grants.client_credentials import ClientCredentialsGrant
+from ..oauth.grants.refresh_token import RefreshTokenGrant
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
 from ..revocation.denylist import Denylist, MemoryDenylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
 from ..stores._sql_driver import close_driver_pool
-from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..stores.sql import (
+    SQLAssertionReplayStore,
+    SQLClientStore,
+    SQLDenylist,
+    SQLLease,
+    SQLSessionStore,
+    SQLUserStore,
+    create_engine,
+)
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
+from .oauth_parts import (
+    ClientTokenCheck,
+    assertion_verifier,
+    client_authenticator,
+    client_registry,
+    first_party_client,
+    secret_hasher,
+)
 from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
 from .settings import Settings
 
@@ -126,6 +145,7 @@ class Runtime:
         self.issuer = self._issuer()
         self.hasher = _password_hasher(settings)
         self.service = self._session_service()
+        self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
         self.cookies = _cookie_policy(settings)
@@ -233,6 +253,39 @@ class Runtime:
             on_event=self.metrics.event,
         )
 
+    def _oauth_parts(self) -> None:
+        """Clients and their authentication (``server/oauth_parts.py``), then the grants."""
+        settings, clock = self.settings, self.clock
+        self.clients = SQLClientStore(self.engine, clock=clock)
+        self.assertion_replay = SQLAssertionReplayStore(self.engine)
+        self.secret_hasher = secret_hasher(settings)
+        self.first_party_client = first_party_client(settings)
+        self.assertions = assertion_verifier(settings, self.assertion_replay, clock)
+        hasher = self.secret_hasher
+        self.client_auth = client_authenticator(
+            settings, self.clients, hasher, self.assertions, clock
+        )
+        self.registry = client_registry(settings, self.clients, hasher, clock)
+        # The authorization endpoint's URL once it is mounted (issue 14 part 2): the metadata
+        # then lists it and response_types_supported ["code"].
+        self.authorization_endpoint: str | None = None
+        self.grants = self._grants()
+
+    def _grants(self) -> GrantRegistry:
+        """The token endpoint's grants, one per line (``oauth/grants/``)."""
+        settings = self.settings
+        return GrantRegistry(
+            [
+                RefreshTokenGrant(self.service),
+                ClientCredentialsGrant(
+                    minter=self.issuer,
+                    scopes=settings.scopes,
+                    audiences=settings.audiences,
+                    access_token_ttl=settings.access_token_ttl,
+                ),
+            ]
+        )
+
     def _verifiers(self) -> tuple[Verifier, Verifier]:
         """The full verifier (denylist + auth version) for introspection and the server's own
         APIs; the structural one (signature and claims only) for RFC 7009 revocation, where a
@@ -249,7 +302,8 @@ class Runtime:
                 **checks,
             )
 
-        full = policy(checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version)))
+        accounts = ClientTokenCheck(self.clients, AuthVersionCheck(self.users.auth_version))
+        full = policy(checks=(self.denylist_check, accounts))
         return Verifier(full), Verifier(policy())
 
     # --- life cycle -------------------------------------------------------------------------
@@ -317,6 +371,8 @@ class Runtime:
                 purge = getattr(self.denylist, "purge", None)
                 if purge is not None:
                     await purge()
+                await self.clients.purge_expired_secrets(now)
+                await self.assertion_replay.purge(now)
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()
