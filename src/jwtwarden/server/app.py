@@ -243,7 +243,7 @@ def _is_dependency_failure(exc: Exception) -> bool:
     if isinstance(exc, OSError | TimeoutError | ConnectionError):
         return True
     try:
-        # The hot paths run on asyncpg directly (stores/_sql_driver.py): a connection that
+        # The hot paths run on asyncpg directly (stores/sql/driver.py): a connection that
         # PostgreSQL dropped, a server shutting down or out of resources is its error type.
         from asyncpg import exceptions as pg
     except ImportError:  # pragma: no cover - PostgreSQL not installed

@@ -28,15 +28,16 @@ from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
-from ..revocation.denylist import Denylist, MemoryDenylist
+from ..revocation.denylist import Denylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
-from ..stores._sql_driver import close_driver_pool
+from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
-from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
+from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
 
 __all__ = ["Runtime", "prepare_data_dir"]
@@ -173,7 +174,7 @@ class Runtime:
                 kek=kek,
                 schema=settings.database_schema,
             )
-        from ..keys.stores import DirectoryKeyStore
+        from ..stores.files import DirectoryKeyStore
 
         return DirectoryKeyStore(
             settings.data_dir / "keys", environment=settings.environment, kek=kek

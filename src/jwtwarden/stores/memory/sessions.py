@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from ..errors import UserExistsError
-from ..sessions.ports import (
+from ...errors import UserExistsError
+from ...sessions.ports import (
     ActiveSession,
     NewRefreshToken,
     RotateResult,

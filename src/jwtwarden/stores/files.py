@@ -46,11 +46,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ..._jose.b64 import b64url_encode
-from ...errors import KeyEnvironmentError, KeyStoreError
-from ..records import KeyRecord
-from ._common import check_environment_name, check_record_environment, reentrant
-from .sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
+from .._jose.b64 import b64url_encode
+from ..errors import KeyEnvironmentError, KeyStoreError
+from ..keys._store_rules import check_environment_name, check_record_environment, reentrant
+from ..keys.records import KeyRecord
+from ..keys.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 
 __all__ = ["DirectoryKeyStore"]
 

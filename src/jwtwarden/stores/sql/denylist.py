@@ -10,9 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..clock import SYSTEM_CLOCK, Clock
-from ..errors import RevocationUnavailableError
-from ._sql_schema import denylist as dt
+from ...clock import SYSTEM_CLOCK, Clock
+from ...errors import RevocationUnavailableError
+from .schema import denylist as dt
 
 __all__ = ["SQLDenylist"]
 

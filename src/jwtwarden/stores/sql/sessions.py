@@ -4,7 +4,7 @@ The hot path of a refresh is a conditional ``UPDATE ... WHERE spent_at IS NULL``
 every liveness condition in the same ``WHERE``) and an ``INSERT`` of the successor, in one
 transaction; the access token is minted by the caller's callback before ``COMMIT``. On
 PostgreSQL both are one statement (a data-modifying ``WITH``), run on the asyncpg connection
-directly (see ``_sql_driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused token
+directly (see ``stores.sql.driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused token
 costs more queries, in a transaction of their own, to say why.
 """
 
@@ -28,17 +28,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..sessions.ports import (
+from ...sessions.ports import (
     ActiveSession,
     NewRefreshToken,
     RotateResult,
     RotateStatus,
     SessionRecord,
 )
-from ._sql_driver import DriverStatement, driver_connection
-from ._sql_schema import refresh_tokens as rt
-from ._sql_schema import sessions as st
-from ._sql_schema import users as ut
+from .driver import DriverStatement, driver_connection
+from .schema import refresh_tokens as rt
+from .schema import sessions as st
+from .schema import users as ut
 
 __all__ = ["SQLSessionStore"]
 
