@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import threading
 from collections.abc import Coroutine, Iterator, Mapping
@@ -31,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..._files import exclusive_file_lock
 from ...errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
 from ...keys._store_rules import check_record_environment, reentrant
 from ...keys.records import KeyRecord
@@ -185,16 +185,12 @@ class SQLKeyStore:
             yield
             return
         if self._sqlite_path is not None:
-            path = self._sqlite_path + ".keys.lock"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            with contextlib.ExitStack() as held:
                 try:
-                    yield
-                finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+                    held.enter_context(exclusive_file_lock(self._sqlite_path + ".keys.lock"))
+                except OSError as exc:
+                    raise KeyStoreError(f"cannot lock the key store: {exc.strerror}") from None
+                yield
             return
         conn: AsyncConnection = self._run(self._advisory_lock(), "cannot lock the key store")
         try:
