@@ -16,9 +16,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
@@ -39,6 +37,9 @@ from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["Runtime", "prepare_data_dir"]
 

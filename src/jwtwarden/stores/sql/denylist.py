@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...clock import SYSTEM_CLOCK, Clock
 from ...errors import RevocationUnavailableError
+from .failures import translates_driver_errors
 from .schema import denylist as dt
 
 __all__ = ["SQLDenylist"]
@@ -38,6 +39,7 @@ _LIVE = (
 )
 
 
+@translates_driver_errors
 class SQLDenylist:
     """Denied ``jti`` and ``sid`` values in ``jw_denylist``, each with its expiry.
 

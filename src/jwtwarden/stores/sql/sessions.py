@@ -36,6 +36,7 @@ from ...sessions.ports import (
     SessionRecord,
 )
 from .driver import DriverStatement, driver_connection
+from .failures import translates_driver_errors
 from .schema import refresh_tokens as rt
 from .schema import sessions as st
 from .schema import users as ut
@@ -202,6 +203,7 @@ def _session_by_token(token_hash: bytes) -> Any:
     )
 
 
+@translates_driver_errors
 class SQLSessionStore:
     """Sessions in ``jw_sessions``, refresh tokens (by hash) in ``jw_refresh_tokens``."""
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ...errors import UserExistsError
 from ...sessions.ports import UserRecord
 from .driver import DriverStatement, driver_connection
+from .failures import translates_driver_errors
 from .schema import users
 
 __all__ = ["SQLUserStore"]
@@ -54,6 +55,7 @@ def _record_from_mapping(row: Any) -> UserRecord:
     )
 
 
+@translates_driver_errors
 class SQLUserStore:
     """Accounts in ``jw_users``."""
 
