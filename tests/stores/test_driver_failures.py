@@ -14,18 +14,33 @@ from jwtwarden.errors import StoreUnavailableError, UserExistsError
 from jwtwarden.stores.sql.failures import translates_driver_errors, unavailable
 
 UNAVAILABLE = [
-    asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle of operation"),
-    asyncpg.exceptions.InternalClientError("cannot switch to state 15"),
-    asyncpg.exceptions.AdminShutdownError("terminating connection"),
-    asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
-    asyncpg.exceptions.TooManyConnectionsError("too many clients"),
-    asyncpg.exceptions.InterfaceError("connection is closed"),
-    asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
-    asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
-    ConnectionRefusedError(111, "refused"),
-    TimeoutError(),
-    sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked")),
-    sqlalchemy.exc.TimeoutError("QueuePool limit of size 10 overflow 0 reached"),
+    (
+        asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle of operation"),
+        "ConnectionDoesNotExistError",
+    ),
+    (asyncpg.exceptions.InternalClientError("cannot switch to state 15"), "InternalClientError"),
+    (asyncpg.exceptions.AdminShutdownError("terminating connection"), "AdminShutdownError"),
+    (
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        "CannotConnectNowError",
+    ),
+    (asyncpg.exceptions.TooManyConnectionsError("too many clients"), "TooManyConnectionsError"),
+    (asyncpg.exceptions.InterfaceError("connection is closed"), "InterfaceError"),
+    (
+        asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
+        "LockNotAvailableError",
+    ),
+    (
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        "QueryCanceledError",
+    ),
+    (ConnectionRefusedError(111, "refused"), "ConnectionRefusedError"),
+    (TimeoutError(), "TimeoutError"),
+    (
+        sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked")),
+        "OperationalError",
+    ),
+    (sqlalchemy.exc.TimeoutError("QueuePool limit of size 10 overflow 0 reached"), "TimeoutError"),
 ]
 BUGS = [
     asyncpg.exceptions.UndefinedColumnError("no such column"),
@@ -36,14 +51,14 @@ BUGS = [
 ]
 
 
-@pytest.mark.parametrize("exc", UNAVAILABLE, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(("exc", "name"), UNAVAILABLE, ids=[name for _, name in UNAVAILABLE])
 def test_should_translate_a_lost_refused_or_stalled_database_to_store_unavailable(
-    exc: Exception,
+    exc: Exception, name: str
 ) -> None:
     mapped = unavailable(exc)
     assert isinstance(mapped, StoreUnavailableError)
     assert mapped.code == "store_unavailable"
-    assert mapped.driver_error == type(exc).__name__
+    assert mapped.driver_error == name
 
 
 @pytest.mark.parametrize("exc", BUGS, ids=lambda e: type(e).__name__)
