@@ -5,10 +5,11 @@ password change. Framework-free; the HTTP server is a thin edge over it.
   both cost the same and answer the same (``InvalidCredentialsError``).
 - Each login starts its own session (a refresh-token family), so two devices never revoke
   each other.
-- Refresh spends the presented token and issues the next pair in one store transaction; the
-  access token is minted inside it, so a failure leaves the old token live. A spent token
-  presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2): the store revokes the session
-  and the service denies its live access tokens by ``sid``.
+- Refresh spends the presented token and issues the next pair in one store transaction that
+  the service drives (``sessions.rotation``); the access token is minted inside it, so a
+  failure leaves the old token live. A retry within ``retry_window`` gets the same successor
+  again; any other spent token presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2):
+  the family is revoked and the service denies its live access tokens by ``sid``.
 - Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
 """
 
@@ -32,15 +33,8 @@ from ..errors import (
 from ..revocation.checks import AUTH_VERSION_CLAIM
 from ..revocation.denylist import Denylist
 from .passwords import PasswordHasher
-from .ports import (
-    ActiveSession,
-    NewRefreshToken,
-    RotateStatus,
-    SessionRecord,
-    SessionStore,
-    UserRecord,
-    UserStore,
-)
+from .ports import NewRefreshToken, SessionRecord, SessionStore, UserRecord, UserStore
+from .rotation import MAX_RETRY_WINDOW, Minted, Rotator, Verdict
 from .tokens import new_refresh_token, refresh_token_hash
 
 __all__ = [
@@ -52,7 +46,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("jwtwarden.sessions")
-MAX_GRACE_PERIOD = 60.0
 MAX_EMAIL_LENGTH = 254  # RFC 5321 4.5.3.1.3 path limit
 # Control, format (zero-width, bidi), surrogate, private-use and unassigned code points.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
@@ -84,8 +77,10 @@ class SessionConfig:
         refresh_idle_ttl: a refresh token unused this long expires (default 14 days).
         refresh_absolute_ttl: a session ends this long after login whatever happens
             (default 30 days).
-        grace_period: seconds during which the immediately previous refresh token of a family
-            is accepted again (a retried request); 0 (default) turns it off; at most 60.
+        retry_window: seconds after a refresh during which the same request (the spent
+            token, whose successor has not been used yet) gets the same successor again: a
+            lost response or concurrent refreshes do not end the session. 0 turns retries off
+            (every spent token is reuse); at most 300; default 30.
         deny_leeway: added to denylist expiries, covering verifiers' clock leeway.
         scopes: the scopes a login may ask for; empty means no scopes.
         client_ids: client ids a login may name (the default one is always allowed).
@@ -96,7 +91,7 @@ class SessionConfig:
     access_token_ttl: int = 600
     refresh_idle_ttl: int = 14 * 86400
     refresh_absolute_ttl: int = 30 * 86400
-    grace_period: float = 0.0
+    retry_window: float = 30.0
     deny_leeway: float = 60.0
     scopes: frozenset[str] = field(default_factory=frozenset)
     client_ids: frozenset[str] = field(default_factory=frozenset)
@@ -108,8 +103,8 @@ class SessionConfig:
             raise ValueError("access_token_ttl must be between 300 and 900 seconds")
         if not 60 <= self.refresh_idle_ttl <= self.refresh_absolute_ttl:
             raise ValueError("refresh_idle_ttl must be at least 60 s and at most the absolute ttl")
-        if not 0 <= self.grace_period <= MAX_GRACE_PERIOD:
-            raise ValueError(f"grace_period must be between 0 and {MAX_GRACE_PERIOD:g} seconds")
+        if not 0 <= self.retry_window <= MAX_RETRY_WINDOW:
+            raise ValueError(f"retry_window must be between 0 and {MAX_RETRY_WINDOW:g} seconds")
         if not 0 <= self.deny_leeway <= 300:
             raise ValueError("deny_leeway must be between 0 and 300 seconds")
 
@@ -175,6 +170,7 @@ class SessionService:
         config: SessionConfig,
         clock: Clock = SYSTEM_CLOCK,
         on_event: EventSink | None = None,
+        successor_key: bytes | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -184,6 +180,19 @@ class SessionService:
         self.config = config
         self.clock = clock
         self._on_event = on_event
+        if successor_key is None:
+            # One process only: a retry served by another process (or after a restart) would
+            # derive another successor and count as reuse. The server passes one derived from
+            # its KEK (``rotation.derive_successor_key``) or kept in its data directory.
+            successor_key = secrets.token_bytes(32)
+        if len(successor_key) < 32:
+            raise ValueError("successor_key must be at least 32 bytes")
+        self._rotator = Rotator(
+            store=sessions,
+            key=successor_key,
+            retry_window=config.retry_window,
+            idle_ttl=config.refresh_idle_ttl,
+        )
 
     # --- events ---------------------------------------------------------------------------
 
@@ -286,45 +295,44 @@ class SessionService:
     ) -> TokenPair:
         """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
 
+        A retry of a refresh whose successor has not been used yet, within
+        ``retry_window`` seconds, gets the same successor back with a new access token (so a
+        lost response, a client timeout or concurrent refreshes of one token never end the
+        session); see ``sessions.rotation``.
+
         ``scope`` may narrow the session's scope for this access token, never widen it.
-        ``client_id``, when the client sends one, must be the session's (RFC 6749 10.4: a
-        refresh token is bound to the client it was issued to).
+        ``client_id`` is the client presenting the token (the authenticated client, or the
+        one a public client names); when given it must be the session's: RFC 6749 6 and 10.4
+        bind a refresh token to the client it was issued to. A token of another client is
+        refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
 
         Raises:
-            InvalidRefreshTokenError: unknown, expired, or the session has ended.
+            InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
             RefreshTokenReuseError: the token was already spent; the session is now revoked.
             InvalidScopeError: ``scope`` asks for more than the session was granted.
         """
         digest = refresh_token_hash(refresh_token)
-        if digest is None:
+        if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
-        now = self.clock.now()
-        new_token, new_digest = new_refresh_token()
-        minted: dict[str, Any] = {}
 
-        async def issue(active: ActiveSession) -> tuple[str, dict[str, Any]]:
-            # Raising here rolls the spend back: the token stays live for its own client.
-            if client_id is not None and client_id != active.session.client_id:
-                raise InvalidRefreshTokenError("the refresh token was issued to another client")
-            narrowed = self._narrow(active.session.scope, scope)
-            token, claims = self._mint(active.session, active.auth_version, narrowed)
-            minted["scope"] = narrowed
-            return token, claims
+        def mint(session: SessionRecord) -> Minted:
+            # Inside the store's transaction: raising here rolls the spend back.
+            narrowed = self._narrow(session.scope, scope)
+            token, claims = self._mint(session, session.auth_version, narrowed)
+            return Minted(access_token=token, claims=claims, scope=narrowed)
 
-        new = NewRefreshToken(
-            token_hash=new_digest, issued_at=now, expires_at=now + self.config.refresh_idle_ttl
+        outcome = await self._rotator.refresh(
+            refresh_token, digest, now=self.clock.now(), client_id=client_id, mint=mint
         )
-        result = await self.sessions.rotate(
-            digest, new, now=now, grace=self.config.grace_period, issue=issue
-        )
-        status = result.status
-        if status is RotateStatus.ROTATED and result.value is not None:
-            assert result.session is not None
-            access, claims = result.value
-            self._event("refreshed", sid=result.session.id, via_grace=result.via_grace)
-            return self._pair(access, claims, new_token, result.session, minted["scope"])
-        if status is RotateStatus.REUSED and result.session is not None:
-            session = result.session
+        verdict, session = outcome.verdict, outcome.session
+        if outcome.minted is not None and session is not None:
+            assert outcome.refresh_token is not None
+            minted = outcome.minted
+            self._event("refreshed", sid=session.id, retry=verdict is Verdict.RETRIED)
+            return self._pair(
+                minted.access_token, minted.claims, outcome.refresh_token, session, minted.scope
+            )
+        if verdict is Verdict.REUSED and session is not None:
             _log.warning(
                 "refresh token reuse detected; session revoked",
                 extra={"event": "refresh_token_reuse", "sid": session.id, "user": session.user_id},
@@ -332,7 +340,9 @@ class SessionService:
             self._event("reuse_detected", sid=session.id, user_id=session.user_id)
             await self._deny_session(session.id)
             raise RefreshTokenReuseError("the refresh token was already used; the session ended")
-        self._event("refresh_refused", reason=status.value)
+        self._event("refresh_refused", reason=verdict.value)
+        if verdict is Verdict.OTHER_CLIENT:
+            raise InvalidRefreshTokenError("the refresh token was issued to another client")
         raise InvalidRefreshTokenError("the refresh token is not valid")
 
     # --- ending sessions ------------------------------------------------------------------
