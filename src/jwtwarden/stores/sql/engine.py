@@ -1,8 +1,5 @@
-"""SQL adapters (SQLAlchemy Core, async): SQLite through ``aiosqlite`` for the embedded default,
-PostgreSQL through ``asyncpg`` in production.
-
-    >>> engine = create_engine("postgresql://app@db/auth")          # doctest: +SKIP
-    >>> users, sessions = SQLUserStore(engine), SQLSessionStore(engine)  # doctest: +SKIP
+"""The SQL engine: the async URL, ``create_engine`` (pools, timeouts, SQLite's ``BEGIN
+IMMEDIATE``) and the SQLite file's permissions. Every engine jwtwarden uses is made here.
 
 Transactions that decide something (rotation, revocation) are single transactions with
 conditional updates. On SQLite every transaction starts with ``BEGIN IMMEDIATE``, taking the
@@ -21,26 +18,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .._files import check_private_file, create_private_file, private_directory
-from ._sql_denylist import SQLDenylist
-from ._sql_driver import ACQUIRE_TIMEOUT, attach_driver_pool
-from ._sql_keys import SQLKeyStore
-from ._sql_leases import SQLLease
-from ._sql_schema import metadata
-from ._sql_sessions import SQLSessionStore
-from ._sql_users import SQLUserStore
+from ..._files import check_private_file, create_private_file, private_directory
+from .driver import ACQUIRE_TIMEOUT, attach_driver_pool
 
-__all__ = [
-    "SQLDenylist",
-    "SQLKeyStore",
-    "SQLLease",
-    "SQLSessionStore",
-    "SQLUserStore",
-    "async_url",
-    "create_engine",
-    "metadata",
-    "prepare_sqlite_file",
-]
+__all__ = ["async_url", "create_engine", "prepare_sqlite_file"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 15000
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", ".keys.lock")
@@ -95,7 +76,7 @@ def create_engine(
             prepared-statement cache each), which measured slower than waiting for a pooled
             connection (docs/benchmarks-server.md). On PostgreSQL the hot paths (refresh,
             login, the auth-version lookup) have an asyncpg pool of their own with the same
-            bound (``_sql_driver``), so a process opens at most twice ``pool_size``
+            bound (``stores.sql.driver``), so a process opens at most twice ``pool_size``
             connections, each pool only as many as it has needed at once.
         statement_timeout, lock_timeout: PostgreSQL only, seconds: set on every connection
             (``statement_timeout``, ``lock_timeout``), so a stalled database or a held lock
@@ -136,7 +117,7 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args={"server_settings": server_settings},
     )
-    # The hot paths' own asyncpg pool (stores/_sql_driver.py), bounded by the same size.
+    # The hot paths' own asyncpg pool (stores/sql/driver.py), bounded by the same size.
     attach_driver_pool(
         engine, size=pool_size, server_settings=server_settings, acquire_timeout=pool_timeout
     )

@@ -10,9 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..clock import SYSTEM_CLOCK, Clock
-from ..errors import RevocationUnavailableError
-from ._sql_schema import denylist as dt
+from ...clock import SYSTEM_CLOCK, Clock
+from ...errors import RevocationUnavailableError
+from .failures import translates_driver_errors
+from .schema import denylist as dt
 
 __all__ = ["SQLDenylist"]
 
@@ -38,6 +39,7 @@ _LIVE = (
 )
 
 
+@translates_driver_errors
 class SQLDenylist:
     """Denied ``jti`` and ``sid`` values in ``jw_denylist``, each with its expiry.
 

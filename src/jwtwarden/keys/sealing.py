@@ -25,10 +25,10 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..._jose.b64 import b64url_decode_checked, b64url_encode
-from ...errors import JWTWardenError, KeyStoreError
-from ..key import Key, import_jwk
-from ..records import KeyRecord
+from .._jose.b64 import b64url_decode_checked, b64url_encode
+from ..errors import JWTWardenError, KeyStoreError
+from .key import Key, import_jwk
+from .records import KeyRecord
 
 __all__ = ["KEK_BYTES", "METADATA", "KeySealer", "decode_kek"]
 

@@ -5,8 +5,8 @@ The hot path of a refresh is a conditional ``UPDATE ... WHERE spent_at IS NULL``
 every liveness condition of ``TokenState.spendable`` in the same ``WHERE``) and an ``INSERT``
 of the successor; the service mints the access token before ``COMMIT``. On PostgreSQL both are
 one statement (a data-modifying ``WITH``), and the whole transaction runs on an asyncpg
-connection directly (see ``_sql_driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused
-token costs more queries (its state, a reuse revocation), in the same transaction.
+connection directly (see ``stores.sql.driver``): ``BEGIN``, that statement, ``COMMIT``. Only a
+refused token costs more queries (its state, a reuse revocation), in the same transaction.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..sessions.ports import NewRefreshToken, SessionRecord, TokenState
-from ._sql_driver import DriverStatement, driver_connection
-from ._sql_schema import refresh_tokens as rt
-from ._sql_schema import sessions as st
-from ._sql_schema import users as ut
+from ...sessions.ports import NewRefreshToken, SessionRecord, TokenState
+from .driver import DriverStatement, driver_connection
+from .failures import translates_driver_errors, unavailable
+from .schema import refresh_tokens as rt
+from .schema import sessions as st
+from .schema import users as ut
 
 __all__ = ["SQLSessionStore"]
 
@@ -221,6 +222,7 @@ def _session_by_token(token_hash: bytes) -> Any:
     )
 
 
+@translates_driver_errors
 class SQLSessionStore:
     """Sessions in ``jw_sessions``, refresh tokens (by hash) in ``jw_refresh_tokens``."""
 
@@ -245,13 +247,23 @@ class SQLSessionStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTransaction | _SQLiteTransaction]:
-        if self._postgres:
-            # The asyncpg connection directly: BEGIN, the spend, COMMIT (the hot path).
-            async with driver_connection(self.engine) as conn, conn.transaction():
-                yield _PostgresTransaction(conn)
-            return
-        async with self.engine.begin() as sa_conn:  # BEGIN IMMEDIATE (stores/sql.py)
-            yield _SQLiteTransaction(sa_conn)
+        # Not a coroutine, so ``@translates_driver_errors`` does not wrap it: a database that
+        # cannot answer (in the operations, the BEGIN or the COMMIT) is translated here. The
+        # caller's own errors (a refused scope, a signing failure) pass unchanged.
+        try:
+            if self._postgres:
+                # The asyncpg connection directly: BEGIN, the spend, COMMIT (the hot path).
+                async with driver_connection(self.engine) as conn, conn.transaction():
+                    yield _PostgresTransaction(conn)
+                return
+            async with self.engine.begin() as sa_conn:  # BEGIN IMMEDIATE (sql/engine.py)
+                yield _SQLiteTransaction(sa_conn)
+        except Exception as exc:
+            mapped = unavailable(exc)
+            if mapped is None:
+                raise
+            # from None: a driver's message may quote the statement's parameters (hashes).
+            raise mapped from None
 
     async def _revoke(self, conn: AsyncConnection, sid: str, *, now: float, reason: str) -> None:
         params = {"sid": sid, "now": now, "reason": reason}

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
-from ..errors import UserExistsError
-from ..sessions.ports import NewRefreshToken, SessionRecord, TokenState, UserRecord
+from ...errors import UserExistsError
+from ...sessions.ports import NewRefreshToken, SessionRecord, TokenState, UserRecord
 
 __all__ = ["MemorySessionStore", "MemoryUserStore"]
 

@@ -2,7 +2,7 @@
 
 The per-request reads (the auth-version check of every introspected or server-verified access
 token, the account lookup of every login) are single statements; on PostgreSQL they run on the
-asyncpg connection directly, outside any transaction (see ``_sql_driver``): one round trip
+asyncpg connection directly, outside any transaction (see ``stores.sql.driver``): one round trip
 instead of ``BEGIN``, ``SELECT``, ``ROLLBACK`` through SQLAlchemy's async layer.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import bindparam, case, exc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..errors import UserExistsError
-from ..sessions.ports import UserRecord
-from ._sql_driver import DriverStatement, driver_connection
-from ._sql_schema import users
+from ...errors import UserExistsError
+from ...sessions.ports import UserRecord
+from .driver import DriverStatement, driver_connection
+from .failures import translates_driver_errors
+from .schema import users
 
 __all__ = ["SQLUserStore"]
 
@@ -54,6 +55,7 @@ def _record_from_mapping(row: Any) -> UserRecord:
     )
 
 
+@translates_driver_errors
 class SQLUserStore:
     """Accounts in ``jw_users``."""
 

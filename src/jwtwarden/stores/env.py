@@ -20,10 +20,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import KeyEnvironmentError, KeyRejectedError, KeyStoreError
-from ..key import import_jwk
-from ..records import KeyRecord, KeyState
-from ._common import check_environment_name
+from ..errors import KeyEnvironmentError, KeyRejectedError, KeyStoreError
+from ..keys._store_rules import check_environment_name
+from ..keys.key import import_jwk
+from ..keys.records import KeyRecord, KeyState
 
 __all__ = ["EnvKeyStore"]
 

@@ -8,11 +8,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ._sql_schema import leases
+from .failures import translates_driver_errors
+from .schema import leases
 
 __all__ = ["SQLLease"]
 
 
+@translates_driver_errors
 class SQLLease:
     """``acquire(now)`` is true for at most one holder at a time, until its lease lapses.
 

@@ -33,7 +33,6 @@ The KEK is 32 random bytes, base64url-encoded in ``$JWTWARDEN_KEK`` (generate on
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -46,11 +45,12 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ..._jose.b64 import b64url_encode
-from ...errors import KeyEnvironmentError, KeyStoreError
-from ..records import KeyRecord
-from ._common import check_environment_name, check_record_environment, reentrant
-from .sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
+from .._files import exclusive_file_lock
+from .._jose.b64 import b64url_encode
+from ..errors import KeyEnvironmentError, KeyStoreError
+from ..keys._store_rules import check_environment_name, check_record_environment, reentrant
+from ..keys.records import KeyRecord
+from ..keys.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
 
 __all__ = ["DirectoryKeyStore"]
 
@@ -318,19 +318,12 @@ class DirectoryKeyStore:
     @contextlib.contextmanager
     def _flock(self) -> Iterator[None]:
         self._refuse_writes()
-        with self._mutex:
+        with self._mutex, contextlib.ExitStack() as held:
             try:
-                fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+                held.enter_context(exclusive_file_lock(self.path / ".lock"))
             except OSError as exc:
                 raise KeyStoreError(f"cannot lock the key directory: {exc.strerror}") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+            yield
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from ..records import KeyRecord
-from ._common import check_environment_name, check_record_environment
+from ...keys._store_rules import check_environment_name, check_record_environment
+from ...keys.records import KeyRecord
 
 __all__ = ["MemoryKeyStore"]
 

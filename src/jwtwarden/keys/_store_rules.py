@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
-from ...errors import KeyEnvironmentError
-from ..records import KeyRecord
+from ..errors import KeyEnvironmentError
+from .records import KeyRecord
 
 __all__ = ["check_environment_name", "check_record_environment", "reentrant"]
 

@@ -2,7 +2,7 @@
 server processes share one key ring (a key rotated by one is used and published by all).
 
 Private keys are sealed exactly like ``DirectoryKeyStore``'s files (the same
-``keys.stores.sealing.KeySealer``): AES-256-GCM (``cryptography``'s ``AESGCM``) under the KEK
+``jwtwarden.keys.sealing.KeySealer``): AES-256-GCM (``cryptography``'s ``AESGCM``) under the KEK
 from ``$JWTWARDEN_KEK``, a random 96-bit nonce per write, and the record's whole metadata
 (kid, alg, use, environment, state, dates) as the associated data, so editing a row's state
 or moving a sealed key to another row makes it undecryptable rather than silently changing
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import threading
 from collections.abc import Coroutine, Iterator, Mapping
@@ -31,13 +30,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
-from ..keys.records import KeyRecord
-from ..keys.stores._common import check_record_environment, reentrant
-from ..keys.stores.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
-from ._sql_schema import signing_keys as kt
+from ..._files import exclusive_file_lock
+from ...errors import JWTWardenError, KeyEnvironmentError, KeyStoreError
+from ...keys._store_rules import check_record_environment, reentrant
+from ...keys.records import KeyRecord
+from ...keys.sealing import KEK_BYTES, METADATA, KeySealer, decode_kek
+from .engine import async_url, create_engine
+from .schema import signing_keys as kt
 
-__all__ = ["SQLKeyStore", "decode_kek"]
+__all__ = ["SQLKeyStore"]
 
 T = TypeVar("T")
 _ADVISORY_LOCK = "SELECT pg_advisory_lock(hashtext('jwtwarden.signing_keys'))"
@@ -96,8 +97,6 @@ class SQLKeyStore:
         environ: Mapping[str, str] | None = None,
         schema: str | None = None,
     ) -> None:
-        from .sql import async_url, create_engine
-
         self.environment = environment
         if kek is None:
             encoded = (os.environ if environ is None else environ).get(kek_env)
@@ -186,16 +185,12 @@ class SQLKeyStore:
             yield
             return
         if self._sqlite_path is not None:
-            path = self._sqlite_path + ".keys.lock"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            with contextlib.ExitStack() as held:
                 try:
-                    yield
-                finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+                    held.enter_context(exclusive_file_lock(self._sqlite_path + ".keys.lock"))
+                except OSError as exc:
+                    raise KeyStoreError(f"cannot lock the key store: {exc.strerror}") from None
+                yield
             return
         conn: AsyncConnection = self._run(self._advisory_lock(), "cannot lock the key store")
         try:
