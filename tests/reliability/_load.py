@@ -67,6 +67,9 @@ class Load:
     inactive_live: int = 0  # introspection said inactive for a token just issued
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # Logins ramp up four at a time: the server hashes one password per worker at once, and 32
+    # logins in one burst on two busy cores outlast the client's timeout.
+    _login_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
     # --- running -----------------------------------------------------------------------
 
@@ -170,7 +173,8 @@ class Load:
 
     async def _login(self, http: httpx.AsyncClient, n: int) -> str | None:
         body = {"email": EMAIL, "password": PASSWORD}
-        answer = await self._retrying(http, "login", "/auth/login", forever=False, json=body)
+        async with self._login_gate:
+            answer = await self._retrying(http, "login", "/auth/login", forever=False, json=body)
         if answer is None or answer.status_code != 200:
             await asyncio.sleep(0.5)
             return None

@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -74,6 +75,10 @@ class Stack:
         pid = self.workers()[0]
         os.kill(pid, signal.SIGKILL)
         return pid
+
+    def workers_started(self) -> int:
+        """How many workers have finished their start-up so far (uvicorn's log line)."""
+        return self.server.log().count("Application startup complete.")
 
     async def sql(self, query: str, *args: object) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.pg.url, timeout=10)
@@ -142,13 +147,31 @@ async def running_stack(
         stack.started_in = round(time.monotonic() - began, 1)
         yield stack
     finally:
+        # Blocking on purpose: a teardown that a timeout cancels would leave servers running.
         if server is not None:
-            await asyncio.to_thread(server.stop)
+            _stop_server(server)
         if rd is not None:
             with contextlib.suppress(ProcessLookupError):
                 rd.resume()
-            await asyncio.to_thread(rd.stop)
-        await asyncio.to_thread(pg.remove)
+            rd.stop()
+        pg.remove()
+
+
+def _stop_server(server: ServerProcess) -> None:
+    """SIGTERM the server (uvicorn stops its workers), SIGKILL it and its workers after 10 s."""
+    stack = Stack.__new__(Stack)
+    stack.server = server
+    workers = stack.workers()
+    server.proc.terminate()
+    try:
+        server.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(5)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.stop()  # closes its log
 
 
 async def _create_user(url: str) -> None:
