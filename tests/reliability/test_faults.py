@@ -160,10 +160,14 @@ async def test_should_deny_the_access_tokens_of_a_session_ended_for_reuse_while_
                 first = (await _login(c)).json()
                 form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
                 second = (await c.post("/oauth/token", data=form)).json()
+                # The successor is used, so the first token is reuse, not a retry.
+                used = {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+                third = (await c.post("/oauth/token", data=used)).json()
                 rd.stop()
                 reused = await c.post("/oauth/token", data=form)
                 rd.start()
                 assert reused.status_code == 400
+                assert await _active(c, third["access_token"]) is False
                 assert await _active(c, second["access_token"]) is False
                 assert await _active(c, first["access_token"]) is False
 

@@ -294,9 +294,9 @@ def test_should_default_the_issuer_to_the_address_it_serves_on() -> None:
         ({"kek": "not-base64-of-32-bytes"}, "JWTWARDEN_KEK", "JWTWARDEN_KEK must be"),
         ({"cookie_mode": True}, "JWTWARDEN_COOKIE_MODE", "cookie_mode needs allowed_origins"),
         (
-            {"refresh_grace_period": 61},
-            "JWTWARDEN_REFRESH_GRACE_PERIOD",
-            "less than or equal to 60",
+            {"refresh_retry_window": 301},
+            "JWTWARDEN_REFRESH_RETRY_WINDOW",
+            "less than or equal to 300",
         ),
         ({"access_token_ttl": 3600}, "JWTWARDEN_ACCESS_TOKEN_TTL", "less than or equal to 900"),
         ({"signing_algorithm": "HS256"}, "JWTWARDEN_SIGNING_ALGORITHM", "asymmetric"),

@@ -38,6 +38,7 @@ from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
 from .settings import Settings
+from .successor_key import successor_key
 
 __all__ = ["Runtime", "prepare_data_dir"]
 
@@ -225,12 +226,13 @@ class Runtime:
                 access_token_ttl=settings.access_token_ttl,
                 refresh_idle_ttl=settings.refresh_idle_ttl,
                 refresh_absolute_ttl=settings.refresh_absolute_ttl,
-                grace_period=settings.refresh_grace_period,
+                retry_window=settings.refresh_retry_window,
                 scopes=frozenset(settings.scopes),
                 client_ids=frozenset(settings.client_ids),
             ),
             clock=self.clock,
             on_event=self.metrics.event,
+            successor_key=successor_key(settings.kek_bytes, settings.data_dir),
         )
 
     def _verifiers(self) -> tuple[Verifier, Verifier]:

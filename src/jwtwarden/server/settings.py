@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=600, ge=300, le=900)
     refresh_idle_ttl: int = Field(default=14 * 86400, ge=60)
     refresh_absolute_ttl: int = Field(default=30 * 86400, ge=60, le=365 * 86400)
-    refresh_grace_period: float = Field(default=0.0, ge=0, le=60)
+    # Seconds during which a retried refresh (its successor not used yet) gets the same
+    # successor again; 0: every spent token is reuse (sessions.rotation, docs/security.md).
+    refresh_retry_window: float = Field(default=30.0, ge=0, le=300)
     client_id: str = "jwtwarden"
     client_ids: _StrList = ()
     scopes: _StrList = ()

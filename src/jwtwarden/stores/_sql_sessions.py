@@ -1,17 +1,19 @@
-"""``SQLSessionStore``: sessions and refresh-token families on SQL, rotation in one transaction.
+"""``SQLSessionStore``: sessions and refresh-token families on SQL; the plain operations of a
+refresh inside one transaction that the session service drives (``sessions.rotation``).
 
 The hot path of a refresh is a conditional ``UPDATE ... WHERE spent_at IS NULL`` (spend, with
-every liveness condition in the same ``WHERE``) and an ``INSERT`` of the successor, in one
-transaction; the access token is minted by the caller's callback before ``COMMIT``. On
-PostgreSQL both are one statement (a data-modifying ``WITH``), run on the asyncpg connection
-directly (see ``_sql_driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused token
-costs more queries, in a transaction of their own, to say why.
+every liveness condition of ``TokenState.spendable`` in the same ``WHERE``) and an ``INSERT``
+of the successor; the service mints the access token before ``COMMIT``. On PostgreSQL both are
+one statement (a data-modifying ``WITH``), and the whole transaction runs on an asyncpg
+connection directly (see ``_sql_driver``): ``BEGIN``, that statement, ``COMMIT``. Only a refused
+token costs more queries (its state, a reuse revocation), in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import (
     Double,
@@ -28,21 +30,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..sessions.ports import (
-    ActiveSession,
-    NewRefreshToken,
-    RotateResult,
-    RotateStatus,
-    SessionRecord,
-)
+from ..sessions.ports import NewRefreshToken, SessionRecord, TokenState
 from ._sql_driver import DriverStatement, driver_connection
 from ._sql_schema import refresh_tokens as rt
 from ._sql_schema import sessions as st
 from ._sql_schema import users as ut
 
 __all__ = ["SQLSessionStore"]
-
-T = TypeVar("T")
 
 _SESSION_COLUMNS = (
     st.c.id,
@@ -68,28 +62,70 @@ def _alive(now: Any) -> Any:
     )
 
 
-def _spend(*, returning_session: bool) -> Any:
+def _spend_sqlite() -> Any:
+    """SQLite's conditional spend, returning the token's session id.
+
+    SQLite cannot RETURN columns of an ``UPDATE ... FROM``'s other tables (and its reads are
+    local): a subquery, correlated to the token's row so that it is two primary-key lookups
+    (its session, that session's user). An uncorrelated ``session_id IN (SELECT ... every live
+    session)`` made SQLite build the list of all live sessions first, inside ``BEGIN
+    IMMEDIATE``: the cost of every refresh, and the time the whole database stays write-locked,
+    grew with the table (82 ms at 100k live sessions, 292 ms at 300k;
+    bench/_sql_spend_bench.py).
+    """
     now: Any = bindparam("now")
-    stmt = (
+    live_session = exists().where(st.c.id == rt.c.session_id, _alive(now)).correlate(rt)
+    return (
         update(rt)
         .where(
             rt.c.token_hash == bindparam("h"),
             rt.c.spent_at.is_(None),
             rt.c.expires_at > now,
+            live_session,
         )
         .values(spent_at=now, replaced_by=bindparam("new_hash"))
+        .returning(rt.c.session_id)
     )
-    if returning_session:
-        # PostgreSQL: UPDATE ... FROM, returning the session row in the same round trip.
-        return stmt.where(st.c.id == rt.c.session_id, _alive(now)).returning(*_SESSION_COLUMNS)
-    # SQLite cannot RETURN columns of the FROM tables (and its reads are local): a subquery,
-    # correlated to the token's row so that it is two primary-key lookups (its session, that
-    # session's user). An uncorrelated ``session_id IN (SELECT ... every live session)`` made
-    # SQLite build the list of all live sessions first, inside ``BEGIN IMMEDIATE``: the cost
-    # of every refresh, and the time the whole database stays write-locked, grew with the
-    # table (82 ms at 100k live sessions, 292 ms at 300k; bench/_sql_spend_bench.py).
-    live_session = exists().where(st.c.id == rt.c.session_id, _alive(now)).correlate(rt)
-    return stmt.where(live_session).returning(rt.c.session_id)
+
+
+def _token_state() -> Any:
+    """A token with its session, its user (outer: the user may be gone) and its successor."""
+    successor = rt.alias("successor")
+    return (
+        select(
+            rt.c.spent_at.label("token_spent_at"),
+            rt.c.expires_at.label("token_expires_at"),
+            rt.c.replaced_by,
+            successor.c.spent_at.label("successor_spent_at"),
+            ut.c.disabled.label("user_disabled"),
+            ut.c.auth_version.label("user_version"),
+            *_SESSION_COLUMNS,
+        )
+        .select_from(
+            rt.join(st, st.c.id == rt.c.session_id)
+            .outerjoin(ut, ut.c.id == st.c.user_id)
+            .outerjoin(successor, successor.c.token_hash == rt.c.replaced_by)
+        )
+        .where(rt.c.token_hash == bindparam("h", type_=LargeBinary))
+    )
+
+
+def _revoke_session() -> Any:
+    now: Any = bindparam("now", type_=Double)
+    return (
+        update(st)
+        .where(st.c.id == bindparam("sid", type_=st.c.id.type), st.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=bindparam("reason", type_=st.c.revoke_reason.type))
+    )
+
+
+def _spend_family() -> Any:
+    return (
+        update(rt)
+        .where(rt.c.session_id == bindparam("sid", type_=rt.c.session_id.type))
+        .where(rt.c.spent_at.is_(None))
+        .values(spent_at=bindparam("now", type_=Double))
+    )
 
 
 def _rotate_in_one_statement() -> Any:
@@ -143,10 +179,15 @@ def _create_in_one_statement() -> Any:
     return _token_of(created).add_cte(created)
 
 
-_SPEND_RETURNING = _spend(returning_session=True)
-_SPEND_SUBQUERY = _spend(returning_session=False)
+_SPEND_SQLITE = _spend_sqlite()
+_TOKEN_STATE = _token_state()
+_REVOKE_SESSION = _revoke_session()
+_SPEND_FAMILY = _spend_family()
 _ROTATE_PG = DriverStatement(_rotate_in_one_statement())
 _CREATE_PG = DriverStatement(_create_in_one_statement())
+_TOKEN_STATE_PG = DriverStatement(_TOKEN_STATE)
+_REVOKE_SESSION_PG = DriverStatement(_REVOKE_SESSION)
+_SPEND_FAMILY_PG = DriverStatement(_SPEND_FAMILY)
 _INSERT = insert(rt).values(
     token_hash=bindparam("new_hash"),
     session_id=bindparam("sid"),
@@ -154,28 +195,6 @@ _INSERT = insert(rt).values(
     expires_at=bindparam("expires_at"),
 )
 _SESSION_BY_ID = select(*_SESSION_COLUMNS).where(st.c.id == bindparam("sid"))
-_DIAGNOSE = (
-    select(
-        rt.c.spent_at,
-        rt.c.expires_at.label("token_expires_at"),
-        rt.c.replaced_by,
-        ut.c.disabled,
-        ut.c.auth_version.label("user_version"),
-        *_SESSION_COLUMNS,
-    )
-    .select_from(rt.join(st, st.c.id == rt.c.session_id).outerjoin(ut, ut.c.id == st.c.user_id))
-    .where(rt.c.token_hash == bindparam("h"))
-)
-# After a grace retry neither the retried token nor the successor it spent can be retried
-# again: one retry per lost response. Otherwise a thief and the legitimate client could keep
-# trading a family back and forth inside the window without ever tripping reuse detection.
-_END_GRACE = (
-    update(rt)
-    .where(rt.c.token_hash.in_([bindparam("h"), bindparam("successor")]))
-    .values(replaced_by=None)
-)
-
-
 _SESSION_FIELDS = tuple(c.name for c in _SESSION_COLUMNS)
 
 
@@ -224,121 +243,20 @@ class SQLSessionStore:
             )
             await conn.execute(_INSERT, _successor(session, first))
 
-    async def _spend(
-        self, conn: AsyncConnection, token_hash: bytes, new_hash: bytes, now: float
-    ) -> SessionRecord | None:
-        params = {"h": token_hash, "new_hash": new_hash, "now": now}
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_PostgresTransaction | _SQLiteTransaction]:
         if self._postgres:
-            row = (await conn.execute(_SPEND_RETURNING, params)).first()
-            return None if row is None else _session(row)
-        sid = (await conn.execute(_SPEND_SUBQUERY, params)).scalar()
-        if sid is None:
-            return None
-        return _session((await conn.execute(_SESSION_BY_ID, {"sid": sid})).one())
-
-    async def _rotate_postgres(
-        self,
-        token_hash: bytes,
-        new: NewRefreshToken,
-        now: float,
-        issue: Callable[[ActiveSession], Awaitable[T]],
-    ) -> RotateResult[T] | None:
-        """The hot path: ``None`` when the token cannot be spent (nothing was changed)."""
-        params = {
-            "h": token_hash,
-            "new_hash": new.token_hash,
-            "now": now,
-            "issued_at": new.issued_at,
-            "new_expires": new.expires_at,
-        }
-        async with driver_connection(self.engine) as conn, conn.transaction():
-            row = await conn.fetchrow(_ROTATE_PG.sql, *_ROTATE_PG.args(params))
-            if row is None:
-                return None
-            session = SessionRecord(**dict(row.items()))
-            # Minted before COMMIT: if this raises, the transaction rolls back and the
-            # presented token is still live.
-            value = await issue(ActiveSession(session=session, auth_version=session.auth_version))
-        return RotateResult(status=RotateStatus.ROTATED, session=session, value=value)
-
-    async def rotate(
-        self,
-        token_hash: bytes,
-        new: NewRefreshToken,
-        *,
-        now: float,
-        grace: float,
-        issue: Callable[[ActiveSession], Awaitable[T]],
-    ) -> RotateResult[T]:
-        if self._postgres:
-            done = await self._rotate_postgres(token_hash, new, now, issue)
-            if done is not None:
-                return done
-        async with self.engine.begin() as conn:
-            # On PostgreSQL the spend has just matched nothing, and nothing can make it match
-            # now (a spent, expired or ended token stays so): straight to saying why.
-            session = (
-                None if self._postgres else await self._spend(conn, token_hash, new.token_hash, now)
-            )
-            via_grace = False
-            if session is None:
-                outcome = await self._refused(
-                    conn, token_hash, new.token_hash, now=now, grace=grace
-                )
-                if isinstance(outcome, RotateResult):
-                    return outcome  # committed: a reuse revocation must stick
-                session, via_grace = outcome, True
-            await conn.execute(_INSERT, _successor(session, new))
-            # Minted before COMMIT: if this raises, the context manager rolls everything back
-            # and the presented token is still live.
-            value = await issue(
-                ActiveSession(
-                    session=session, auth_version=session.auth_version, via_grace=via_grace
-                )
-            )
-        return RotateResult(
-            status=RotateStatus.ROTATED, session=session, value=value, via_grace=via_grace
-        )
-
-    async def _refused(
-        self, conn: AsyncConnection, token_hash: bytes, new_hash: bytes, *, now: float, grace: float
-    ) -> RotateResult[Any] | SessionRecord:
-        """Why the spend matched nothing; revokes on reuse; the grace path returns the session."""
-        row = (await conn.execute(_DIAGNOSE, {"h": token_hash})).first()
-        if row is None:
-            return RotateResult(status=RotateStatus.UNKNOWN)
-        session = _session(row)
-        if row.spent_at is not None and session.revoked_at is not None:
-            # Already ended (logout, revocation, an earlier reuse): nothing to detect.
-            return RotateResult(status=RotateStatus.ENDED, session=session)
-        if row.spent_at is not None:
-            if grace > 0 and row.replaced_by is not None and now - row.spent_at <= grace:
-                # The immediately previous token, retried within the grace window: spend its
-                # successor instead (only if that one is still the live one).
-                spent = await self._spend(conn, row.replaced_by, new_hash, now)
-                if spent is not None:
-                    await conn.execute(_END_GRACE, {"h": token_hash, "successor": row.replaced_by})
-                    return spent
-            await self._revoke(conn, session.id, now=now, reason="reuse")
-            return RotateResult(status=RotateStatus.REUSED, session=session)
-        if (
-            session.revoked_at is not None
-            or row.disabled is None
-            or row.disabled
-            or row.user_version != session.auth_version
-        ):
-            return RotateResult(status=RotateStatus.ENDED, session=session)
-        return RotateResult(status=RotateStatus.EXPIRED, session=session)
+            # The asyncpg connection directly: BEGIN, the spend, COMMIT (the hot path).
+            async with driver_connection(self.engine) as conn, conn.transaction():
+                yield _PostgresTransaction(conn)
+            return
+        async with self.engine.begin() as sa_conn:  # BEGIN IMMEDIATE (stores/sql.py)
+            yield _SQLiteTransaction(sa_conn)
 
     async def _revoke(self, conn: AsyncConnection, sid: str, *, now: float, reason: str) -> None:
-        await conn.execute(
-            update(st)
-            .where(st.c.id == sid, st.c.revoked_at.is_(None))
-            .values(revoked_at=now, revoke_reason=reason)
-        )
-        await conn.execute(
-            update(rt).where(rt.c.session_id == sid, rt.c.spent_at.is_(None)).values(spent_at=now)
-        )
+        params = {"sid": sid, "now": now, "reason": reason}
+        await conn.execute(_REVOKE_SESSION, params)
+        await conn.execute(_SPEND_FAMILY, params)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         async with self.engine.connect() as conn:
@@ -397,3 +315,73 @@ class SQLSessionStore:
             await conn.execute(delete(rt).where(rt.c.session_id.in_(gone)))
             result = await conn.execute(delete(st).where(st.c.expires_at <= now))
         return int(result.rowcount or 0)
+
+
+def _state(row: Any) -> TokenState:
+    disabled = row["user_disabled"]
+    return TokenState(
+        session=SessionRecord(**{name: row[name] for name in _SESSION_FIELDS}),
+        spent_at=row["token_spent_at"],
+        expires_at=row["token_expires_at"],
+        replaced_by=None if row["replaced_by"] is None else bytes(row["replaced_by"]),
+        successor_spent_at=row["successor_spent_at"],
+        user_version=None if disabled is None or disabled else row["user_version"],
+    )
+
+
+class _PostgresTransaction:
+    """``SessionTransaction`` on an asyncpg connection inside its transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def spend(
+        self, token_hash: bytes, successor: NewRefreshToken, *, now: float
+    ) -> SessionRecord | None:
+        params = {
+            "h": token_hash,
+            "new_hash": successor.token_hash,
+            "now": now,
+            "issued_at": successor.issued_at,
+            "new_expires": successor.expires_at,
+        }
+        row = await self._conn.fetchrow(_ROTATE_PG.sql, *_ROTATE_PG.args(params))
+        return None if row is None else SessionRecord(**dict(row.items()))
+
+    async def token_state(self, token_hash: bytes) -> TokenState | None:
+        row = await self._conn.fetchrow(
+            _TOKEN_STATE_PG.sql, *_TOKEN_STATE_PG.args({"h": token_hash})
+        )
+        return None if row is None else _state(row)
+
+    async def revoke_family(self, session_id: str, *, now: float, reason: str) -> None:
+        params = {"sid": session_id, "now": now, "reason": reason}
+        await self._conn.execute(_REVOKE_SESSION_PG.sql, *_REVOKE_SESSION_PG.args(params))
+        await self._conn.execute(_SPEND_FAMILY_PG.sql, *_SPEND_FAMILY_PG.args(params))
+
+
+class _SQLiteTransaction:
+    """``SessionTransaction`` on a SQLAlchemy connection inside ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def spend(
+        self, token_hash: bytes, successor: NewRefreshToken, *, now: float
+    ) -> SessionRecord | None:
+        params = {"h": token_hash, "new_hash": successor.token_hash, "now": now}
+        sid = (await self._conn.execute(_SPEND_SQLITE, params)).scalar()
+        if sid is None:
+            return None
+        session = _session((await self._conn.execute(_SESSION_BY_ID, {"sid": sid})).one())
+        await self._conn.execute(_INSERT, _successor(session, successor))
+        return session
+
+    async def token_state(self, token_hash: bytes) -> TokenState | None:
+        row = (await self._conn.execute(_TOKEN_STATE, {"h": token_hash})).first()
+        return None if row is None else _state(row._mapping)
+
+    async def revoke_family(self, session_id: str, *, now: float, reason: str) -> None:
+        params = {"sid": session_id, "now": now, "reason": reason}
+        await self._conn.execute(_REVOKE_SESSION, params)
+        await self._conn.execute(_SPEND_FAMILY, params)

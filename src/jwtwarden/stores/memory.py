@@ -1,29 +1,22 @@
 """In-memory reference adapters for the session ports (one process; tests, embedding).
 
 Every other adapter is tested against the same contract suite as these. Atomicity comes from
-one ``asyncio.Lock``; a rotation whose ``issue`` callback fails restores what it changed.
+one ``asyncio.Lock``, held for a whole ``transaction()``; a transaction that raises undoes
+what it changed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 from ..errors import UserExistsError
-from ..sessions.ports import (
-    ActiveSession,
-    NewRefreshToken,
-    RotateResult,
-    RotateStatus,
-    SessionRecord,
-    UserRecord,
-)
+from ..sessions.ports import NewRefreshToken, SessionRecord, TokenState, UserRecord
 
 __all__ = ["MemorySessionStore", "MemoryUserStore"]
-
-T = TypeVar("T")
 
 
 class MemoryUserStore:
@@ -119,84 +112,45 @@ class MemorySessionStore:
         )
         self._family.setdefault(sid, []).append(new.token_hash)
 
-    def _alive(self, session: SessionRecord, now: float) -> int | None:
-        """The user's auth version if the session may still refresh, else None."""
-        if session.revoked_at is not None:
-            return None
-        user = self._users.current(session.user_id)
-        if user is None or user.disabled or user.auth_version != session.auth_version:
-            return None
-        return user.auth_version
-
-    async def rotate(
-        self,
-        token_hash: bytes,
-        new: NewRefreshToken,
-        *,
-        now: float,
-        grace: float,
-        issue: Callable[[ActiveSession], Awaitable[T]],
-    ) -> RotateResult[T]:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_MemoryTransaction]:
         async with self._lock:
-            token = self._tokens.get(token_hash)
-            if token is None:
-                return RotateResult(status=RotateStatus.UNKNOWN)
-            session = self._sessions[token.session_id]
-            target, via_grace = token_hash, False
-            if token.spent_at is not None:
-                if session.revoked_at is not None:
-                    # Already ended (logout, revocation, an earlier reuse): nothing to detect.
-                    return RotateResult(status=RotateStatus.ENDED, session=session)
-                successor = self._tokens.get(token.replaced_by) if token.replaced_by else None
-                # A retry rescues only a session that may still refresh (as the SQL store's
-                # conditional spend): a spent token of any other session is reuse.
-                if (
-                    grace > 0
-                    and successor is not None
-                    and successor.spent_at is None
-                    and now - token.spent_at <= grace
-                    and self._alive(session, now) is not None
-                ):
-                    assert token.replaced_by is not None
-                    target, via_grace = token.replaced_by, True
-                else:
-                    self._revoke(session, now, "reuse")
-                    return RotateResult(status=RotateStatus.REUSED, session=session)
-            live = self._tokens[target]
-            version = self._alive(session, now)
-            if version is None:
-                return RotateResult(status=RotateStatus.ENDED, session=session)
-            if live.expires_at <= now or session.expires_at <= now:
-                return RotateResult(status=RotateStatus.EXPIRED, session=session)
-            saved_live, saved_token = replace(live), replace(token)
-            live.spent_at, live.replaced_by = now, new.token_hash
-            if via_grace:
-                # One retry per lost response: neither token can be retried again (see the
-                # SQL store's _END_GRACE for the attack this stops).
-                live.replaced_by = token.replaced_by = None
-            self._insert(session.id, new, session.expires_at)
+            tx = _MemoryTransaction(self)
             try:
-                value = await issue(
-                    ActiveSession(session=session, auth_version=version, via_grace=via_grace)
-                )
+                yield tx
             except BaseException:
-                # Roll back: the presented token is live again, the new one never existed.
-                self._tokens[token_hash] = saved_token
-                self._tokens[target] = saved_live if via_grace else saved_token
-                del self._tokens[new.token_hash]
-                self._family[session.id].remove(new.token_hash)
+                tx.rollback()  # the presented token is live again, the successor never existed
                 raise
-            return RotateResult(
-                status=RotateStatus.ROTATED, session=session, value=value, via_grace=via_grace
-            )
 
-    def _revoke(self, session: SessionRecord, now: float, reason: str) -> SessionRecord:
+    def _state(self, token_hash: bytes) -> TokenState | None:
+        token = self._tokens.get(token_hash)
+        if token is None:
+            return None
+        session = self._sessions[token.session_id]
+        user = self._users.current(session.user_id)
+        successor = self._tokens.get(token.replaced_by) if token.replaced_by else None
+        return TokenState(
+            session=session,
+            spent_at=token.spent_at,
+            expires_at=token.expires_at,
+            replaced_by=token.replaced_by,
+            successor_spent_at=None if successor is None else successor.spent_at,
+            user_version=None if user is None or user.disabled else user.auth_version,
+        )
+
+    def _revoke(
+        self, session: SessionRecord, now: float, reason: str, undo: list[_Undo] | None = None
+    ) -> SessionRecord:
         if session.revoked_at is None:
             self._sessions[session.id] = replace(session, revoked_at=now, revoke_reason=reason)
+            if undo is not None:
+                undo.append(lambda: self._sessions.__setitem__(session.id, session))
         for digest in self._family.get(session.id, ()):
             tok = self._tokens[digest]
             if tok.spent_at is None:
                 tok.spent_at = now
+                if undo is not None:
+                    undo.append(functools.partial(setattr, tok, "spent_at", None))
         return session
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
@@ -241,3 +195,46 @@ class MemorySessionStore:
                 for digest in self._family.pop(sid, ()):
                     self._tokens.pop(digest, None)
             return len(gone)
+
+
+_Undo = Callable[[], object]
+
+
+class _MemoryTransaction:
+    """``SessionTransaction`` over a ``MemorySessionStore`` whose lock the caller holds; each
+    change records how to undo it, for a rollback."""
+
+    def __init__(self, store: MemorySessionStore) -> None:
+        self._store = store
+        self._undo: list[_Undo] = []
+
+    async def spend(
+        self, token_hash: bytes, successor: NewRefreshToken, *, now: float
+    ) -> SessionRecord | None:
+        store = self._store
+        state = store._state(token_hash)
+        if state is None or not state.spendable(now):
+            return None
+        token = store._tokens[token_hash]
+        token.spent_at, token.replaced_by = now, successor.token_hash
+        store._insert(state.session.id, successor, state.session.expires_at)
+
+        def undo() -> None:
+            token.spent_at = token.replaced_by = None
+            del store._tokens[successor.token_hash]
+            store._family[state.session.id].remove(successor.token_hash)
+
+        self._undo.append(undo)
+        return state.session
+
+    async def token_state(self, token_hash: bytes) -> TokenState | None:
+        return self._store._state(token_hash)
+
+    async def revoke_family(self, session_id: str, *, now: float, reason: str) -> None:
+        session = self._store._sessions.get(session_id)
+        if session is not None:
+            self._store._revoke(session, now, reason, self._undo)
+
+    def rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
