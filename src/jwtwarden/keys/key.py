@@ -232,7 +232,9 @@ def _jwk_object(data: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
 def _pinned_spec(data: Mapping[str, Any], algorithm: str | None) -> AlgorithmSpec:
     """The one algorithm the key is for: its own ``alg``, or the caller's; of its ``kty``."""
     kty = data.get("kty")
-    if kty not in JOSERFC_KEY_CLASSES:
+    # type() first: a list or an object as kty is unhashable, and the dictionary lookup would
+    # raise TypeError instead of refusing the key (found by the atheris jwk target).
+    if type(kty) is not str or kty not in JOSERFC_KEY_CLASSES:
         raise InvalidKeyError(f"unsupported kty {str(kty)[:20]!r}; expected RSA, EC, OKP or oct")
     own_alg = data.get("alg")
     if own_alg is not None and algorithm is not None and own_alg != algorithm:
