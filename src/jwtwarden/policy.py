@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._jose.algorithms import ALGORITHMS
+from ._jose.algorithms import ALGORITHMS, unknown_algorithm_message
 from ._jose.header import KEY_URL_HEADERS, is_media_type, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .keys.keyset import KeySet
@@ -241,9 +241,7 @@ def check_algorithms(algorithms: str | Collection[str]) -> frozenset[str]:
         if alg.lower() == "none":
             raise ValueError("the 'none' algorithm is never allowed")
         if alg not in ALGORITHMS:
-            raise ValueError(
-                f"unknown algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
-            )
+            raise ValueError(unknown_algorithm_message(alg))
     return frozenset(algs)
 
 
@@ -251,6 +249,8 @@ def check_key_source(source: object, algorithms: frozenset[str], what: str) -> N
     """``source`` is a key source; a ``KeySet`` must hold a key for one of ``algorithms``."""
     if not hasattr(source, "select"):
         raise TypeError(f"{what} must be a KeySet or a key source")
+    if isinstance(source, KeySet) and not len(source):
+        raise ValueError(f"{what.replace('the keys', 'the key set', 1)} has no keys")
     if isinstance(source, KeySet) and not (source.algorithms & algorithms):
         raise ValueError(
             f"{what.replace('the keys', 'the key set', 1)} has no key for the allowed "
