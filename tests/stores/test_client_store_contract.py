@@ -15,7 +15,7 @@ import pytest
 
 from jwtwarden.oauth.client_secrets import SecretHasher
 from jwtwarden.oauth.clients import Client, ClientSecretHash, ClientStore, ClientType
-from jwtwarden.stores.memory_clients import MemoryAssertionReplayStore, MemoryClientStore
+from jwtwarden.stores.memory import MemoryAssertionReplayStore, MemoryClientStore
 from jwtwarden.stores.sql import SQLAssertionReplayStore, SQLClientStore, create_engine
 
 from .dbs import migrated

@@ -16,9 +16,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
@@ -31,10 +29,10 @@ from ..oauth.grants.client_credentials import ClientCredentialsGrant
 from ..oauth.grants.refresh_token import RefreshTokenGrant
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
-from ..revocation.denylist import Denylist, MemoryDenylist
+from ..revocation.denylist import Denylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
-from ..stores._sql_driver import close_driver_pool
+from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import (
     SQLAssertionReplayStore,
     SQLClientStore,
@@ -44,6 +42,7 @@ from ..stores.sql import (
     SQLUserStore,
     create_engine,
 )
+from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
@@ -55,8 +54,12 @@ from .oauth_parts import (
     first_party_client,
     secret_hasher,
 )
-from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
+from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
+from .successor_key import successor_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["Runtime", "prepare_data_dir"]
 
@@ -193,7 +196,7 @@ class Runtime:
                 kek=kek,
                 schema=settings.database_schema,
             )
-        from ..keys.stores import DirectoryKeyStore
+        from ..stores.files import DirectoryKeyStore
 
         return DirectoryKeyStore(
             settings.data_dir / "keys", environment=settings.environment, kek=kek
@@ -245,12 +248,13 @@ class Runtime:
                 access_token_ttl=settings.access_token_ttl,
                 refresh_idle_ttl=settings.refresh_idle_ttl,
                 refresh_absolute_ttl=settings.refresh_absolute_ttl,
-                grace_period=settings.refresh_grace_period,
+                retry_window=settings.refresh_retry_window,
                 scopes=frozenset(settings.scopes),
                 client_ids=frozenset(settings.client_ids),
             ),
             clock=self.clock,
             on_event=self.metrics.event,
+            successor_key=successor_key(settings.kek_bytes, settings.data_dir),
         )
 
     def _oauth_parts(self) -> None:

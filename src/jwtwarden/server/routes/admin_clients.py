@@ -14,12 +14,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...oauth.registry import ClientRegistry
+from .. import openapi as api
 from ..errors import InvalidRequest
 from ..parsing import json_body, path_id
 from ..responses import private_response
 from .admin import _admin, _bounded_int
 
 router = APIRouter(prefix="/admin")
+_S = {"type": "string"}
+_LIST = {"type": "array", "items": _S}
+_INT = {"type": "integer"}
+_CLIENT = {
+    "type": "object",
+    "required": ["client_id", "client_name"],
+    "properties": {"client_id": _S, "client_name": _S},
+}
+_OBJECT: dict[str, Any] = {"type": "object"}
 
 _LISTS = ("redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "audiences")
 _TTLS = ("access_token_ttl", "refresh_idle_ttl", "refresh_absolute_ttl")
@@ -50,7 +60,22 @@ def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-@router.post("/clients")
+@router.post(
+    "/clients",
+    responses=api.responses(201, _CLIENT, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.json_body(
+        {
+            "client_name": _S,
+            "client_type": _S,
+            "token_endpoint_auth_method": _S,
+            "jwks": _OBJECT,
+            "jwks_uri": _S,
+            **{name: _LIST for name in _LISTS},
+            **{name: _INT for name in _TTLS},
+        },
+        ("client_name",),
+    ),
+)
 async def create_client(request: Request) -> Response:
     """Register a client (RFC 7591 member names); 201 with ``client_secret`` once."""
     runtime = await _admin(request)
@@ -84,7 +109,16 @@ async def create_client(request: Request) -> Response:
     return private_response(body, status=201)
 
 
-@router.get("/clients")
+@router.get(
+    "/clients",
+    responses=api.responses(200, _OBJECT, *api.BEARER, 404, *api.STORE),
+    openapi_extra={
+        "parameters": [
+            {"name": "limit", "in": "query", "required": False, "schema": _INT},
+            {"name": "after", "in": "query", "required": False, "schema": _S},
+        ]
+    },
+)
 async def list_clients(request: Request) -> Response:
     runtime = await _admin(request)
     limit = _bounded_int(request, "limit", 100, 1000) or 1
@@ -93,15 +127,23 @@ async def list_clients(request: Request) -> Response:
     return private_response({"clients": [ClientRegistry.view(c) for c in clients]})
 
 
-@router.get("/clients/{client_id}")
+@router.get(
+    "/clients/{client_id}", responses=api.responses(200, _CLIENT, *api.BEARER, 404, *api.STORE)
+)
 async def show_client(request: Request, client_id: str) -> Response:
     runtime = await _admin(request)
     client = await runtime.registry.get(path_id(client_id))
     return private_response(ClientRegistry.view(client))
 
 
-@router.post("/clients/{client_id}/disable")
-@router.post("/clients/{client_id}/enable")
+@router.post(
+    "/clients/{client_id}/disable",
+    responses=api.responses(200, _CLIENT, *api.BEARER, 404, *api.EDGE, *api.STORE),
+)
+@router.post(
+    "/clients/{client_id}/enable",
+    responses=api.responses(200, _CLIENT, *api.BEARER, 404, *api.EDGE, *api.STORE),
+)
 async def set_disabled(request: Request, client_id: str) -> Response:
     runtime = await _admin(request)
     disabled = request.url.path.endswith("/disable")
@@ -109,7 +151,11 @@ async def set_disabled(request: Request, client_id: str) -> Response:
     return private_response(ClientRegistry.view(client))
 
 
-@router.post("/clients/{client_id}/rotate-secret")
+@router.post(
+    "/clients/{client_id}/rotate-secret",
+    responses=api.responses(200, _CLIENT, *api.BEARER, 404, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.json_body({"overlap": _INT}, (), optional=True),
+)
 async def rotate_secret(request: Request, client_id: str) -> Response:
     """A new secret, once; ``{"overlap": seconds}`` keeps the previous one that long."""
     runtime = await _admin(request)
@@ -125,7 +171,9 @@ async def rotate_secret(request: Request, client_id: str) -> Response:
     return private_response(body)
 
 
-@router.delete("/clients/{client_id}")
+@router.delete(
+    "/clients/{client_id}", responses=api.responses(200, _OBJECT, *api.BEARER, 404, *api.STORE)
+)
 async def delete_client(request: Request, client_id: str) -> Response:
     runtime = await _admin(request)
     client_id = path_id(client_id)

@@ -13,6 +13,7 @@ from ...errors import InvalidClientError, InvalidGrantError, InvalidTokenError
 from ...oauth.authentication import AUTHENTICATION_PARAMETERS, AuthenticatedClient
 from ...oauth.grants import TokenRequest
 from ...sessions.tokens import REFRESH_TOKEN_PREFIX, refresh_token_hash
+from .. import openapi as api
 from ..errors import NO_STORE, InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from ..parsing import basic_credentials, form_body, required_string
 from ..responses import json_response
@@ -21,11 +22,32 @@ from . import runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
+_S = {"type": "string"}
+# RFC 6749 2.3.1 and RFC 7523 2.2: the client authentication members of a form.
+_CLIENT = {
+    "client_id": _S,
+    "client_secret": _S,
+    "client_assertion": _S,
+    "client_assertion_type": _S,
+}
 
 _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti", "sid")
 
 
-@router.post("/oauth/token")
+@router.post(
+    "/oauth/token",
+    responses=api.responses(200, api.TOKENS, 400, 401, 403, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.form_body(
+        {
+            "grant_type": _S,
+            "refresh_token": _S,
+            "scope": _S,
+            "resource": _S,
+            **_CLIENT,
+        },
+        ("grant_type",),
+    ),
+)
 async def token(request: Request) -> Response:
     runtime = runtime_of(request)
     form = await form_body(request)
@@ -89,7 +111,12 @@ async def _client(
     )
 
 
-@router.post("/oauth/revoke")
+@router.post(
+    "/oauth/revoke",
+    response_class=Response,  # RFC 7009 2.2: a 200 with no body (FastAPI would document JSON)
+    responses=api.responses(200, None, 400, 401, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S, **_CLIENT}, ("token",)),
+)
 async def revoke(request: Request) -> Response:
     """RFC 7009: the client authenticates (2.1; a public client names itself, a request naming
     none is the first-party client, as before clients were registered); a token of another
@@ -145,7 +172,19 @@ async def _introspecting_client(request: Request, runtime: Runtime, form: dict[s
         raise InvalidClientError("introspection is for confidential clients")
 
 
-@router.post("/oauth/introspect")
+@router.post(
+    "/oauth/introspect",
+    responses=api.responses(
+        200,
+        {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}},
+        400,
+        401,
+        *api.EDGE,
+        415,
+        *api.STORE,
+    ),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S, **_CLIENT}, ("token",)),
+)
 async def introspect(request: Request) -> Response:
     """RFC 7662 for access tokens. Inactive is just ``{"active": false}``; a denylist that
     cannot answer is a 503, never an ``active`` answer."""
