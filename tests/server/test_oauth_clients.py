@@ -11,6 +11,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -519,3 +520,20 @@ def test_should_serve_rfc8414_metadata_of_what_is_enabled_and_no_openid_configur
             getattr(metadata, name)()
     with pytest.raises(ValueError, match="response_types_supported"):
         metadata.validate()
+
+
+def _doc_block(name: str) -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs" / name).read_text()
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_should_run_the_oauth_doc_example(deployment: Deployment) -> None:
+    created = _confidential(deployment, "--scope", "read")
+    namespace = {
+        "CLIENT_ID": created["client_id"],
+        "CLIENT_SECRET": created["client_secret"],
+        "TOKEN_URL": _token_url(deployment),
+        "INTROSPECTION_URL": deployment.url + "/oauth/introspect",
+    }
+    exec(compile(_doc_block("oauth.md"), "docs/oauth.md", "exec"), namespace)
+    assert namespace["active"]["scope"] == "read"
