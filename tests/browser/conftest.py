@@ -146,10 +146,35 @@ def serve(app: Any, port: int) -> Iterator[None]:
         thread.join(10)
 
 
+@contextmanager
+def serve_wsgi(app: Any, port: int) -> Iterator[None]:
+    """A WSGI ``app`` behind werkzeug's threaded server on 127.0.0.1:``port``."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     """oidc-provider (JWT access tokens for ``API``, living ACCESS_TOKEN_TTL seconds, rotating
     refresh tokens) and examples/webapp.py behind uvicorn, configured by its WEBAPP_* variables."""
+    yield from _site(monkeypatch, "webapp", serve)
+
+
+@pytest.fixture
+def flask_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """The same, with examples/webapp_flask.py behind werkzeug."""
+    yield from _site(monkeypatch, "webapp_flask", serve_wsgi)
+
+
+def _site(monkeypatch: pytest.MonkeyPatch, example: str, server: Any) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     secret = secrets.token_urlsafe(32)
@@ -172,6 +197,6 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
             "WEBAPP_ALLOW_LOOPBACK_HTTP": "1",
         }.items():
             monkeypatch.setenv(name, value)
-        app = load_example("webapp").app
-        with serve(app, port):
+        app = load_example(example).app
+        with server(app, port):
             yield Site(base, provider, "webapp", secret, session_secret)

@@ -220,3 +220,24 @@ def test_should_end_the_session_when_its_refresh_token_was_copied_and_used_elsew
         trust_env=False,
     )
     assert again.json()["error"] == "invalid_grant"
+
+
+def test_should_run_the_flask_example_through_sign_in_refresh_and_sign_out(
+    context: Any, flask_site: Site
+):
+    site = flask_site
+    page = context.new_page()
+    sign_in(page, site)
+    assert page.text_content("#user") == "alice@example.test"
+    cookie = session_cookie(context, site)
+    assert cookie is not None
+    assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
+    wait_for_access_token_to_be_due()
+    page.reload()
+    page.reload()
+    assert page.text_content("#user") == "alice@example.test"
+    assert site.provider.refreshes() == 1
+    page.click("#sign-out")
+    page.click('button[value="yes"]')
+    page.wait_for_url(f"{site.base}/")
+    assert session_cookie(context, site) is None

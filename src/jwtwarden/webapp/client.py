@@ -15,7 +15,9 @@ the refreshed session instead of spending the old token again. Within one proces
 processes behind a balancer need sticky sessions or a shared store.
 
 Every request to the provider goes to the address the SSRF guard checked
-(``Target.pinned_url``), without redirects, cookies or proxy settings from the environment.
+(``Target.pinned_url``), without redirects, cookies or proxy settings from the environment,
+on a client of its own (they are rare: a sign-in, a refresh per access-token lifetime), so no
+connection outlives it and nothing carries over between requests.
 """
 
 from __future__ import annotations
@@ -142,8 +144,6 @@ class RelyingParty:
         self._provider: Provider | None = None
         self._lock = threading.Lock()
         self._refreshes = _Refreshes()
-        self._client: httpx.Client | None = None
-        self._aclient: httpx.AsyncClient | None = None
         self.refresh_count = 0
 
     # --- sessions in cookies ------------------------------------------------------------------
@@ -258,10 +258,11 @@ class RelyingParty:
             target = self.guard.check(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        if self._client is None:
-            self._client = httpx.Client(**self._client_options())
         try:
-            return self._client.send(self._request(target, effect))
+            with httpx.Client(**self._client_options()) as client:
+                response = client.send(self._request(target, effect))
+                response.read()
+                return response
         except httpx.HTTPError as exc:
             raise ProviderUnavailableError(
                 f"the provider did not answer ({type(exc).__name__})"
@@ -370,10 +371,11 @@ class RelyingParty:
             target = await self.guard.acheck(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        if self._aclient is None:
-            self._aclient = httpx.AsyncClient(**self._client_options())
         try:
-            return await self._aclient.send(self._request(target, effect))
+            async with httpx.AsyncClient(**self._client_options()) as client:
+                response = await client.send(self._request(target, effect))
+                await response.aread()
+                return response
         except httpx.HTTPError as exc:
             raise ProviderUnavailableError(
                 f"the provider did not answer ({type(exc).__name__})"
@@ -456,16 +458,6 @@ class RelyingParty:
             data=form,
             extensions=target.extensions(),
         )
-
-    def close(self) -> None:
-        """Close the HTTP clients (sync)."""
-        if self._client is not None:
-            self._client.close()
-
-    async def aclose(self) -> None:
-        """Close the HTTP clients (async)."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
 
     def __repr__(self) -> str:
         return f"RelyingParty({self.settings!r})"
