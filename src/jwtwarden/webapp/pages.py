@@ -39,7 +39,9 @@ def page_headers(provider_origin: str) -> dict[str, str]:
             "frame-ancestors 'none'; base-uri 'none'"
         ),
         "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on a
+        # form POST (the sign-out form), which the CSRF Origin check refuses.
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
     }
 
