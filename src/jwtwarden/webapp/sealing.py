@@ -20,7 +20,6 @@ import base64
 import binascii
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,7 +40,7 @@ MAX_COOKIE_BYTES = 4000
 _PREFIX = "v1."
 _NONCE = 12
 _INFO_SEAL = b"jwtwarden webapp cookie v1"
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def _secret_bytes(secret: str | bytes) -> bytes:
@@ -131,10 +130,10 @@ class CookieSealer:
         if not value or not value.startswith(_PREFIX) or len(value) > MAX_COOKIE_BYTES:
             return None
         encoded = value[len(_PREFIX) :]
-        if not _B64URL.fullmatch(encoded):
-            return None
         try:
-            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            # No alphabet check of our own: any byte changed, however it decodes, fails the
+            # AEAD tag below. (urlsafe_b64decode's wrappers cost twice the decoding.)
+            raw = binascii.a2b_base64(encoded.translate(_TO_STANDARD) + "=" * (-len(encoded) % 4))
         except (binascii.Error, ValueError):
             return None
         if len(raw) < _NONCE + 16:
