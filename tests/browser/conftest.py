@@ -55,8 +55,10 @@ def _need(problem: str | None) -> None:
     pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    # thread while it is open, and every later asyncio.run of the suite would fail.
     _need(None if CHROMIUM.is_file() else f"Chromium is not installed at {CHROMIUM}")
     _need(
         None
