@@ -92,10 +92,12 @@ ORIGIN = "https://app.example"
 
 def test_should_accept_the_token_of_the_session_from_the_same_origin():
     csrf = CSRFProtection([NEW], ORIGIN)
-    csrf.check("sid-1", csrf.token("sid-1"), ORIGIN, None)
-    csrf.check("sid-1", csrf.token("sid-1"), None, ORIGIN + "/me")  # no Origin, a Referer
+    token = csrf.token("sid-1")
+    assert token != csrf.token("sid-2")
+    assert csrf.check("sid-1", token, ORIGIN, None) is None
+    assert csrf.check("sid-1", token, None, ORIGIN + "/me") is None  # no Origin, a Referer
     # A token issued before a secret rotation still passes.
-    CSRFProtection([OLD, NEW], ORIGIN).check("sid-1", csrf.token("sid-1"), ORIGIN, None)
+    assert CSRFProtection([OLD, NEW], ORIGIN).check("sid-1", token, ORIGIN, None) is None
 
 
 @pytest.mark.parametrize(

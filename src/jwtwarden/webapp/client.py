@@ -46,7 +46,18 @@ from ..errors import (
 from ..jwks._fetch import ACCEPT_JSON, FetchSettings, afetch, fetch
 from ..jwks.discovery import MAX_DISCOVERY_BYTES, discovery_url
 from ..jwks.guard import SSRFGuard, Target
-from . import _flows
+from ._flows import (
+    Discover,
+    Flow,
+    Post,
+    SignInResult,
+    SignInStart,
+    Verify,
+    begin_sign_in,
+    current_session,
+    finish_sign_in,
+    refresh_session,
+)
 from .csrf import CSRFProtection
 from .provider import Provider, parse_metadata
 from .sealing import CookieSealer
@@ -177,24 +188,22 @@ class RelyingParty:
 
     # --- the sync driver ------------------------------------------------------------------------
 
-    def begin_sign_in(self, return_to: str | None = None) -> _flows.SignInStart:
+    def begin_sign_in(self, return_to: str | None = None) -> SignInStart:
         """Start a sign-in: the authorization URL and the sign-in cookie (sync)."""
-        result: _flows.SignInStart = self._run(
-            _flows.begin_sign_in(self.settings, self.sealer, return_to)
-        )
+        result: SignInStart = self._run(begin_sign_in(self.settings, self.sealer, return_to))
         return result
 
     def finish_sign_in(
         self, params: Mapping[str, str], cookie: Callable[[str], str | None]
-    ) -> _flows.SignInResult:
+    ) -> SignInResult:
         """Complete a sign-in from the callback's query parameters (sync).
 
         Raises:
             SignInError: the response is not this browser's, or is refused.
             ProviderUnavailableError: the provider cannot be reached or used.
         """
-        flow = _flows.finish_sign_in(self.settings, self.sealer, params, cookie, self.clock.now())
-        result: _flows.SignInResult = self._run(flow)
+        flow = finish_sign_in(self.settings, self.sealer, params, cookie, self.clock.now())
+        result: SignInResult = self._run(flow)
         return result
 
     def authenticate(self, session: WebSession) -> WebSession:
@@ -204,9 +213,7 @@ class RelyingParty:
             SessionEndedError: the provider refused the refresh; sign in again.
             ProviderUnavailableError: the provider is down (keep the session; answer 503).
         """
-        result: WebSession = self._run(
-            _flows.current_session(session, self.settings, self.clock.now())
-        )
+        result: WebSession = self._run(current_session(session, self.settings, self.clock.now()))
         return result
 
     def revoke(self, session: WebSession) -> None:
@@ -216,7 +223,7 @@ class RelyingParty:
         except JWTWardenError as exc:
             log.info("revoking a refresh token failed: %s", exc.code)
 
-    def _run(self, flow: _flows.Flow) -> Any:
+    def _run(self, flow: Flow) -> Any:
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -231,11 +238,11 @@ class RelyingParty:
                 error = exc
 
     def _effect(self, effect: Any) -> Any:
-        if isinstance(effect, _flows.Discover):
+        if isinstance(effect, Discover):
             return self._discover()
-        if isinstance(effect, _flows.Post):
+        if isinstance(effect, Post):
             return self._post(effect)
-        if isinstance(effect, _flows.Verify):
+        if isinstance(effect, Verify):
             try:
                 return effect.verifier.verify(effect.token)
             except JWKSFetchError as exc:
@@ -253,7 +260,7 @@ class RelyingParty:
             raise ProviderUnavailableError(f"the provider's discovery: {exc.detail}") from None
         return self._keep(fetched.body)
 
-    def _post(self, effect: _flows.Post) -> httpx.Response:
+    def _post(self, effect: Post) -> httpx.Response:
         try:
             target = self.guard.check(effect.url)
         except JWKSFetchError as exc:
@@ -281,7 +288,7 @@ class RelyingParty:
             outcome: _Outcome = ProviderUnavailableError("the refresh did not complete")
             try:
                 self.refresh_count += 1
-                flow = _flows.refresh_session(session, self.settings, self.clock.now())
+                flow = refresh_session(session, self.settings, self.clock.now())
                 outcome = self._run(flow)
             except WebSessionError as exc:
                 outcome = exc
@@ -299,25 +306,23 @@ class RelyingParty:
 
     # --- the async driver -----------------------------------------------------------------------
 
-    async def abegin_sign_in(self, return_to: str | None = None) -> _flows.SignInStart:
+    async def abegin_sign_in(self, return_to: str | None = None) -> SignInStart:
         """The async twin of ``begin_sign_in``."""
-        result: _flows.SignInStart = await self._arun(
-            _flows.begin_sign_in(self.settings, self.sealer, return_to)
-        )
+        result: SignInStart = await self._arun(begin_sign_in(self.settings, self.sealer, return_to))
         return result
 
     async def afinish_sign_in(
         self, params: Mapping[str, str], cookie: Callable[[str], str | None]
-    ) -> _flows.SignInResult:
+    ) -> SignInResult:
         """The async twin of ``finish_sign_in``."""
-        flow = _flows.finish_sign_in(self.settings, self.sealer, params, cookie, self.clock.now())
-        result: _flows.SignInResult = await self._arun(flow)
+        flow = finish_sign_in(self.settings, self.sealer, params, cookie, self.clock.now())
+        result: SignInResult = await self._arun(flow)
         return result
 
     async def aauthenticate(self, session: WebSession) -> WebSession:
         """The async twin of ``authenticate``."""
         result: WebSession = await self._arun(
-            _flows.current_session(session, self.settings, self.clock.now())
+            current_session(session, self.settings, self.clock.now())
         )
         return result
 
@@ -328,7 +333,7 @@ class RelyingParty:
         except JWTWardenError as exc:
             log.info("revoking a refresh token failed: %s", exc.code)
 
-    async def _arun(self, flow: _flows.Flow) -> Any:
+    async def _arun(self, flow: Flow) -> Any:
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -343,11 +348,11 @@ class RelyingParty:
                 error = exc
 
     async def _aeffect(self, effect: Any) -> Any:
-        if isinstance(effect, _flows.Discover):
+        if isinstance(effect, Discover):
             return await self._adiscover()
-        if isinstance(effect, _flows.Post):
+        if isinstance(effect, Post):
             return await self._apost(effect)
-        if isinstance(effect, _flows.Verify):
+        if isinstance(effect, Verify):
             try:
                 return await effect.verifier.verify_async(effect.token)
             except JWKSFetchError as exc:
@@ -366,7 +371,7 @@ class RelyingParty:
             raise ProviderUnavailableError(f"the provider's discovery: {exc.detail}") from None
         return self._keep(fetched.body)
 
-    async def _apost(self, effect: _flows.Post) -> httpx.Response:
+    async def _apost(self, effect: Post) -> httpx.Response:
         try:
             target = await self.guard.acheck(effect.url)
         except JWKSFetchError as exc:
@@ -394,7 +399,7 @@ class RelyingParty:
             outcome: _Outcome = ProviderUnavailableError("the refresh did not complete")
             try:
                 self.refresh_count += 1
-                flow = _flows.refresh_session(session, self.settings, self.clock.now())
+                flow = refresh_session(session, self.settings, self.clock.now())
                 outcome = await self._arun(flow)
             except WebSessionError as exc:
                 outcome = exc
@@ -412,13 +417,13 @@ class RelyingParty:
 
     # --- shared pieces --------------------------------------------------------------------------
 
-    def _revoke_flow(self, session: WebSession) -> _flows.Flow:
-        provider: Provider = yield _flows.Discover()
+    def _revoke_flow(self, session: WebSession) -> Flow:
+        provider: Provider = yield Discover()
         endpoint = provider.metadata.revocation_endpoint
         if endpoint is None or session.refresh_token is None:
             return None
         form = {"token": session.refresh_token, "token_type_hint": "refresh_token"}
-        yield _flows.Post(endpoint, form)  # RFC 7009 2.2: 200 whatever the token was
+        yield Post(endpoint, form)  # RFC 7009 2.2: 200 whatever the token was
         return None
 
     def _fetch_settings(self) -> FetchSettings:
@@ -441,7 +446,7 @@ class RelyingParty:
             "trust_env": False,
         }
 
-    def _request(self, target: Target, effect: _flows.Post) -> httpx.Request:
+    def _request(self, target: Target, effect: Post) -> httpx.Request:
         form = dict(effect.form)
         headers = {**target.headers(), "Accept": "application/json", "Cache-Control": "no-store"}
         secret = self.settings.client_secret
