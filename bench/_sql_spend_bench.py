@@ -3,8 +3,9 @@
 One-off measurement for the query-plan audit (docs/security.md, "A request's cost does not
 grow with the size of a table"): a migrated SQLite file with N live sessions (one live refresh
 token each, bulk-inserted), then ``SQLSessionStore.rotate`` along one family; the median of
-the per-call wall time. The write lock is held for the whole call (``BEGIN IMMEDIATE``), so
-this is also how long every other writer waits.
+the per-call wall time of one transaction with the conditional spend and the successor's insert
+(what a refresh's unit of work runs on the hot path). The write lock is held for the whole
+transaction (``BEGIN IMMEDIATE``), so this is also how long every other writer waits.
 
     PYTHONPATH=src python bench/_sql_spend_bench.py [N ...]
 """
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from jwtwarden.server.migrate import upgrade
-from jwtwarden.sessions.ports import ActiveSession, NewRefreshToken, RotateStatus
+from jwtwarden.sessions.ports import NewRefreshToken
 from jwtwarden.stores.sql import SQLSessionStore, create_engine
 
 SIZES = (2, 100_000, 300_000)
@@ -53,10 +54,6 @@ def _fill(path: Path, sessions: int) -> None:
     conn.close()
 
 
-async def _issue(active: ActiveSession) -> str:
-    return active.session.id
-
-
 async def _measure(url: str) -> float:
     store = SQLSessionStore(create_engine(url))
     samples = []
@@ -65,10 +62,11 @@ async def _measure(url: str) -> float:
         successor = _hash(f"t0-{step}")
         new = NewRefreshToken(token_hash=successor, issued_at=NOW, expires_at=NOW + 3600)
         started = time.perf_counter()
-        result = await store.rotate(current, new, now=NOW + step, grace=0, issue=_issue)
+        async with store.transaction() as tx:
+            session = await tx.spend(current, new, now=NOW + step)
         samples.append(time.perf_counter() - started)
-        if result.status is not RotateStatus.ROTATED:
-            raise SystemExit(f"rotation {step} was {result.status}")
+        if session is None:
+            raise SystemExit(f"rotation {step} was refused")
         current = successor
     await store.engine.dispose()
     return statistics.median(samples[10:])  # the first few warm the connection and caches

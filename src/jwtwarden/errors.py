@@ -43,6 +43,7 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
+    +-- StoreUnavailableError               store_unavailable (a database or Redis cannot answer)
     +-- JWKSFetchError                      jwks_fetch_failed
     |   +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
     +-- TokenRefreshError                   token_refresh_failed (client side, RFC 6749 6)
@@ -99,6 +100,7 @@ __all__ = [
     "SessionError",
     "SessionTooLargeError",
     "SignInError",
+    "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
     "TokenTooLargeError",
@@ -253,6 +255,23 @@ class KeyEnvironmentError(KeyRejectedError):
 
 class KeyStoreError(JWTWardenError):
     code = "key_store"
+
+
+class StoreUnavailableError(JWTWardenError):
+    """A storage backend (PostgreSQL, SQLite, Redis) cannot answer now: the connection is lost
+    or refused, a timeout or a lock timeout passed, the pool is exhausted.
+
+    Each adapter in ``jwtwarden.stores`` raises it in place of its driver's errors, so no layer
+    above imports a driver; the auth server answers 503 with ``Retry-After``. ``driver_error``
+    names the driver's exception type for the log; its message is never kept (a driver's
+    message may quote the statement's parameters).
+    """
+
+    code = "store_unavailable"
+
+    def __init__(self, detail: str, *, driver_error: str) -> None:
+        super().__init__(detail)
+        self.driver_error = driver_error
 
 
 # --- issuing --------------------------------------------------------------------------------

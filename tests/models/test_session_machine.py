@@ -2,13 +2,14 @@
 password change, disable and enable in any order, on the memory stores, on SQLite and on
 PostgreSQL, and every answer is compared with a small model of the refresh-token families.
 
-What the model holds (RFC 6819 5.2.2.3, RFC 9700 4.14.2; ``sessions.ports.SessionStore.rotate``):
+What the model holds (RFC 6819 5.2.2.3, RFC 9700 4.14.2; ``sessions.rotation``):
 
 - each login is one family; exactly one of its tokens is live, every earlier one is spent;
-- a spent token refreshes again only as the documented retry: it is the direct predecessor of
-  the live token, it was spent at most ``grace_period`` seconds ago, and neither it nor the
-  token it rescued has been retried before; any other spent token is reuse, which ends the
-  whole family (its live token refuses from then on);
+- a spent token refreshes again only as the documented retry (``sessions.rotation``): its
+  successor has not been used yet and it was spent at most ``retry_window`` seconds ago; then
+  it gets the *same* successor again (and a new access token), as often as it is retried in
+  the window. Any other spent token (its successor used, by either holder of it, or the window
+  over) is reuse, which ends the whole family (its live token refuses from then on);
 - logout, password change and disable end sessions; a token of an ended session refuses
   with ``InvalidRefreshTokenError``, never a new pair;
 - an access token of an ended session fails verification through the ``sid`` denylist, and
@@ -47,17 +48,21 @@ from jwtwarden.errors import (
 )
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
-from jwtwarden.revocation import AuthVersionCheck, DenylistCheck, MemoryDenylist
+from jwtwarden.revocation import AuthVersionCheck, DenylistCheck
 from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService, TokenPair
-from jwtwarden.stores.memory import MemorySessionStore, MemoryUserStore
+from jwtwarden.stores.memory import (
+    MemoryDenylist,
+    MemoryKeyStore,
+    MemorySessionStore,
+    MemoryUserStore,
+)
 from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
 from tests.stores.dbs import DB, migrated
 
 ISSUER = "https://auth.example.test"
 AUDIENCE = "https://api.example.test"
 START = 1_800_000_000.0
-GRACE = 5.0
+WINDOW = 5.0
 PASSWORDS = ("first long password 1", "second long password 2")
 # Access tokens live 600 s (+30 s leeway): the clock never moves past that within a run, so
 # every refusal of an access token below is a revocation, never an expiry.
@@ -77,7 +82,7 @@ class Token:
     value: str
     family: Family
     spent_at: float | None = None
-    successor: Token | None = None  # the rescue link; cleared after a grace retry
+    successor: Token | None = None  # what spending it issued (None: unspent or revoked)
 
 
 @dataclass
@@ -126,7 +131,7 @@ def machine_for(db: DB | None) -> type[RuleBasedStateMachine]:
                 minter=Issuer(issuer=ISSUER, keys=_RING, clock=self.clock),
                 hasher=_HASHER,
                 denylist=self.denylist,
-                config=SessionConfig(audience=(AUDIENCE,), grace_period=GRACE),
+                config=SessionConfig(audience=(AUDIENCE,), retry_window=WINDOW),
                 clock=self.clock,
             )
             base = {
@@ -193,25 +198,25 @@ def machine_for(db: DB | None) -> type[RuleBasedStateMachine]:
             family.live = None
 
         def predicted(self, token: Token) -> tuple[str, Token | None]:
-            """What ``refresh(token)`` must do: ("rotate", the token spent), "reuse" or
-            "invalid"."""
+            """What ``refresh(token)`` must do: ("rotate", None), ("retry", the successor it
+            gets again), "reuse" or "invalid"."""
             family, now = token.family, self.clock.now()
             # A session whose user's auth version moved on (enable bumps it too) refreshes no
             # more, though nothing revoked it; reuse is still detected first.
             stale = family.auth_version != self.auth_version
             if token.spent_at is None:
-                return ("rotate", token) if not (family.ended or stale) else ("invalid", None)
+                return ("rotate", None) if not (family.ended or stale) else ("invalid", None)
             if family.ended:
                 return "invalid", None
             successor = token.successor
             if (
                 successor is not None
                 and successor.spent_at is None
-                and now - token.spent_at <= (GRACE)
+                and now - token.spent_at <= WINDOW
             ):
-                # The retry rescues only a session that may still refresh; otherwise it is a
+                # The retry serves only a session that may still refresh; otherwise it is a
                 # replayed spent token like any other: reuse.
-                return ("rotate", successor) if not stale else ("reuse", None)
+                return ("retry", successor) if not stale else ("reuse", None)
             return "reuse", None
 
         # --- rules ----------------------------------------------------------------------
@@ -241,16 +246,22 @@ def machine_for(db: DB | None) -> type[RuleBasedStateMachine]:
             self.expect(InvalidCredentialsError, self.service.login(self.email, wrong))
 
         def present(self, token: Token) -> None:
-            outcome, spent = self.predicted(token)
+            outcome, successor = self.predicted(token)
             if outcome == "rotate":
-                assert spent is not None
                 pair = self.run(self.service.refresh(token.value))
-                spent.spent_at = self.clock.now()
+                token.spent_at = self.clock.now()
                 self.adopt(pair, token.family)
-                if spent is token:
-                    token.successor = token.family.live
-                else:  # the grace retry: one per lost response, then neither token again
-                    token.successor = spent.successor = None
+                token.successor = token.family.live
+                return
+            if outcome == "retry":
+                # The same successor again, which stays the family's live token; a new
+                # access token for the session.
+                assert successor is not None and successor is token.family.live
+                pair = self.run(self.service.refresh(token.value))
+                assert pair.refresh_token == successor.value
+                assert pair.session_id == token.family.sid
+                assert pair.claims["auth_version"] == self.auth_version
+                self.access.append(Access(pair.access_token, token.family, self.auth_version))
                 return
             if outcome == "reuse":
                 self.expect(RefreshTokenReuseError, self.service.refresh(token.value))
@@ -268,6 +279,27 @@ def machine_for(db: DB | None) -> type[RuleBasedStateMachine]:
         def refresh_a_live_token(self, index: int) -> None:
             live = [f.live for f in self.families if f.live is not None]
             self.present(live[index % len(live)])
+
+        @precondition(lambda self: any(f.live for f in self.families))
+        @rule(index=st.integers(min_value=0, max_value=10_000))
+        def refresh_a_live_token_twice_at_once(self, index: int) -> None:
+            # Two tabs (or a client without single flight) refresh the same token together:
+            # one answer for both, the same successor, never a reuse verdict.
+            live = [f.live for f in self.families if f.live is not None]
+            token = live[index % len(live)]
+            if self.predicted(token)[0] != "rotate":
+                self.present(token)
+                return
+
+            async def both() -> list[TokenPair]:
+                return await asyncio.gather(*(self.service.refresh(token.value) for _ in "ab"))
+
+            one, two = self.run(both())
+            assert one.refresh_token == two.refresh_token
+            token.spent_at = self.clock.now()
+            self.adopt(one, token.family)
+            token.successor = token.family.live
+            self.access.append(Access(two.access_token, token.family, self.auth_version))
 
         @precondition(lambda self: any(len(f.tokens) > 1 for f in self.families))
         @rule(index=st.integers(min_value=0, max_value=10_000))
@@ -313,7 +345,7 @@ def machine_for(db: DB | None) -> type[RuleBasedStateMachine]:
                         self.end(family)
 
         @precondition(lambda self: self.clock.now() - START < MAX_ELAPSED)
-        @rule(seconds=st.sampled_from([0.5, 2.0, GRACE, GRACE + 1.0, 30.0]))
+        @rule(seconds=st.sampled_from([0.5, 2.0, WINDOW, WINDOW + 1.0, 30.0]))
         def advance_the_clock(self, seconds: float) -> None:
             self.clock.advance(seconds)
 
@@ -382,7 +414,7 @@ def test_should_keep_the_session_contract_in_any_order_of_events_on_postgresql(
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_should_treat_a_grace_retry_of_a_session_whose_auth_version_moved_on_as_reuse(
+def test_should_treat_a_retry_of_a_session_whose_auth_version_moved_on_as_reuse(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     # Found by the machine: memory answered "invalid", SQLite and PostgreSQL "reuse" (and

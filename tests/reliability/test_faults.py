@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from jwtwarden.server.app import create_app
 from jwtwarden.server.settings import Settings
-from jwtwarden.stores._sql_driver import driver_connection
+from jwtwarden.stores.sql.driver import driver_connection
 from tests._services import ThrowawayPostgres, ThrowawayRedis, start_postgres, start_redis
 
 from ..server.support import App, new_kek
@@ -160,10 +160,14 @@ async def test_should_deny_the_access_tokens_of_a_session_ended_for_reuse_while_
                 first = (await _login(c)).json()
                 form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
                 second = (await c.post("/oauth/token", data=form)).json()
+                # The successor is used, so the first token is reuse, not a retry.
+                used = {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+                third = (await c.post("/oauth/token", data=used)).json()
                 rd.stop()
                 reused = await c.post("/oauth/token", data=form)
                 rd.start()
                 assert reused.status_code == 400
+                assert await _active(c, third["access_token"]) is False
                 assert await _active(c, second["access_token"]) is False
                 assert await _active(c, first["access_token"]) is False
 

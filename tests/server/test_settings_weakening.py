@@ -95,7 +95,7 @@ def _problems(**overrides: Any) -> str:
             "JWTWARDEN_ISSUER",
             "http issuer",
         ),
-        ({"refresh_grace_period": 61}, "JWTWARDEN_REFRESH_GRACE_PERIOD", "less than or equal"),
+        ({"refresh_retry_window": 301}, "JWTWARDEN_REFRESH_RETRY_WINDOW", "less than or equal"),
         ({"access_token_ttl": 3600}, "JWTWARDEN_ACCESS_TOKEN_TTL", "less than or equal to 900"),
         (
             {"refresh_absolute_ttl": 400 * 86400},

@@ -117,14 +117,15 @@ async def test_should_end_the_session_and_deny_its_access_tokens_on_reuse(
     await service.create_user("ada@example.com", PASSWORD)
     first = await service.login("ada@example.com", PASSWORD)
     second = await service.refresh(first.refresh_token)
+    third = await service.refresh(second.refresh_token)  # the successor is used: no retry
     verifier = _verifier(service, ring, clock)
-    await verifier.verify_async(second.access_token)
+    await verifier.verify_async(third.access_token)
     with pytest.raises(RefreshTokenReuseError):
         await service.refresh(first.refresh_token)
     with pytest.raises(RevokedTokenError):
-        await verifier.verify_async(second.access_token)
+        await verifier.verify_async(third.access_token)
     with pytest.raises((RefreshTokenReuseError, InvalidRefreshTokenError)):
-        await service.refresh(second.refresh_token)
+        await service.refresh(third.refresh_token)
     assert "reuse_detected" in [name for name, _ in service.events]  # type: ignore[attr-defined]
 
 
@@ -262,7 +263,9 @@ def test_should_normalise_emails_or_refuse_them(raw: object, expected: str | Non
 
 def test_should_refuse_unsafe_session_configuration() -> None:
     with pytest.raises(ValueError):
-        SessionConfig(audience=("a",), grace_period=61)
+        SessionConfig(audience=("a",), retry_window=301)
+    with pytest.raises(ValueError):
+        SessionConfig(audience=("a",), retry_window=-1)
     with pytest.raises(ValueError):
         SessionConfig(audience=("a",), access_token_ttl=3600)
     with pytest.raises(ValueError):

@@ -3,7 +3,7 @@ statement the stores issue, on a migrated database holding 100,000 rows per big 
 
 Each scenario runs one store operation against the real database while recording the
 statements it sends (SQLAlchemy's ``before_cursor_execute``; on PostgreSQL also asyncpg's
-query logger on the driver pool's connections, for the hot paths of ``_sql_driver``), so
+query logger on the driver pool's connections, for the hot paths of ``stores.sql.driver``), so
 the plans checked are those of the statements the store runs, not copies. Each recorded
 statement is then explained with its own parameters: SQLite ``EXPLAIN QUERY PLAN`` (as shipped,
 without statistics, and after ``ANALYZE``), PostgreSQL ``EXPLAIN (FORMAT JSON)`` after
@@ -42,13 +42,8 @@ import jwtwarden.stores
 from jwtwarden.clock import FixedClock
 from jwtwarden.keys.generate import generate_key
 from jwtwarden.keys.records import KeyRecord, KeyState
-from jwtwarden.sessions.ports import (
-    ActiveSession,
-    NewRefreshToken,
-    RotateStatus,
-    SessionRecord,
-    UserRecord,
-)
+from jwtwarden.sessions.ports import NewRefreshToken, SessionRecord, UserRecord
+from jwtwarden.sessions.rotation import Minted, Rotator, Verdict
 from jwtwarden.stores.sql import (
     SQLDenylist,
     SQLKeyStore,
@@ -210,8 +205,8 @@ async def recorded(
     keys = SQLKeyStore(filled.url, environment="production", kek=KEK, schema=filled.schema)
     recorder.listen(keys._engine)
     # The PostgreSQL hot paths run on asyncpg connections of the driver pool: log their queries.
-    for info in pkgutil.iter_modules(jwtwarden.stores.__path__):
-        module = importlib.import_module(f"jwtwarden.stores.{info.name}")
+    for info in pkgutil.walk_packages(jwtwarden.stores.__path__, "jwtwarden.stores."):
+        module = importlib.import_module(info.name)
         original = getattr(module, "driver_connection", None)
         if original is not None:
             monkeypatch.setattr(module, "driver_connection", _logged(original, recorder))
@@ -247,23 +242,20 @@ def _logged(original: Callable[[Any], Any], recorder: Recorder) -> Callable[[Any
 # --- the scenarios ----------------------------------------------------------------------------
 
 
-async def _issue(active: ActiveSession) -> str:
-    return active.session.id
+def _mint(session: SessionRecord) -> Minted:
+    return Minted(access_token="minted-for-" + session.id, claims={}, scope=session.scope)
 
 
 def _new(label: str) -> NewRefreshToken:
     return NewRefreshToken(token_hash=token_hash(label), issued_at=NOW, expires_at=NOW + 3600)
 
 
-async def _rotate(s: Stores, label: str, *, grace: float, expect: RotateStatus) -> None:
-    result = await s.sessions.rotate(
-        token_hash(label),
-        _new(f"{label}-next-{secrets.token_hex(4)}"),
-        now=NOW,
-        grace=grace,
-        issue=_issue,
-    )
-    assert result.status is expect
+async def _refresh(s: Stores, label: str, *, window: float, expect: Verdict) -> None:
+    """The session service's refresh over the store (``sessions.rotation``): the statements
+    recorded are those a real refresh sends. Token ``label``'s hash is ``sha256(label)``."""
+    rotator = Rotator(store=s.sessions, key=KEK, retry_window=window, idle_ttl=3600)
+    outcome = await rotator.refresh(label, token_hash(label), now=NOW, client_id=None, mint=_mint)
+    assert outcome.verdict is expect
 
 
 def _key_record() -> KeyRecord:
@@ -307,35 +299,35 @@ SCENARIOS = [
     ),
     Scenario(
         "a refresh spends a live token",
-        "SQLSessionStore.rotate",
+        "SQLSessionStore.transaction",
         "request",
-        lambda s: _rotate(s, "t200", grace=0, expect=RotateStatus.ROTATED),
+        lambda s: _refresh(s, "t200", window=30, expect=Verdict.ROTATED),
     ),
     Scenario(
-        "a refresh retried within the grace window spends the successor",
-        "SQLSessionStore.rotate",
+        "a refresh retried within the window gets the same successor",
+        "SQLSessionStore.transaction",
         "request",
-        lambda s: _rotate(s, "t201", grace=30, expect=RotateStatus.ROTATED),
-        setup=lambda s: _rotate(s, "t201", grace=30, expect=RotateStatus.ROTATED),
+        lambda s: _refresh(s, "t201", window=30, expect=Verdict.RETRIED),
+        setup=lambda s: _refresh(s, "t201", window=30, expect=Verdict.ROTATED),
     ),
     Scenario(
         "a reused refresh token revokes its family",
-        "SQLSessionStore.rotate",
+        "SQLSessionStore.transaction",
         "request",
-        lambda s: _rotate(s, "t202", grace=0, expect=RotateStatus.REUSED),
-        setup=lambda s: _rotate(s, "t202", grace=0, expect=RotateStatus.ROTATED),
+        lambda s: _refresh(s, "t202", window=0, expect=Verdict.REUSED),
+        setup=lambda s: _refresh(s, "t202", window=0, expect=Verdict.ROTATED),
     ),
     Scenario(
         "an unknown refresh token is refused",
-        "SQLSessionStore.rotate",
+        "SQLSessionStore.transaction",
         "request",
-        lambda s: _rotate(s, "t-unknown", grace=0, expect=RotateStatus.UNKNOWN),
+        lambda s: _refresh(s, "t-unknown", window=30, expect=Verdict.UNKNOWN),
     ),
     Scenario(
         "an expired refresh token is refused",
-        "SQLSessionStore.rotate",
+        "SQLSessionStore.transaction",
         "request",
-        lambda s: _rotate(s, "t15", grace=0, expect=RotateStatus.EXPIRED),
+        lambda s: _refresh(s, "t15", window=30, expect=Verdict.EXPIRED),
     ),
     Scenario(
         "a session is read by id",

@@ -16,9 +16,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
@@ -28,16 +26,21 @@ from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
-from ..revocation.denylist import Denylist, MemoryDenylist
+from ..revocation.denylist import Denylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
-from ..stores._sql_driver import close_driver_pool
+from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
-from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
+from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
+from .successor_key import successor_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["Runtime", "prepare_data_dir"]
 
@@ -173,7 +176,7 @@ class Runtime:
                 kek=kek,
                 schema=settings.database_schema,
             )
-        from ..keys.stores import DirectoryKeyStore
+        from ..stores.files import DirectoryKeyStore
 
         return DirectoryKeyStore(
             settings.data_dir / "keys", environment=settings.environment, kek=kek
@@ -225,12 +228,13 @@ class Runtime:
                 access_token_ttl=settings.access_token_ttl,
                 refresh_idle_ttl=settings.refresh_idle_ttl,
                 refresh_absolute_ttl=settings.refresh_absolute_ttl,
-                grace_period=settings.refresh_grace_period,
+                retry_window=settings.refresh_retry_window,
                 scopes=frozenset(settings.scopes),
                 client_ids=frozenset(settings.client_ids),
             ),
             clock=self.clock,
             on_event=self.metrics.event,
+            successor_key=successor_key(settings.kek_bytes, settings.data_dir),
         )
 
     def _verifiers(self) -> tuple[Verifier, Verifier]:

@@ -14,7 +14,6 @@ proxy list that takes in the Internet...) are refused in every environment (``_w
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from pathlib import Path
@@ -30,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ._weakening import weakening_problems
+from ._weakening import is_loopback_host, weakening_problems
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
 
@@ -40,18 +39,6 @@ DEVELOPMENT = "development"
 _ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _StrList = Annotated[tuple[str, ...], NoDecode]
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if not host:
-        return False
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _split_list(value: Any) -> Any:
@@ -130,7 +117,9 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=600, ge=300, le=900)
     refresh_idle_ttl: int = Field(default=14 * 86400, ge=60)
     refresh_absolute_ttl: int = Field(default=30 * 86400, ge=60, le=365 * 86400)
-    refresh_grace_period: float = Field(default=0.0, ge=0, le=60)
+    # Seconds during which a retried refresh (its successor not used yet) gets the same
+    # successor again; 0: every spent token is reuse (sessions.rotation, docs/security.md).
+    refresh_retry_window: float = Field(default=30.0, ge=0, le=300)
     client_id: str = "jwtwarden"
     client_ids: _StrList = ()
     scopes: _StrList = ()
@@ -371,7 +360,7 @@ class Settings(BaseSettings):
     @property
     def kek_bytes(self) -> bytes | None:
         """The KEK (decoded) if configured here or in ``$JWTWARDEN_KEK``; else ``None``."""
-        from ..stores._sql_keys import decode_kek
+        from ..keys.sealing import decode_kek
 
         if self.kek is not None:
             return decode_kek(self.kek.get_secret_value(), "JWTWARDEN_KEK")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from .passwords import OWASP_MINIMUM, PasswordHasher, PasswordParameters
 from .ports import (
-    ActiveSession,
     NewRefreshToken,
-    RotateResult,
-    RotateStatus,
     SessionRecord,
     SessionStore,
+    SessionTransaction,
+    TokenState,
     UserRecord,
     UserStore,
 )
@@ -19,17 +18,16 @@ from .tokens import REFRESH_TOKEN_PREFIX, new_refresh_token, refresh_token_hash
 __all__ = [
     "OWASP_MINIMUM",
     "REFRESH_TOKEN_PREFIX",
-    "ActiveSession",
     "NewRefreshToken",
     "PasswordHasher",
     "PasswordParameters",
-    "RotateResult",
-    "RotateStatus",
     "SessionConfig",
     "SessionRecord",
     "SessionService",
     "SessionStore",
+    "SessionTransaction",
     "TokenPair",
+    "TokenState",
     "UserRecord",
     "UserStore",
     "new_refresh_token",

@@ -10,23 +10,19 @@ before it (RFC 6819 5.2.2.3, RFC 9700 4.14.2). At most one token of a family is 
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 __all__ = [
-    "ActiveSession",
     "NewRefreshToken",
-    "RotateResult",
-    "RotateStatus",
     "SessionRecord",
     "SessionStore",
+    "SessionTransaction",
+    "TokenState",
     "UserRecord",
     "UserStore",
 ]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,28 +68,38 @@ class NewRefreshToken:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ActiveSession:
-    """What a successful spend hands to the ``issue`` callback, inside the transaction."""
+class TokenState:
+    """A refresh token as the store holds it, with its session and user: what the session
+    service judges a refused refresh by (``sessions.rotation.judge``).
+
+    ``user_version`` is the user's auth version, ``None`` when the user is disabled or gone.
+    ``replaced_by`` is the hash of the token's successor (set when it was spent by a refresh,
+    ``None`` when it was spent by a revocation); ``successor_spent_at`` is when that successor
+    was spent in turn (``None``: still unspent, or no successor).
+    """
 
     session: SessionRecord
-    auth_version: int
-    via_grace: bool = False
+    spent_at: float | None
+    expires_at: float
+    replaced_by: bytes | None = field(default=None, repr=False)
+    successor_spent_at: float | None = None
+    user_version: int | None = None
 
+    @property
+    def ended(self) -> bool:
+        """The session can never refresh again: revoked, user disabled or gone, or the user's
+        auth version has moved on (password change, disable)."""
+        return self.session.revoked_at is not None or self.user_version != self.session.auth_version
 
-class RotateStatus(enum.StrEnum):
-    ROTATED = "rotated"  # spent and replaced; the callback's value is in ``value``
-    UNKNOWN = "unknown"  # no such token
-    EXPIRED = "expired"  # idle or absolute lifetime over
-    ENDED = "ended"  # session revoked, user disabled/deleted, or auth version moved on
-    REUSED = "reused"  # a spent token: the session has just been revoked (same transaction)
+    def alive(self, now: float) -> bool:
+        """The session may still refresh at ``now``: not ended, not past its absolute expiry."""
+        return not self.ended and self.session.expires_at > now
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RotateResult(Generic[T]):
-    status: RotateStatus
-    session: SessionRecord | None = None
-    value: T | None = None
-    via_grace: bool = False
+    def spendable(self, now: float) -> bool:
+        """The condition of ``SessionTransaction.spend``, in one place: unspent, within its
+        idle lifetime, and its session alive. (The SQL adapter writes the same condition in
+        its ``UPDATE ... WHERE`` so that the check and the spend are one atomic statement.)"""
+        return self.spent_at is None and self.expires_at > now and self.alive(now)
 
 
 @runtime_checkable
@@ -120,7 +126,7 @@ class UserStore(Protocol):
         """Replace the password hash and bump the auth version by one, atomically.
 
         Returns the new auth version, or ``None`` if there is no such user. Every session
-        started before the bump stops refreshing at once (see ``SessionStore.rotate``).
+        started before the bump stops refreshing at once (see ``TokenState.ended``).
         """
         ...
 
@@ -141,6 +147,38 @@ class UserStore(Protocol):
         ...
 
 
+class SessionTransaction(Protocol):
+    """The plain operations of a refresh, inside one ``SessionStore.transaction()``.
+
+    The store answers and never decides: which refusal a token gets, whether a spent token is
+    a retry or reuse, and what is minted are the session service's (``sessions.rotation``).
+    """
+
+    async def spend(
+        self, token_hash: bytes, successor: NewRefreshToken, *, now: float
+    ) -> SessionRecord | None:
+        """The hot path: spend the token and insert its successor, if and only if the token
+        is ``TokenState.spendable(now)``; the check and the spend are one atomic step.
+
+        Marks the token spent (``spent_at = now``, ``replaced_by = successor.token_hash``),
+        inserts ``successor`` with its ``expires_at`` capped at the session's absolute expiry,
+        and returns the session. Otherwise changes nothing and returns ``None``. Of N
+        concurrent spends of one token, exactly one returns a session; the others wait for its
+        transaction and then find the token spent (a conditional update,
+        ``... WHERE spent_at IS NULL``).
+        """
+        ...
+
+    async def token_state(self, token_hash: bytes) -> TokenState | None:
+        """The token with its session, user and successor, or ``None``; changes nothing."""
+        ...
+
+    async def revoke_family(self, session_id: str, *, now: float, reason: str) -> None:
+        """Revoke the session (if still live: ``revoked_at``, ``revoke_reason``) and spend
+        every unspent token of its family."""
+        ...
+
+
 @runtime_checkable
 class SessionStore(Protocol):
     """Sessions and their refresh-token families.
@@ -154,34 +192,13 @@ class SessionStore(Protocol):
         """Store a new session and its first refresh token, atomically."""
         ...
 
-    async def rotate(
-        self,
-        token_hash: bytes,
-        new: NewRefreshToken,
-        *,
-        now: float,
-        grace: float,
-        issue: Callable[[ActiveSession], Awaitable[T]],
-    ) -> RotateResult[T]:
-        """Spend the token with ``token_hash`` and store ``new`` in its place, in one
-        transaction, then call ``issue`` *before* committing.
+    def transaction(self) -> AbstractAsyncContextManager[SessionTransaction]:
+        """One unit of work (one database transaction; the memory store: its lock): committed
+        when the block ends, rolled back, every operation undone, when it raises.
 
-        Contract:
-          - Live token (unspent, not expired, session not revoked and not expired, user
-            enabled, user's auth version equal to the session's): mark it spent, insert
-            ``new`` (its ``expires_at`` capped at the session's absolute expiry), await
-            ``issue(ActiveSession)`` and commit; ``ROTATED`` with the callback's value.
-            If ``issue`` raises, or anything fails before the commit, everything is rolled
-            back and the presented token is still live (no half-spent state).
-          - Of N concurrent calls with the same live token exactly one is ``ROTATED``; the
-            spend is a conditional update (``... WHERE spent_at IS NULL``).
-          - Spent token of a session already revoked: ``ENDED`` (nothing changes).
-          - Spent token of a live session: ``grace`` > 0 and this token's direct successor
-            is the family's live token and it was spent at most ``grace`` seconds ago: the
-            successor is spent instead and ``new`` replaces it (``ROTATED``, ``via_grace``).
-            Otherwise this is reuse: the session is revoked (reason ``reuse``) and every
-            token of the family spent, committed, and ``REUSED`` is returned with it.
-          - ``UNKNOWN``, ``EXPIRED``, ``ENDED``: nothing changes.
+        The session service mints the access token inside the block, so a failure after the
+        spend (a signing error, a refused scope or client) leaves the presented token live,
+        never half spent.
         """
         ...
 

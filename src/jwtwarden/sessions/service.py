@@ -5,10 +5,11 @@ password change. Framework-free; the HTTP server is a thin edge over it.
   both cost the same and answer the same (``InvalidCredentialsError``).
 - Each login starts its own session (a refresh-token family), so two devices never revoke
   each other.
-- Refresh spends the presented token and issues the next pair in one store transaction; the
-  access token is minted inside it, so a failure leaves the old token live. A spent token
-  presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2): the store revokes the session
-  and the service denies its live access tokens by ``sid``.
+- Refresh spends the presented token and issues the next pair in one store transaction that
+  the service drives (``sessions.rotation``); the access token is minted inside it, so a
+  failure leaves the old token live. A retry within ``retry_window`` gets the same successor
+  again; any other spent token presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2):
+  the family is revoked and the service denies its live access tokens by ``sid``.
 - Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
 """
 
@@ -16,31 +17,29 @@ from __future__ import annotations
 
 import logging
 import secrets
-import unicodedata
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
-    InvalidScopeError,
     RefreshTokenReuseError,
 )
 from ..revocation.checks import AUTH_VERSION_CLAIM
 from ..revocation.denylist import Denylist
-from .passwords import PasswordHasher
-from .ports import (
-    ActiveSession,
-    NewRefreshToken,
-    RotateStatus,
-    SessionRecord,
-    SessionStore,
-    UserRecord,
-    UserStore,
+from .config import (
+    AccessTokenMinter,
+    SessionConfig,
+    TokenPair,
+    granted_scope,
+    narrow_scope,
+    normalize_email,
 )
+from .passwords import PasswordHasher
+from .ports import NewRefreshToken, SessionRecord, SessionStore, UserRecord, UserStore
+from .rotation import Minted, Rotator, Verdict
 from .tokens import new_refresh_token, refresh_token_hash
 
 __all__ = [
@@ -52,103 +51,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("jwtwarden.sessions")
-MAX_GRACE_PERIOD = 60.0
-MAX_EMAIL_LENGTH = 254  # RFC 5321 4.5.3.1.3 path limit
-# Control, format (zero-width, bidi), surrogate, private-use and unassigned code points.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
-
-
-class AccessTokenMinter(Protocol):
-    """What the service needs from ``jwtwarden.issue.Issuer``."""
-
-    def mint_with_claims(
-        self,
-        profile: str = "access",
-        *,
-        sub: str,
-        audience: str | Sequence[str],
-        claims: Mapping[str, Any] | None = None,
-        ttl: float | None = None,
-    ) -> tuple[str, dict[str, Any]]: ...
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SessionConfig:
-    """Lifetimes and names for the session service.
-
-    Parameters:
-        audience: the ``aud`` of every access token (the APIs that accept them).
-        client_id: the default ``client_id`` claim (first-party client).
-        access_token_ttl: access-token lifetime, 300..900 s (default 10 min; RFC 9068
-            tokens are short-lived, and the issuer's access profile caps them there).
-        refresh_idle_ttl: a refresh token unused this long expires (default 14 days).
-        refresh_absolute_ttl: a session ends this long after login whatever happens
-            (default 30 days).
-        grace_period: seconds during which the immediately previous refresh token of a family
-            is accepted again (a retried request); 0 (default) turns it off; at most 60.
-        deny_leeway: added to denylist expiries, covering verifiers' clock leeway.
-        scopes: the scopes a login may ask for; empty means no scopes.
-        client_ids: client ids a login may name (the default one is always allowed).
-    """
-
-    audience: tuple[str, ...]
-    client_id: str = "jwtwarden"
-    access_token_ttl: int = 600
-    refresh_idle_ttl: int = 14 * 86400
-    refresh_absolute_ttl: int = 30 * 86400
-    grace_period: float = 0.0
-    deny_leeway: float = 60.0
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    client_ids: frozenset[str] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.audience, str) or not self.audience:
-            raise ValueError("audience must be a non-empty tuple of strings")
-        if not 300 <= self.access_token_ttl <= 900:
-            raise ValueError("access_token_ttl must be between 300 and 900 seconds")
-        if not 60 <= self.refresh_idle_ttl <= self.refresh_absolute_ttl:
-            raise ValueError("refresh_idle_ttl must be at least 60 s and at most the absolute ttl")
-        if not 0 <= self.grace_period <= MAX_GRACE_PERIOD:
-            raise ValueError(f"grace_period must be between 0 and {MAX_GRACE_PERIOD:g} seconds")
-        if not 0 <= self.deny_leeway <= 300:
-            raise ValueError("deny_leeway must be between 0 and 300 seconds")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TokenPair:
-    """What a login or a refresh returns. The refresh token appears here once, and is
-    stored only as its hash."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_in: int
-    session_id: str
-    user_id: str
-    scope: str
-    claims: dict[str, Any] = field(repr=False)
-
-
-def normalize_email(email: object) -> str | None:
-    """The stored form of an email (NFKC, trimmed, lower case), or ``None`` if it cannot be
-    one. Only the shape is checked; ownership is the application's business.
-
-    NFKC folds compatibility look-alikes (fullwidth ``a``, U+FF41, is ``a``), and invisible or
-    control characters (zero-width space, bidi overrides, lone surrogates) are refused: two
-    accounts whose addresses look the same on screen would be an account-spoofing vector.
-    """
-    if not isinstance(email, str):
-        return None
-    value = unicodedata.normalize("NFKC", email).strip().lower()
-    local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or len(value) > MAX_EMAIL_LENGTH:
-        return None
-    if not value.isascii() and any(
-        unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in value
-    ):
-        return None
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return None
-    return value
 
 
 EventSink = Callable[[str, Mapping[str, Any]], None]
@@ -175,6 +77,7 @@ class SessionService:
         config: SessionConfig,
         clock: Clock = SYSTEM_CLOCK,
         on_event: EventSink | None = None,
+        successor_key: bytes | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -184,6 +87,19 @@ class SessionService:
         self.config = config
         self.clock = clock
         self._on_event = on_event
+        if successor_key is None:
+            # One process only: a retry served by another process (or after a restart) would
+            # derive another successor and count as reuse. The server passes one derived from
+            # its KEK (``rotation.derive_successor_key``) or kept in its data directory.
+            successor_key = secrets.token_bytes(32)
+        if len(successor_key) < 32:
+            raise ValueError("successor_key must be at least 32 bytes")
+        self._rotator = Rotator(
+            store=sessions,
+            key=successor_key,
+            retry_window=config.retry_window,
+            idle_ttl=config.refresh_idle_ttl,
+        )
 
     # --- events ---------------------------------------------------------------------------
 
@@ -256,7 +172,7 @@ class SessionService:
             InvalidScopeError: a scope that is not configured.
             ValueError: an unknown client id (the edge checks it first).
         """
-        granted = self._granted_scope(scope)
+        granted = granted_scope(scope, self.config.scopes)
         client = self._client(client_id)
         try:
             user = await self.authenticate(email, password)
@@ -286,45 +202,44 @@ class SessionService:
     ) -> TokenPair:
         """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
 
+        A retry of a refresh whose successor has not been used yet, within
+        ``retry_window`` seconds, gets the same successor back with a new access token (so a
+        lost response, a client timeout or concurrent refreshes of one token never end the
+        session); see ``sessions.rotation``.
+
         ``scope`` may narrow the session's scope for this access token, never widen it.
-        ``client_id``, when the client sends one, must be the session's (RFC 6749 10.4: a
-        refresh token is bound to the client it was issued to).
+        ``client_id`` is the client presenting the token (the authenticated client, or the
+        one a public client names); when given it must be the session's: RFC 6749 6 and 10.4
+        bind a refresh token to the client it was issued to. A token of another client is
+        refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
 
         Raises:
-            InvalidRefreshTokenError: unknown, expired, or the session has ended.
+            InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
             RefreshTokenReuseError: the token was already spent; the session is now revoked.
             InvalidScopeError: ``scope`` asks for more than the session was granted.
         """
         digest = refresh_token_hash(refresh_token)
-        if digest is None:
+        if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
-        now = self.clock.now()
-        new_token, new_digest = new_refresh_token()
-        minted: dict[str, Any] = {}
 
-        async def issue(active: ActiveSession) -> tuple[str, dict[str, Any]]:
-            # Raising here rolls the spend back: the token stays live for its own client.
-            if client_id is not None and client_id != active.session.client_id:
-                raise InvalidRefreshTokenError("the refresh token was issued to another client")
-            narrowed = self._narrow(active.session.scope, scope)
-            token, claims = self._mint(active.session, active.auth_version, narrowed)
-            minted["scope"] = narrowed
-            return token, claims
+        def mint(session: SessionRecord) -> Minted:
+            # Inside the store's transaction: raising here rolls the spend back.
+            narrowed = narrow_scope(session.scope, scope)
+            token, claims = self._mint(session, session.auth_version, narrowed)
+            return Minted(access_token=token, claims=claims, scope=narrowed)
 
-        new = NewRefreshToken(
-            token_hash=new_digest, issued_at=now, expires_at=now + self.config.refresh_idle_ttl
+        outcome = await self._rotator.refresh(
+            refresh_token, digest, now=self.clock.now(), client_id=client_id, mint=mint
         )
-        result = await self.sessions.rotate(
-            digest, new, now=now, grace=self.config.grace_period, issue=issue
-        )
-        status = result.status
-        if status is RotateStatus.ROTATED and result.value is not None:
-            assert result.session is not None
-            access, claims = result.value
-            self._event("refreshed", sid=result.session.id, via_grace=result.via_grace)
-            return self._pair(access, claims, new_token, result.session, minted["scope"])
-        if status is RotateStatus.REUSED and result.session is not None:
-            session = result.session
+        verdict, session = outcome.verdict, outcome.session
+        if outcome.minted is not None and session is not None:
+            assert outcome.refresh_token is not None
+            minted = outcome.minted
+            self._event("refreshed", sid=session.id, retry=verdict is Verdict.RETRIED)
+            return self._pair(
+                minted.access_token, minted.claims, outcome.refresh_token, session, minted.scope
+            )
+        if verdict is Verdict.REUSED and session is not None:
             _log.warning(
                 "refresh token reuse detected; session revoked",
                 extra={"event": "refresh_token_reuse", "sid": session.id, "user": session.user_id},
@@ -332,7 +247,9 @@ class SessionService:
             self._event("reuse_detected", sid=session.id, user_id=session.user_id)
             await self._deny_session(session.id)
             raise RefreshTokenReuseError("the refresh token was already used; the session ended")
-        self._event("refresh_refused", reason=status.value)
+        self._event("refresh_refused", reason=verdict.value)
+        if verdict is Verdict.OTHER_CLIENT:
+            raise InvalidRefreshTokenError("the refresh token was issued to another client")
         raise InvalidRefreshTokenError("the refresh token is not valid")
 
     # --- ending sessions ------------------------------------------------------------------
@@ -489,30 +406,3 @@ class SessionService:
         if client_id not in self.config.client_ids:
             raise ValueError("unknown client_id")
         return client_id
-
-    def _granted_scope(self, scope: str | None) -> str:
-        items = _scope_items(scope)
-        unknown = items - self.config.scopes
-        if unknown:
-            raise InvalidScopeError("the requested scope is not available")
-        return " ".join(sorted(items))
-
-    @staticmethod
-    def _narrow(granted: str, requested: str | None) -> str:
-        if requested is None:
-            return granted
-        items = _scope_items(requested)
-        if not items <= set(granted.split()):
-            raise InvalidScopeError("the requested scope exceeds the session's scope")
-        return " ".join(sorted(items))
-
-
-def _scope_items(scope: str | None) -> set[str]:
-    # RFC 6749 3.3: space-delimited, case-sensitive; each token is %x21 / %x23-5B / %x5D-7E.
-    if scope is None or scope == "":
-        return set()
-    items = scope.split(" ")
-    for item in items:
-        if not item or any(ch in '"\\' or not 0x21 <= ord(ch) <= 0x7E for ch in item):
-            raise InvalidScopeError("the scope is malformed")
-    return set(items)
