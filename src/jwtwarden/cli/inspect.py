@@ -170,8 +170,28 @@ def _signature_only(token: str, keys: Any, algorithms: list[str]) -> list[CheckR
     ]
 
 
+def _serve_web(port: int, allow_loopback_http: bool) -> NoReturn:
+    """``--web``: the inspector page on loopback (``jwtwarden.inspector``)."""
+    try:
+        import uvicorn
+
+        from ..inspector import inspector_app
+    except ImportError:
+        usage_error("--web needs jwtwarden[webapp] (pip install 'jwtwarden[webapp]')")
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+    app = inspector_app(
+        allowed_hosts=hosts, allow_remote=True, allow_loopback_http=allow_loopback_http
+    )
+    typer.echo(f"Token inspector on http://127.0.0.1:{port}/ (loopback only; Ctrl-C stops it)")
+    # No access log: nothing about the requests is written anywhere.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    raise typer.Exit(EXIT_OK)
+
+
 def inspect_command(
-    token: Annotated[str, typer.Argument(metavar="TOKEN", help="The token, or '-' for stdin.")],
+    token: Annotated[
+        str | None, typer.Argument(metavar="TOKEN", help="The token, or '-' for stdin.")
+    ] = None,
     jwks: JWKSOption = None,
     pem: PEMOption = None,
     secret_file: SecretFileOption = None,
@@ -202,9 +222,19 @@ def inspect_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document for machines.")] = (
         False
     ),
+    web: Annotated[
+        bool, typer.Option("--web", help="Serve the inspector page on 127.0.0.1 instead.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="The --web page's port.")] = 8765,
 ) -> None:
     """Decode a token without trusting it and explain it. With keys alone, check its signature;
     with keys, --issuer and --audience, run every check of the verifier."""
+    if web:
+        if token is not None:
+            usage_error("--web takes no TOKEN: paste it into the page")
+        _serve_web(port, allow_loopback_http)
+    if token is None:
+        usage_error("give the TOKEN (or '-' for stdin), or --web for the page")
     if token == "-":
         token = _token_from_stdin()
     has_keys = bool(jwks or pem or secret_file or jwks_url or discovery)

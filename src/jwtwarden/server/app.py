@@ -363,6 +363,11 @@ def create_app(
     for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
+    if settings.inspector:
+        # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
+        from ..inspector import inspector_app
+
+        app.mount("/inspect", inspector_app(allow_remote=False))
     app.add_middleware(
         EdgeMiddleware, max_body=settings.max_body_bytes, body_timeout=settings.body_timeout
     )
