@@ -45,6 +45,7 @@ from jwtwarden.keys.records import KeyRecord, KeyState
 from jwtwarden.sessions.ports import NewRefreshToken, SessionRecord, UserRecord
 from jwtwarden.sessions.rotation import Minted, Rotator, Verdict
 from jwtwarden.stores.sql import (
+    SQLAssertionReplayStore,
     SQLDenylist,
     SQLKeyStore,
     SQLLease,
@@ -61,11 +62,15 @@ NOW = 1_800_000_000.0
 KEK = secrets.token_bytes(32)
 
 # Tables that grow with use (one row per account, login, refresh, denial) ...
-BIG = frozenset({"jw_users", "jw_sessions", "jw_refresh_tokens", "jw_denylist"})
+BIG = frozenset(
+    {"jw_users", "jw_sessions", "jw_refresh_tokens", "jw_denylist", "jw_oauth_assertion_jtis"}
+)
 # ... and tables whose size the deployment fixes.
 SMALL = {
     "jw_signing_keys": "a key ring: a few keys per environment",
     "jw_leases": "one row per periodic chore",
+    "jw_oauth_clients": "registered by administrators (CLI, admin API), not by requests",
+    "jw_oauth_client_secrets": "at most two per client (the current one and one rotated out)",
 }
 # Store methods that issue no statement on a table.
 NO_TABLE = {
@@ -116,6 +121,10 @@ def _fill_sqlite(path: Path) -> None:
             "INSERT INTO jw_denylist VALUES ('j', ?, ?)",
             ((f"jti{i}", NOW + (-1 if i < 10 else 3600)) for i in range(ROWS)),
         )
+        conn.executemany(
+            "INSERT INTO jw_oauth_assertion_jtis VALUES (?, ?)",
+            ((token_hash(f"a{i}"), NOW + (-1 if i < 10 else 300)) for i in range(ROWS)),
+        )
     conn.close()
 
 
@@ -130,6 +139,8 @@ INSERT INTO jw_refresh_tokens SELECT sha256(convert_to('t' || i, 'UTF8')), 's' |
     FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_denylist SELECT 'j', 'jti' || i, CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 3600
     END FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_oauth_assertion_jtis SELECT sha256(convert_to('a' || i, 'UTF8')),
+    CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 300 END FROM generate_series(0, {ROWS - 1}) AS i;
 ANALYZE;
 """
 
@@ -193,6 +204,7 @@ class Stores:
     denylist: SQLDenylist
     lease: SQLLease
     keys: SQLKeyStore
+    replay: SQLAssertionReplayStore
 
 
 @pytest.fixture
@@ -216,6 +228,7 @@ async def recorded(
         denylist=SQLDenylist(engine, clock=FixedClock(NOW)),
         lease=SQLLease(engine, "chores", holder="test", ttl=60),
         keys=keys,
+        replay=SQLAssertionReplayStore(engine),
     )
     yield stores, recorder
     keys.close()
@@ -452,6 +465,18 @@ SCENARIOS = [
         lambda s: s.denylist.purge(),
     ),
     Scenario(
+        "a private_key_jwt assertion's jti is spent",
+        "SQLAssertionReplayStore.use_once",
+        "request",
+        lambda s: s.replay.use_once(token_hash("fresh-jti"), expires_at=NOW + 300, now=NOW),
+    ),
+    Scenario(
+        "expired assertion markers are purged",
+        "SQLAssertionReplayStore.purge",
+        "chore",
+        lambda s: s.replay.purge(NOW),
+    ),
+    Scenario(
         "a process takes the chores lease",
         "SQLLease.acquire",
         "request",
@@ -489,7 +514,8 @@ def _public_methods(cls: type) -> set[str]:
 
 def test_should_have_a_scenario_for_every_store_method() -> None:
     methods: set[str] = set()
-    for cls in (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore):
+    stores = (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
+    for cls in (*stores, SQLAssertionReplayStore):
         methods |= _public_methods(cls)
     assert methods - set(NO_TABLE) == {s.covers for s in SCENARIOS}
 

@@ -244,3 +244,21 @@ def test_should_dispatch_grants_by_type_and_refuse_a_second_registration() -> No
     assert registry.grant_types == ("urn:example:echo",)
     with pytest.raises(ValueError, match="registered already"):
         registry.register(_Echo())
+
+
+async def test_should_never_generate_a_client_id_a_command_line_reads_as_an_option() -> None:
+    _, _, store, _ = await _authenticator()
+    registry = ClientRegistry(
+        store,
+        SecretHasher(b"k" * 32),
+        ServerLimits(
+            scopes=frozenset(),
+            audiences=("https://api.example.com",),
+            access_token_ttl=600,
+            refresh_idle_ttl=3600,
+            refresh_absolute_ttl=7200,
+        ),
+    )
+    # About one id in 32 would start with "-" or "_" without the rule (base64url alphabet).
+    ids = [registry._new_id() for _ in range(2000)]
+    assert all(client_id[0].isalnum() for client_id in ids)

@@ -226,7 +226,8 @@ class ClientRegistry:
     def _new_id(self) -> str:
         while True:
             client_id = secrets.token_urlsafe(18)  # 144 bits: unguessable, URL-safe
-            if client_id not in self.limits.reserved_ids:
+            # Never a leading "-" (a command line would read the id as an option) or "_".
+            if client_id[0].isalnum() and client_id not in self.limits.reserved_ids:
                 return client_id
 
     def _scopes(self, scopes: Iterable[str]) -> frozenset[str]:

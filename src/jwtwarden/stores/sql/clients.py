@@ -262,18 +262,21 @@ class SQLAssertionReplayStore:
         self.engine = engine
 
     async def use_once(self, key: bytes, *, expires_at: float, now: float) -> bool:
+        by_key = assertion_jtis.c.key == key  # the primary key: one index lookup each
         try:
             async with self.engine.begin() as conn:
-                # An expired row of the same key (not purged yet) is no longer a replay
-                # marker: the assertion it stood for is refused as expired anyway.
-                await conn.execute(
-                    delete(assertion_jtis).where(
-                        assertion_jtis.c.key == key, assertion_jtis.c.expires_at <= now
-                    )
-                )
+                seen = (
+                    await conn.execute(select(assertion_jtis.c.expires_at).where(by_key))
+                ).scalar()
+                if seen is not None:
+                    if seen > now:
+                        return False
+                    # An expired marker (not purged yet) stands for an assertion refused as
+                    # expired anyway: it makes way for the new one.
+                    await conn.execute(delete(assertion_jtis).where(by_key))
                 await conn.execute(insert(assertion_jtis).values(key=key, expires_at=expires_at))
         except exc.IntegrityError:
-            return False
+            return False  # a concurrent first use of the same key won
         return True
 
     async def purge(self, now: float) -> int:
