@@ -47,9 +47,18 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     +-- JWKSFetchError                      jwks_fetch_failed
     |   +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
     +-- TokenRefreshError                   token_refresh_failed (client side, RFC 6749 6)
-        +-- RefreshTokenRejectedError       refresh_token_rejected (invalid_grant)
+    |   +-- RefreshTokenRejectedError       refresh_token_rejected (invalid_grant)
+    +-- WebSessionError                     web_session (the web-app SDK, jwtwarden.webapp)
+        +-- SignInError                     sign_in_failed (state, iss, code exchange, ID token)
+        +-- SessionEndedError               session_ended (the provider refused the refresh)
+        +-- ProviderUnavailableError        provider_unavailable (down or unusable: HTTP 503)
+        +-- SessionTooLargeError            session_too_large (over a cookie's 4 KB)
+        +-- CSRFError                       csrf_refused (Origin or token check failed)
 
 The verifier lets nothing else escape, for any input.
+
+Why one module past 400 lines: the tree above is one list of short classes, and splitting it
+would scatter the codes a reader looks up together.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ from __future__ import annotations
 __all__ = [
     "AlgorithmNotAllowedError",
     "BadSignatureError",
+    "CSRFError",
     "ClaimError",
     "ClaimLintError",
     "ExpiredTokenError",
@@ -80,12 +90,16 @@ __all__ = [
     "NoSigningKeyError",
     "NotYetValidError",
     "PasswordPolicyError",
+    "ProviderUnavailableError",
     "RateLimitedError",
     "RefreshTokenRejectedError",
     "RefreshTokenReuseError",
     "RevocationUnavailableError",
     "RevokedTokenError",
+    "SessionEndedError",
     "SessionError",
+    "SessionTooLargeError",
+    "SignInError",
     "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
@@ -96,6 +110,7 @@ __all__ = [
     "UnsupportedSerializationError",
     "UserExistsError",
     "WeakKeyError",
+    "WebSessionError",
     "WrongAudienceError",
     "WrongIssuerError",
     "WrongTypeError",
@@ -367,6 +382,48 @@ class RefreshTokenRejectedError(TokenRefreshError):
     was already used. The client must sign in again; it never retries the same token."""
 
     code = "refresh_token_rejected"
+
+
+# --- the web-app SDK (jwtwarden.webapp) ------------------------------------------------------
+
+
+class WebSessionError(JWTWardenError):
+    """The web-app SDK refuses a sign-in, a session or a request."""
+
+    code = "web_session"
+
+
+class SignInError(WebSessionError):
+    """A sign-in could not complete: ``state`` unknown or expired, ``iss`` of another provider
+    (RFC 9207), the provider answered an error, or the ID token failed verification."""
+
+    code = "sign_in_failed"
+
+
+class SessionEndedError(WebSessionError):
+    """The provider refused the session's refresh token (``invalid_grant``: reused, revoked,
+    expired): the session is over and the user must sign in again."""
+
+    code = "session_ended"
+
+
+class ProviderUnavailableError(WebSessionError):
+    """The OpenID provider is down or answered something unusable: a 503, never a sign-out."""
+
+    code = "provider_unavailable"
+
+
+class SessionTooLargeError(WebSessionError):
+    """The session does not fit a cookie (browsers keep about 4 KB): keep fewer claims, or use
+    a server-side session store."""
+
+    code = "session_too_large"
+
+
+class CSRFError(WebSessionError):
+    """A state-changing request failed the Origin check or carried no valid CSRF token."""
+
+    code = "csrf_refused"
 
 
 def error_codes() -> dict[str, type[JWTWardenError]]:

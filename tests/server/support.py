@@ -68,12 +68,15 @@ def run_cli(
 class ServerProcess:
     """One ``jwtwarden serve`` subprocess; its JSON log goes to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, log_path: Path, *, workers: int | None = None
+    ) -> None:
         self.env = env
         self.port = port
         self.log_path = log_path
         self.base_url = f"http://127.0.0.1:{port}"
         self._log = log_path.open("ab")
+        more = [] if workers is None else ["--workers", str(workers)]
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -84,6 +87,7 @@ class ServerProcess:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *more,
             ],
             env=env,
             stdout=self._log,

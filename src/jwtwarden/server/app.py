@@ -331,6 +331,11 @@ def create_app(
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
     for router in (oauth_routes, discovery_routes, auth_routes, admin_routes):
         app.router.routes.extend(router.routes)
+    if settings.inspector:
+        # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
+        from ..inspector import inspector_app
+
+        app.mount("/inspect", inspector_app(allow_remote=False))
     app.add_middleware(
         EdgeMiddleware, max_body=settings.max_body_bytes, body_timeout=settings.body_timeout
     )

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=10.0, ge=0.1, le=300)
     metrics: bool = True
     metrics_token: SecretStr | None = None
+    # The token inspector page at /inspect/ (jwtwarden.inspector): off unless asked for.
+    inspector: bool = False
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (uvicorn's forwarded_allow_ips, comma-separated). Unset: the peer address is the client,
     # so behind a proxy every client would share one rate-limit bucket and look like loopback.
