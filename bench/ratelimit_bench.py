@@ -15,7 +15,7 @@ import statistics
 import time
 
 from jwtwarden import FixedClock
-from jwtwarden.server.ratelimit import MemoryRateLimiter
+from jwtwarden.stores.memory import MemoryRateLimiter
 
 FILL = 100_000
 ATTEMPTS = 2_000

@@ -32,7 +32,13 @@ from .errors import (
 if TYPE_CHECKING:
     from .policy import VerificationPolicy
 
-__all__ = ["ClaimRules"]
+__all__ = ["ClaimRules", "quoted"]
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """``value`` for a message: ``repr``-quoted (control characters escaped), cut at ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
@@ -227,8 +233,12 @@ class ClaimRules:
                 claim="aud",
                 reason="not_a_string",
             )
+        # Both values are safe to show: the token's own claim, and the verifier's configuration.
         raise WrongAudienceError(
-            "the token is not meant for this audience", claim="aud", reason="mismatch"
+            f"the token is not meant for this audience: its aud is {quoted(aud)}, expected "
+            f"{' or '.join(quoted(a) for a in sorted(self._audiences))}",
+            claim="aud",
+            reason="mismatch",
         )
 
     def _check_nonce(self, claims: dict[str, Any]) -> None:

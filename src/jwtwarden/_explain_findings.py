@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from ._jose.algorithms import ALGORITHMS
 from ._jose.header import JWE_HEADERS, KEY_URL_HEADERS, normalize_typ
-from .policy import ACCESS_TOKEN_TYP, VerificationPolicy
+from .policy import VerificationPolicy
+from .token_profiles import ACCESS_TOKEN_TYP
 
 Severity = Literal["danger", "warn", "info"]
 

@@ -1,5 +1,5 @@
 """Private files and directories for what jwtwarden writes to disk (the SQLite database and
-its side files, the data directory, key directories).
+its side files, the data directory, key directories), and the one cross-process file lock.
 
 Everything is created with its final mode (``mkdir(0o700)``, ``open(O_CREAT | O_EXCL, 0o600)``)
 rather than created and then ``chmod``-ed: between the two a file would sit readable by anyone
@@ -11,11 +11,13 @@ directory already was: a database of argon2id hashes and e-mails is as private a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["check_private_file", "create_private_file", "private_directory"]
+__all__ = ["check_private_file", "create_private_file", "exclusive_file_lock", "private_directory"]
 
 _OPEN_TO_OTHERS = 0o077
 
@@ -83,3 +85,27 @@ def create_private_file(path: Path, *, what: str) -> None:
     except OSError as exc:
         raise ValueError(f"cannot create {what} {str(path)!r}: {exc.strerror}") from None
     os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_file_lock(path: Path | str) -> Iterator[None]:
+    """Hold an exclusive ``flock(2)`` on ``path`` (created ``0600`` if missing) while inside.
+
+    The lock serialises processes on one host (``DirectoryKeyStore``'s ``.lock``, the SQLite
+    key store's ``.keys.lock``); it is released when the block ends or the process dies. A
+    fresh descriptor per entry, so the same thread entering twice deadlocks: callers make
+    it re-entrant (``keys._store_rules.reentrant``). ``O_NOFOLLOW``: a symlink planted in
+    the lock's place is refused rather than followed to a file we would create or lock.
+
+    Raises:
+        OSError: the lock file cannot be opened or locked.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -43,12 +43,22 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
+    +-- StoreUnavailableError               store_unavailable (a database or Redis cannot answer)
     +-- JWKSFetchError                      jwks_fetch_failed
     |   +-- FetchRefusedError               fetch_refused (the SSRF guard said no)
     +-- TokenRefreshError                   token_refresh_failed (client side, RFC 6749 6)
-        +-- RefreshTokenRejectedError       refresh_token_rejected (invalid_grant)
+    |   +-- RefreshTokenRejectedError       refresh_token_rejected (invalid_grant)
+    +-- WebSessionError                     web_session (the web-app SDK, jwtwarden.webapp)
+        +-- SignInError                     sign_in_failed (state, iss, code exchange, ID token)
+        +-- SessionEndedError               session_ended (the provider refused the refresh)
+        +-- ProviderUnavailableError        provider_unavailable (down or unusable: HTTP 503)
+        +-- SessionTooLargeError            session_too_large (over a cookie's 4 KB)
+        +-- CSRFError                       csrf_refused (Origin or token check failed)
 
 The verifier lets nothing else escape, for any input.
+
+Why one module past 400 lines: the tree above is one list of short classes, and splitting it
+would scatter the codes a reader looks up together.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from __future__ import annotations
 __all__ = [
     "AlgorithmNotAllowedError",
     "BadSignatureError",
+    "CSRFError",
     "ClaimError",
     "ClaimLintError",
     "ExpiredTokenError",
@@ -79,12 +90,17 @@ __all__ = [
     "NoSigningKeyError",
     "NotYetValidError",
     "PasswordPolicyError",
+    "ProviderUnavailableError",
     "RateLimitedError",
     "RefreshTokenRejectedError",
     "RefreshTokenReuseError",
     "RevocationUnavailableError",
     "RevokedTokenError",
+    "SessionEndedError",
     "SessionError",
+    "SessionTooLargeError",
+    "SignInError",
+    "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
     "TokenTooLargeError",
@@ -94,6 +110,7 @@ __all__ = [
     "UnsupportedSerializationError",
     "UserExistsError",
     "WeakKeyError",
+    "WebSessionError",
     "WrongAudienceError",
     "WrongIssuerError",
     "WrongTypeError",
@@ -240,6 +257,23 @@ class KeyStoreError(JWTWardenError):
     code = "key_store"
 
 
+class StoreUnavailableError(JWTWardenError):
+    """A storage backend (PostgreSQL, SQLite, Redis) cannot answer now: the connection is lost
+    or refused, a timeout or a lock timeout passed, the pool is exhausted.
+
+    Each adapter in ``jwtwarden.stores`` raises it in place of its driver's errors, so no layer
+    above imports a driver; the auth server answers 503 with ``Retry-After``. ``driver_error``
+    names the driver's exception type for the log; its message is never kept (a driver's
+    message may quote the statement's parameters).
+    """
+
+    code = "store_unavailable"
+
+    def __init__(self, detail: str, *, driver_error: str) -> None:
+        super().__init__(detail)
+        self.driver_error = driver_error
+
+
 # --- issuing --------------------------------------------------------------------------------
 
 
@@ -348,6 +382,48 @@ class RefreshTokenRejectedError(TokenRefreshError):
     was already used. The client must sign in again; it never retries the same token."""
 
     code = "refresh_token_rejected"
+
+
+# --- the web-app SDK (jwtwarden.webapp) ------------------------------------------------------
+
+
+class WebSessionError(JWTWardenError):
+    """The web-app SDK refuses a sign-in, a session or a request."""
+
+    code = "web_session"
+
+
+class SignInError(WebSessionError):
+    """A sign-in could not complete: ``state`` unknown or expired, ``iss`` of another provider
+    (RFC 9207), the provider answered an error, or the ID token failed verification."""
+
+    code = "sign_in_failed"
+
+
+class SessionEndedError(WebSessionError):
+    """The provider refused the session's refresh token (``invalid_grant``: reused, revoked,
+    expired): the session is over and the user must sign in again."""
+
+    code = "session_ended"
+
+
+class ProviderUnavailableError(WebSessionError):
+    """The OpenID provider is down or answered something unusable: a 503, never a sign-out."""
+
+    code = "provider_unavailable"
+
+
+class SessionTooLargeError(WebSessionError):
+    """The session does not fit a cookie (browsers keep about 4 KB): keep fewer claims, or use
+    a server-side session store."""
+
+    code = "session_too_large"
+
+
+class CSRFError(WebSessionError):
+    """A state-changing request failed the Origin check or carried no valid CSRF token."""
+
+    code = "csrf_refused"
 
 
 def error_codes() -> dict[str, type[JWTWardenError]]:

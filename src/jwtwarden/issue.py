@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from . import _mint_checks as checks
 from ._jose.b64 import b64url_encode
 from ._jose.header import normalize_typ
 from ._jose.sign import dumps, json_segment, sign_segments
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError, TokenBudgetError
+from .errors import ClaimLintError, TokenBudgetError
 from .keys.key import Key
 from .keys.keyset import KeySet
-from .lint import LintFinding, lint_claims, normalize_claim_name
+from .lint import LintFinding
 from .policy import VerificationPolicy
 from .token_profiles import (
     ACCESS_TOKEN,
@@ -58,15 +58,6 @@ __all__ = [
 _log = logging.getLogger("jwtwarden.issue")
 _MAX_BUDGET = 65536
 
-# Per-mint work is kept to what depends on the call (issue 6: minting within 1.2x of the bare
-# signature). Lint verdicts of small top-level scalar claims are remembered per issuer: the
-# verdict depends only on the name and the value, applications send the same few claims
-# ("scope", "client_id", "tenant") over and over, and re-linting them cost more than an
-# Ed25519 signature. Only clean or warn-only verdicts are kept (a refused value, which may
-# be a secret, is never held), bounded in count and size.
-_MEMO_ENTRIES = 1024
-_MEMO_MAX_STR = 256
-_MEMO_MAX_CLAIMS = 32
 _HEADER_ENTRIES = 64
 
 
@@ -104,58 +95,6 @@ class _UseKeys:
 
     def __repr__(self) -> str:
         return f"UseKeys(use={self._use!r})"
-
-
-_RESERVED_FOLDED = frozenset(name.replace("_", "") for name in RESERVED_CLAIMS)
-
-
-def _looks_reserved(name: str) -> bool:
-    return "".join(normalize_claim_name(name)) in _RESERVED_FOLDED
-
-
-def _check_claim_name(name: object) -> None:
-    """Refuse a custom claim name that is not a string or that is, or looks like, a reserved
-    claim."""
-    if not isinstance(name, str) or not name:
-        raise TypeError("claim names must be non-empty strings")
-    if name in RESERVED_CLAIMS:
-        raise ClaimLintError(
-            f"claim {name!r} is set by the issuer and cannot be overridden",
-            claim=name,
-            reason="reserved",
-        )
-    if _looks_reserved(name):
-        # "ISS", "Sub", fullwidth "exp", "e_x_p": distinct names to a strict parser, the
-        # reserved claim to a case-insensitive or normalising one downstream.
-        raise ClaimLintError(
-            f"claim {name!r} looks like a reserved claim; choose another name",
-            claim=name,
-            reason="reserved_lookalike",
-        )
-
-
-def _lint_whole(extra: dict[str, Any]) -> list[LintFinding]:
-    try:
-        json.dumps(extra, allow_nan=False)
-    except (TypeError, ValueError):
-        raise TypeError("claims must be JSON values (no NaN, no infinities)") from None
-    return lint_claims(extra)
-
-
-def _audience(value: object) -> str | list[str]:
-    if isinstance(value, str):
-        if not value:
-            raise ValueError("audience must not be empty")
-        return value
-    if not isinstance(value, Sequence) or not value:
-        raise ValueError("audience must be a string or a non-empty list of strings")
-    out: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or not item:
-            raise ValueError("audience must be a string or a non-empty list of strings")
-        if item not in out:
-            out.append(item)
-    return out
 
 
 class Issuer:
@@ -243,9 +182,10 @@ class Issuer:
         # protocol's members on every call (about 10 us), and a provider's methods do not
         # come and go.
         self._max_token_ttl = keys.max_token_ttl if isinstance(keys, _LifetimeBound) else None
-        self._id_profiles = frozenset(name for name, p in table.items() if p.kind == "id")
-        self._access_profiles = frozenset(n for n, p in table.items() if p.kind == "access")
-        # Caches of work that depends on neither the call nor the time (see _MEMO_ENTRIES).
+        # What each kind carries (token_profiles.KIND_RULES), decided once per profile.
+        self._id_profiles = frozenset(name for name, p in table.items() if p.rules.nonce)
+        self._access_profiles = frozenset(n for n, p in table.items() if p.rules.client_id)
+        # Caches of work that depends on neither the call nor the time (_mint_checks.py).
         self._lint_memo: dict[tuple[str, type, object], tuple[LintFinding, ...]] = {}
         self._headers: dict[tuple[str, str, str], str] = {}
 
@@ -326,11 +266,13 @@ class Issuer:
         profile = self.profile(profile)
         if not isinstance(sub, str) or not sub:
             raise ValueError("sub must be a non-empty string")
-        aud = _audience(audience)
+        aud = checks.audience(audience)
         extra = self._custom_claims(profile, claims)
-        lifetime = self._lifetime(profile, ttl, allow_long_ttl)
-        nonce = self._nonce(profile, nonce)
-        key = self._signing_key(profile)
+        lifetime = checks.lifetime(profile, ttl, allow_long_ttl, self._max_token_ttl)
+        nonce = checks.check_nonce(profile, nonce, carries_nonce=profile.name in self._id_profiles)
+        key = checks.check_signing_key(
+            self._keys.signing_key(profile.token_use), profile, self._environment
+        )
         iat = int(self.clock.now())
         payload: dict[str, Any] = {
             "iss": self.issuer,
@@ -340,7 +282,7 @@ class Issuer:
             "exp": iat + lifetime,
         }
         if not_before is not None or profile.set_nbf:
-            payload["nbf"] = self._not_before(not_before, iat, iat + lifetime)
+            payload["nbf"] = checks.not_before(not_before, iat, iat + lifetime)
         payload["jti"] = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
         if nonce is not None:
             payload["nonce"] = nonce
@@ -386,12 +328,12 @@ class Issuer:
                 raise ValueError(f"the {profile.name} profile requires the claims {wanted}")
             return {}
         extra = dict(claims)
-        findings = self._screen(extra)
+        findings = checks.screen(self._lint_memo, extra)
         missing = [c for c in profile.required_claims if c not in extra]
         if missing:
             raise ValueError(f"the {profile.name} profile requires the claims {missing}")
         if findings is None:
-            findings = _lint_whole(extra)
+            findings = checks.lint_whole(extra)
         for finding in findings:
             if finding.severity == "refuse":
                 raise ClaimLintError(finding.message, claim=finding.claim, reason=finding.reason)
@@ -403,129 +345,6 @@ class Issuer:
                 finding.reason,
             )
         return extra
-
-    def _screen(self, extra: dict[str, Any]) -> list[LintFinding] | None:
-        """Check every claim name (raising on a reserved one or a look-alike) and return what
-        ``lint_claims(extra)`` returns, answering small scalar claims from the memo; ``None``
-        when the set must be linted whole (nested or unusual values, many claims).
-
-        Each top-level claim is linted on its own (its findings are exactly those
-        ``lint_claims`` gives it within the whole set) and the findings are ordered as
-        ``lint_claims`` orders them: refusals first, otherwise in claim order. A remembered
-        claim's name passed the name checks when it was remembered.
-        """
-        memo = self._lint_memo
-        findings: list[LintFinding] = []
-        whole = len(extra) > _MEMO_MAX_CLAIMS
-        refused = False
-        for name, value in extra.items():
-            cls = value.__class__
-            if (
-                whole
-                or type(name) is not str
-                or not (
-                    (cls is str and len(value) <= _MEMO_MAX_STR)
-                    or (cls is int and value.bit_length() <= 64)
-                    or cls is bool
-                    or value is None
-                )
-            ):
-                _check_claim_name(name)
-                whole = True
-                continue
-            cached = (name, cls, value)
-            verdict = memo.get(cached)
-            if verdict is None:
-                _check_claim_name(name)
-                verdict = tuple(lint_claims({name: value}))
-                if any(f.severity == "refuse" for f in verdict):
-                    refused = True  # never remembered: the value may be a secret
-                else:
-                    if len(memo) >= _MEMO_ENTRIES:
-                        memo.clear()
-                    memo[cached] = verdict
-            if verdict:
-                findings.extend(verdict)
-        if whole:
-            return None
-        if refused:
-            findings.sort(key=lambda f: f.severity != "refuse")
-        return findings
-
-    def _lifetime(self, profile: TokenProfile, ttl: float | None, allow_long: bool) -> int:
-        if ttl is None:
-            lifetime = profile.default_ttl
-        else:
-            if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-                raise ValueError("ttl must be a finite number of seconds")
-            lifetime = int(ttl)
-        cap = profile.long_ttl_cap if allow_long else profile.max_ttl
-        assert cap is not None  # filled in by TokenProfile.__post_init__
-        if lifetime < profile.min_ttl:
-            raise ValueError(
-                f"{profile.name} tokens live at least {profile.min_ttl} s, not {lifetime}"
-            )
-        if lifetime > cap:
-            hint = (
-                f" (allow_long_ttl=True, --allow-long-ttl, allows up to {profile.long_ttl_cap} s)"
-                if not allow_long and profile.long_ttl_cap != profile.max_ttl
-                else " (hard cap)"
-            )
-            raise ValueError(f"{profile.name} tokens live at most {cap} s, not {lifetime}{hint}")
-        if self._max_token_ttl is not None:
-            limit = self._max_token_ttl(profile.token_use)
-            if lifetime > limit:
-                # The key ring keeps a retired key published this long; a longer-lived token
-                # would stop verifying before it expires.
-                raise ValueError(
-                    f"{profile.name} tokens may live at most {limit:g} s with this key ring "
-                    f"(its max_token_ttl for {profile.token_use!r})"
-                )
-        return lifetime
-
-    def _nonce(self, profile: TokenProfile, nonce: str | None) -> str | None:
-        if profile.name in self._id_profiles:
-            if not isinstance(nonce, str) or not nonce:
-                raise ValueError("an ID token needs the nonce the client sent (OpenID Connect)")
-            return nonce
-        if nonce is not None:
-            raise ValueError(f"{profile.name} tokens carry no nonce (only ID tokens do)")
-        return None
-
-    @staticmethod
-    def _not_before(value: float | None, iat: int, exp: int) -> int:
-        if value is None:
-            return iat
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ValueError("not_before must be a finite number of seconds since the epoch")
-        nbf = int(value)
-        if nbf >= exp:
-            raise ValueError("not_before must be before the token expires")
-        return nbf
-
-    def _signing_key(self, profile: TokenProfile) -> Key:
-        key = self._keys.signing_key(profile.token_use)
-        if not isinstance(key, Key):
-            raise TypeError("the key provider must return a Key")
-        if self._environment is not None and key.environment != self._environment:
-            raise KeyEnvironmentError(
-                f"the {profile.token_use!r} signing key {key.kid[:64]!r} belongs to environment "
-                f"{key.environment!r}, not {self._environment!r}"
-            )
-        if key.token_use is not None and key.token_use != profile.token_use:
-            raise NoSigningKeyError(
-                f"the provider returned a key for {key.token_use!r} tokens, not "
-                f"{profile.token_use!r}: each token kind has its own key"
-            )
-        if not key.is_private:
-            raise NoSigningKeyError(
-                f"the {profile.token_use!r} key {key.kid[:64]!r} is public only"
-            )
-        return key
 
     def _check_size(self, profile: TokenProfile, token: str, extra: Mapping[str, Any]) -> None:
         size = len(token)
@@ -578,9 +397,6 @@ class Issuer:
             algorithms = sorted(self._keys.verification_keys(profile.token_use).algorithms)
             if not algorithms:
                 raise ValueError(f"no verification keys for {profile.token_use!r} tokens yet")
-        if profile.required_claims and "required_claims" not in overrides:
-            base = ("exp", "iat", "sub") if profile.kind == "id" else ("exp", "iat", "sub", "jti")
-            overrides["required_claims"] = (*base, *profile.required_claims)
         kwargs: dict[str, Any] = {
             "algorithms": algorithms,
             "issuer": self.issuer,
@@ -589,11 +405,7 @@ class Issuer:
             "clock": self.clock,
             **overrides,
         }
-        if profile.kind == "access":
-            return VerificationPolicy.access_token(**kwargs)
-        if profile.kind == "id":
-            return VerificationPolicy.id_token(**kwargs)
-        return VerificationPolicy.custom(typ=profile.typ, **kwargs)
+        return VerificationPolicy.for_profile(profile, **kwargs)
 
     def __repr__(self) -> str:
         return f"Issuer(issuer={self.issuer!r}, profiles={list(self._profiles)})"

@@ -16,6 +16,10 @@ A JWT payload is encoded, not encrypted: whoever holds the token reads it (RFC 8
 
 The ``Issuer`` refuses to sign on the first ``refuse``; ``jwtwarden inspect`` shows all of them.
 Findings name the claim and the reason, never the value.
+
+Why this module passes 400 lines: it is one operation (``lint_claims``), and about 150 of
+its lines are the tables it applies (secret and personal names, value patterns), kept beside
+the walk that uses them so a new pattern and its check are read together.
 """
 
 from __future__ import annotations

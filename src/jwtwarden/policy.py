@@ -4,7 +4,8 @@ A policy names the algorithms, the key set per trusted issuer, the audience, the
 the claim rules. Anything unsafe (no algorithms, ``none``, an empty audience, a key set with no
 key for any allowed algorithm) is refused here, at construction, not at the first request.
 
-Profiles make token types mutually exclusive (cross-JWT confusion, RFC 8725 section 3.12):
+Profiles make token types mutually exclusive (cross-JWT confusion, RFC 8725 section 3.12);
+their ``typ``, required and forbidden claims are spelled once, in ``token_profiles.KIND_RULES``:
 
 - ``access_token``: RFC 9068, ``typ`` must be ``at+jwt``; ``client_id`` required (RFC 9068
   2.2; ``require_client_id=False`` for issuers that omit it); ``nonce`` is refused.
@@ -20,19 +21,18 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._jose.algorithms import ALGORITHMS
+from ._jose.algorithms import ALGORITHMS, unknown_algorithm_message
 from ._jose.header import KEY_URL_HEADERS, is_media_type, normalize_typ
 from .clock import SYSTEM_CLOCK, Clock
 from .keys.keyset import KeySet
+from .token_profiles import BUILT_IN_TYPS, ID_TOKEN_TYP, KIND_RULES, TokenProfile
 
 if TYPE_CHECKING:
     from .verify import KeySource, VerifiedToken
 
-__all__ = ["ACCESS_TOKEN_TYP", "VerificationPolicy"]
+__all__ = ["VerificationPolicy"]
 
-ACCESS_TOKEN_TYP = "application/at+jwt"
-_ID_TOKEN_TYPS = frozenset({"application/jwt"})
-_RESERVED_TYPS = frozenset({ACCESS_TOKEN_TYP, "application/jwt"})
+_ACCESS, _ID, _CUSTOM = KIND_RULES["access"], KIND_RULES["id"], KIND_RULES["custom"]
 MAX_LEEWAY = 300.0
 MAX_TOKEN_SIZE_CEILING = 65536
 
@@ -129,7 +129,7 @@ class VerificationPolicy:
                 )
             typs: frozenset[str] | None = frozenset({normalize_typ(self.typ)})
         elif self.typ_absent_ok:
-            typs = _ID_TOKEN_TYPS
+            typs = frozenset({ID_TOKEN_TYP})
         else:
             typs = None
         setattr_(self, "expected_typs", typs)
@@ -168,21 +168,32 @@ class VerificationPolicy:
         """
         if type(require_client_id) is not bool:
             raise TypeError("require_client_id must be True or False")
-        required = tuple(kwargs.pop("required_claims", ("exp", "iat", "sub", "jti")))
-        if require_client_id and "client_id" not in required:
+        required = tuple(kwargs.pop("required_claims", _ACCESS.required_claims))
+        if _ACCESS.client_id and require_client_id and "client_id" not in required:
             required = (*required, "client_id")
         kwargs["required_claims"] = required
         _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
-        return cls(typ=ACCESS_TOKEN_TYP, forbidden_claims=("nonce",), profile="access", **kwargs)
+        return cls(
+            typ=_ACCESS.typ,
+            forbidden_claims=_ACCESS.forbidden_claims,
+            profile=_ACCESS.kind,
+            **kwargs,
+        )
 
     @classmethod
     def id_token(cls, *, nonce: str | None = None, **kwargs: Any) -> VerificationPolicy:
         """OpenID Connect ID tokens: ``typ`` absent or ``JWT``; ``nonce`` required (and equal
         to ``nonce`` when given); ``exp``, ``iat``, ``sub`` required."""
-        kwargs.setdefault("required_claims", ("exp", "iat", "sub"))
+        kwargs.setdefault("required_claims", _ID.required_claims)
         _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
         return cls(
-            typ=None, typ_absent_ok=True, require_nonce=True, nonce=nonce, profile="id", **kwargs
+            typ=_ID.typ,
+            typ_absent_ok=_ID.typ_absent_ok,
+            require_nonce=_ID.nonce,
+            nonce=nonce,
+            forbidden_claims=_ID.forbidden_claims,
+            profile=_ID.kind,
+            **kwargs,
         )
 
     @classmethod
@@ -191,11 +202,33 @@ class VerificationPolicy:
         ``nonce`` refused. ``at+jwt`` and ``JWT`` belong to the built-in profiles."""
         if not is_media_type(typ):
             raise ValueError(f"typ must be a bare media type such as 'reset+jwt', not {typ!r}")
-        if normalize_typ(typ) in _RESERVED_TYPS:
+        if normalize_typ(typ) in BUILT_IN_TYPS:
             raise ValueError(f"typ {typ!r} belongs to a built-in profile; choose your own")
-        kwargs.setdefault("required_claims", ("exp", "iat", "sub", "jti"))
+        kwargs.setdefault("required_claims", _CUSTOM.required_claims)
         _no_overrides(kwargs, "forbidden_claims", "require_nonce", "typ_absent_ok")
-        return cls(typ=typ, forbidden_claims=("nonce",), profile=f"custom:{typ}", **kwargs)
+        return cls(
+            typ=typ,
+            forbidden_claims=_CUSTOM.forbidden_claims,
+            profile=f"{_CUSTOM.kind}:{typ}",
+            **kwargs,
+        )
+
+    @classmethod
+    def for_profile(cls, profile: TokenProfile, **kwargs: Any) -> VerificationPolicy:
+        """The policy that accepts the tokens of an issuer's ``TokenProfile`` and refuses every
+        other profile's: its kind's rules, plus the profile's own required claims.
+
+        ``kwargs`` are the policy's other fields (``issuer``, ``keys``, ``audience``, ...);
+        ``required_claims`` given there replaces the kind's and the profile's.
+        """
+        rules = profile.rules
+        if profile.required_claims and "required_claims" not in kwargs:
+            kwargs["required_claims"] = (*rules.required_claims, *profile.required_claims)
+        if rules is _ACCESS:
+            return cls.access_token(**kwargs)
+        if rules is _ID:
+            return cls.id_token(**kwargs)
+        return cls.custom(typ=profile.typ, **kwargs)
 
 
 # --- the JOSE-layer rules, shared with JWSVerifier (which has no issuer, audience or claims) ---
@@ -208,9 +241,7 @@ def check_algorithms(algorithms: str | Collection[str]) -> frozenset[str]:
         if alg.lower() == "none":
             raise ValueError("the 'none' algorithm is never allowed")
         if alg not in ALGORITHMS:
-            raise ValueError(
-                f"unknown algorithm {alg!r}; supported: {', '.join(sorted(ALGORITHMS))}"
-            )
+            raise ValueError(unknown_algorithm_message(alg))
     return frozenset(algs)
 
 
@@ -218,6 +249,8 @@ def check_key_source(source: object, algorithms: frozenset[str], what: str) -> N
     """``source`` is a key source; a ``KeySet`` must hold a key for one of ``algorithms``."""
     if not hasattr(source, "select"):
         raise TypeError(f"{what} must be a KeySet or a key source")
+    if isinstance(source, KeySet) and not len(source):
+        raise ValueError(f"{what.replace('the keys', 'the key set', 1)} has no keys")
     if isinstance(source, KeySet) and not (source.algorithms & algorithms):
         raise ValueError(
             f"{what.replace('the keys', 'the key set', 1)} has no key for the allowed "

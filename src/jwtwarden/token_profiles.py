@@ -1,6 +1,10 @@
-"""Token profiles: the kinds of token the ``Issuer`` mints (access, ID, reset, yours).
+"""Token profiles: the kinds of token the ``Issuer`` mints (access, ID, reset, yours), and the
+one place where each kind's ``typ``, required and forbidden claims are spelled.
 
-A profile fixes the ``typ`` header, the signing key's use and the lifetimes. Profiles are
+``KIND_RULES`` says what every token of a kind carries, so what its verifier demands: the
+issuer mints from it (``nonce`` only in ID tokens, ``client_id`` in access tokens) and
+``VerificationPolicy.access_token`` / ``id_token`` / ``custom`` / ``for_profile`` are built
+from it. A ``TokenProfile`` adds the signing key's use and the lifetimes. Profiles are
 mutually exclusive by construction (cross-JWT confusion, RFC 8725 section 2.8): each has its
 own ``typ`` and its own key, and ``Issuer.verification_policy`` builds the verifier profile
 that accepts it and refuses every other profile's tokens.
@@ -11,16 +15,77 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._jose.header import is_media_type, normalize_typ
-from .policy import ACCESS_TOKEN_TYP
 
 __all__ = [
     "ACCESS_TOKEN",
+    "ACCESS_TOKEN_TYP",
+    "BUILT_IN_TYPS",
     "DEFAULT_PROFILES",
     "ID_TOKEN",
+    "ID_TOKEN_TYP",
+    "KIND_RULES",
     "RESERVED_CLAIMS",
     "RESET_TOKEN",
+    "KindRules",
     "TokenProfile",
 ]
+
+# RFC 9068 2.1: "at+jwt", compared as the media type "application/at+jwt".
+ACCESS_TOKEN_TYP = "application/at+jwt"
+# OpenID Connect Core 2: an ID token's typ is absent or "JWT" (RFC 7519 5.1).
+ID_TOKEN_TYP = "application/jwt"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KindRules:
+    """What every token of one kind carries, and so what a verifier of that kind demands.
+
+    Parameters:
+        kind: ``access``, ``id`` or ``custom``.
+        typ: the ``typ`` header as a media type; ``None`` for ``custom`` (the profile's own).
+        typ_absent_ok: a token without ``typ`` passes (ID tokens only).
+        required_claims: the verifier's default required claims.
+        forbidden_claims: claims a token of this kind never carries.
+        client_id: ``client_id`` is required too (RFC 9068 2.2; the verifier may relax it).
+        nonce: the token carries the client's ``nonce`` (OpenID Connect Core 3.1.3.7).
+    """
+
+    kind: str
+    typ: str | None
+    typ_absent_ok: bool = False
+    required_claims: tuple[str, ...]
+    forbidden_claims: tuple[str, ...] = ()
+    client_id: bool = False
+    nonce: bool = False
+
+
+KIND_RULES: dict[str, KindRules] = {
+    rules.kind: rules
+    for rules in (
+        KindRules(
+            kind="access",
+            typ=ACCESS_TOKEN_TYP,
+            required_claims=("exp", "iat", "sub", "jti"),
+            forbidden_claims=("nonce",),  # so an ID token never passes as an access token
+            client_id=True,
+        ),
+        KindRules(
+            kind="id",
+            typ=None,
+            typ_absent_ok=True,
+            required_claims=("exp", "iat", "sub"),
+            nonce=True,
+        ),
+        KindRules(
+            kind="custom",
+            typ=None,
+            required_claims=("exp", "iat", "sub", "jti"),
+            forbidden_claims=("nonce",),
+        ),
+    )
+}
+# The typs of the built-in kinds: a custom profile must choose its own.
+BUILT_IN_TYPS = frozenset({ACCESS_TOKEN_TYP, ID_TOKEN_TYP})
 
 # Set by the issuer only. "typ", "token_use" and "nonce" are reserved too: some verifiers read
 # a token's kind from a payload "typ" (Keycloak) or "token_use" (Cognito), so a caller-chosen
@@ -28,7 +93,6 @@ __all__ = [
 RESERVED_CLAIMS = frozenset(
     {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "typ", "nonce", "token_use"}
 )
-_ID_TYP = "application/jwt"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -88,7 +152,12 @@ class TokenProfile:
         typ = normalize_typ(self.typ)
         if typ == ACCESS_TOKEN_TYP:
             return "access"
-        return "id" if typ == _ID_TYP else "custom"
+        return "id" if typ == ID_TOKEN_TYP else "custom"
+
+    @property
+    def rules(self) -> KindRules:
+        """The claims every token of this profile's kind carries (``KIND_RULES``)."""
+        return KIND_RULES[self.kind]
 
 
 ACCESS_TOKEN = TokenProfile(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ._claims import ClaimRules
+from ._claims import ClaimRules, quoted
 from ._jose.b64 import b64url_decode
 from ._jose.compact import Segments, split_compact
 from ._jose.header import check_header, json_type
@@ -216,7 +216,8 @@ class Verifier:
         if selector is None:
             # Exact match only: never a prefix, substring or normalised URL.
             raise WrongIssuerError(
-                f"issuer is not trusted; expected {' or '.join(sorted(self._selectors))}",
+                f"issuer {quoted(iss)} is not trusted; expected "
+                f"{' or '.join(sorted(self._selectors))}",
                 claim="iss",
                 reason="untrusted",
             )

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from jwtwarden.cli import app
-from jwtwarden.keys.stores import DirectoryKeyStore
+from jwtwarden.stores.files import DirectoryKeyStore
 
 KEK = bytes(range(32))
 ENV = {"JWTWARDEN_KEK": base64.urlsafe_b64encode(KEK).rstrip(b"=").decode()}

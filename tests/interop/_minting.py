@@ -8,7 +8,7 @@ from typing import Any
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.key import Key
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
+from jwtwarden.stores.memory import MemoryKeyStore
 
 ISS = "https://auth.example"
 AUD = "https://api.example"

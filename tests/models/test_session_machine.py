@@ -48,10 +48,14 @@ from jwtwarden.errors import (
 )
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
-from jwtwarden.revocation import AuthVersionCheck, DenylistCheck, MemoryDenylist
+from jwtwarden.revocation import AuthVersionCheck, DenylistCheck
 from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService, TokenPair
-from jwtwarden.stores.memory import MemorySessionStore, MemoryUserStore
+from jwtwarden.stores.memory import (
+    MemoryDenylist,
+    MemoryKeyStore,
+    MemorySessionStore,
+    MemoryUserStore,
+)
 from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
 from tests.stores.dbs import DB, migrated
 

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from jwtwarden.server.app import create_app
 from jwtwarden.server.settings import Settings
-from jwtwarden.stores._sql_driver import driver_connection
+from jwtwarden.stores.sql.driver import driver_connection
 from tests._services import ThrowawayPostgres, ThrowawayRedis, start_postgres, start_redis
 
 from ..server.support import App, new_kek

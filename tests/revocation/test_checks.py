@@ -13,9 +13,9 @@ from jwtwarden.errors import (
 )
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
 from jwtwarden.policy import VerificationPolicy
-from jwtwarden.revocation import AuthVersionCheck, DenylistCheck, MemoryDenylist
+from jwtwarden.revocation import AuthVersionCheck, DenylistCheck
+from jwtwarden.stores.memory import MemoryDenylist, MemoryKeyStore
 from jwtwarden.verify import Verifier
 
 ISS, AUD = "https://auth.example.test", "https://api.example.test"

@@ -12,7 +12,8 @@ import pytest
 
 from jwtwarden.clock import FixedClock
 from jwtwarden.errors import RevocationUnavailableError
-from jwtwarden.revocation.denylist import Denylist, MemoryDenylist
+from jwtwarden.revocation.denylist import Denylist
+from jwtwarden.stores.memory import MemoryDenylist
 from jwtwarden.stores.redis import RedisDenylist, SyncRedisDenylist, redis_client
 from jwtwarden.stores.sql import SQLDenylist, create_engine
 from tests.stores.dbs import migrated

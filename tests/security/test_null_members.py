@@ -22,8 +22,8 @@ from jwtwarden.integrations.httpx_auth import RefreshingAuth
 from jwtwarden.issue import Issuer
 from jwtwarden.jwks.jku import TrustedJKU
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores.memory import MemoryKeyStore
 from jwtwarden.revocation.checks import AuthVersionCheck
+from jwtwarden.stores.memory import MemoryKeyStore
 from jwtwarden.verify import VerifiedToken
 from tests.unit._verify_support import NOW, access_claims, forge, key_for
 

@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 
 from jwtwarden import FixedClock
 from jwtwarden.errors import RateLimitedError
-from jwtwarden.server.ratelimit import LoginLimiter, MemoryRateLimiter
+from jwtwarden.server.ratelimit import LoginLimiter
+from jwtwarden.stores.memory import MemoryRateLimiter
 from jwtwarden.stores.redis import RedisRateLimiter
 
 NOW = 1_800_000_000.0  # a multiple of 60: windows start on it

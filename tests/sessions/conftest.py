@@ -8,10 +8,13 @@ import pytest
 from jwtwarden.clock import FixedClock
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
-from jwtwarden.revocation.denylist import MemoryDenylist
 from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService
-from jwtwarden.stores.memory import MemorySessionStore, MemoryUserStore
+from jwtwarden.stores.memory import (
+    MemoryDenylist,
+    MemoryKeyStore,
+    MemorySessionStore,
+    MemoryUserStore,
+)
 from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
 from tests.stores.dbs import migrated
 

@@ -20,14 +20,18 @@ import asyncpg
 import pytest
 
 from jwtwarden.clock import FixedClock
-from jwtwarden.errors import InvalidRefreshTokenError, RefreshTokenReuseError, RevokedTokenError
+from jwtwarden.errors import (
+    InvalidRefreshTokenError,
+    RefreshTokenReuseError,
+    RevokedTokenError,
+    StoreUnavailableError,
+)
 from jwtwarden.issue import Issuer
 from jwtwarden.keys.rotation import KeyRing
 from jwtwarden.policy import VerificationPolicy
 from jwtwarden.revocation import DenylistCheck
-from jwtwarden.revocation.denylist import MemoryDenylist
 from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService
-from jwtwarden.stores.memory import MemorySessionStore, MemoryUserStore
+from jwtwarden.stores.memory import MemoryDenylist, MemorySessionStore, MemoryUserStore
 from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
 from jwtwarden.verify import Verifier
 from tests.stores.dbs import DB, migrated, pg_schema
@@ -323,6 +327,38 @@ async def test_should_keep_the_session_through_a_lock_stall_longer_than_the_clie
             assert retried.refresh_token == lost.refresh_token
             assert not await _revoked(service, first.session_id)
             await service.refresh(retried.refresh_token)
+        finally:
+            for engine in made.engines:
+                await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_should_answer_store_unavailable_on_a_lock_timeout_and_leave_the_token_live(
+    postgres_url: str, hasher: PasswordHasher, ring: KeyRing
+) -> None:
+    # The unit of work translates its driver's failures (issue 12 item 6): a lock timeout in
+    # the spend is StoreUnavailableError (503 at the edge), rolled back, the token still live.
+    clock = FixedClock(1_800_000_000.0)
+    with pg_schema(postgres_url) as db:
+        made = Backend("postgresql", clock, ring, hasher, db, MemoryDenylist(clock=clock), [])
+        try:
+            service = made.service(lock_timeout=0.3)
+            first = await _login(service)
+            blocker = await asyncpg.connect(
+                postgres_url, server_settings={"search_path": db.schema}
+            )
+            try:
+                await blocker.execute("BEGIN")
+                await blocker.execute("LOCK TABLE jw_refresh_tokens IN ACCESS EXCLUSIVE MODE")
+                with pytest.raises(StoreUnavailableError) as stalled:
+                    await service.refresh(first.refresh_token)
+                assert stalled.value.code == "store_unavailable"
+                await blocker.execute("COMMIT")
+            finally:
+                await blocker.close()
+            second = await service.refresh(first.refresh_token)
+            assert not await _revoked(service, first.session_id)
+            assert (await service.refresh(second.refresh_token)).session_id == first.session_id
         finally:
             for engine in made.engines:
                 await engine.dispose()

@@ -3,7 +3,7 @@ statement the stores issue, on a migrated database holding 100,000 rows per big 
 
 Each scenario runs one store operation against the real database while recording the
 statements it sends (SQLAlchemy's ``before_cursor_execute``; on PostgreSQL also asyncpg's
-query logger on the driver pool's connections, for the hot paths of ``_sql_driver``), so
+query logger on the driver pool's connections, for the hot paths of ``stores.sql.driver``), so
 the plans checked are those of the statements the store runs, not copies. Each recorded
 statement is then explained with its own parameters: SQLite ``EXPLAIN QUERY PLAN`` (as shipped,
 without statistics, and after ``ANALYZE``), PostgreSQL ``EXPLAIN (FORMAT JSON)`` after
@@ -205,8 +205,8 @@ async def recorded(
     keys = SQLKeyStore(filled.url, environment="production", kek=KEK, schema=filled.schema)
     recorder.listen(keys._engine)
     # The PostgreSQL hot paths run on asyncpg connections of the driver pool: log their queries.
-    for info in pkgutil.iter_modules(jwtwarden.stores.__path__):
-        module = importlib.import_module(f"jwtwarden.stores.{info.name}")
+    for info in pkgutil.walk_packages(jwtwarden.stores.__path__, "jwtwarden.stores."):
+        module = importlib.import_module(info.name)
         original = getattr(module, "driver_connection", None)
         if original is not None:
             monkeypatch.setattr(module, "driver_connection", _logged(original, recorder))

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jwtwarden.stores._sql_driver import DriverStatement, driver_connection
-from jwtwarden.stores._sql_schema import users
 from jwtwarden.stores.sql import create_engine
+from jwtwarden.stores.sql.driver import DriverStatement, driver_connection
+from jwtwarden.stores.sql.schema import users
 
 from .dbs import pg_schema
 
@@ -81,7 +81,7 @@ async def test_should_drop_a_connection_that_was_lost(pg_engine: AsyncEngine) ->
 async def test_should_wait_for_a_connection_then_time_out(
     pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jwtwarden.stores._sql_driver as driver
+    import jwtwarden.stores.sql.driver as driver
 
     monkeypatch.setattr(driver, "ACQUIRE_TIMEOUT", 0.2)
     async with driver_connection(pg_engine):
@@ -117,7 +117,7 @@ async def test_should_close_the_driver_pool_with_the_engine(
 
 
 def test_should_keep_the_database_password_out_of_the_driver_pools_repr() -> None:
-    from jwtwarden.stores._sql_driver import _POOLS
+    from jwtwarden.stores.sql.driver import _POOLS
 
     engine = create_engine("postgresql://app:hunter2-db-secret@127.0.0.1:5432/test")
     described = repr(_POOLS[engine.sync_engine])
@@ -127,7 +127,7 @@ def test_should_keep_the_database_password_out_of_the_driver_pools_repr() -> Non
 def test_should_give_each_event_loop_a_pool_of_its_own(postgres_url: str) -> None:
     # A CLI or a test runs one event loop after another on the same engine: each loop gets a
     # pool of its own and closes it before it ends (as it must close the engine's own pool).
-    from jwtwarden.stores._sql_driver import close_driver_pool
+    from jwtwarden.stores.sql.driver import close_driver_pool
 
     with pg_schema(postgres_url) as db:
         engine = create_engine(db.url, schema=db.schema, pool_size=1)
@@ -161,7 +161,7 @@ def test_should_not_trip_over_the_pool_of_an_event_loop_that_ended(postgres_url:
 async def test_should_let_running_queries_finish_when_closing_gracefully(
     pg_engine: AsyncEngine,
 ) -> None:
-    from jwtwarden.stores._sql_driver import close_driver_pool
+    from jwtwarden.stores.sql.driver import close_driver_pool
 
     checked_out = asyncio.Event()
 

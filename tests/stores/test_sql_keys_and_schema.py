@@ -18,8 +18,8 @@ from jwtwarden.errors import KeyEnvironmentError, KeyStoreError
 from jwtwarden.keys.generate import generate_key
 from jwtwarden.keys.records import KeyRecord, KeyState
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.stores._sql_schema import signing_keys
 from jwtwarden.stores.sql import SQLKeyStore, SQLLease, metadata
+from jwtwarden.stores.sql.schema import signing_keys
 
 from .dbs import DB
 

@@ -35,8 +35,8 @@ from jwtwarden.issue import (
 )
 from jwtwarden.keys.key import Key
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import MemoryKeyStore
 from jwtwarden.lint import lint_claims
+from jwtwarden.stores.memory import MemoryKeyStore
 
 NOW = 1_800_000_000
 ISS = "https://auth.example"

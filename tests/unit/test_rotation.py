@@ -28,8 +28,10 @@ from jwtwarden.issue import Issuer
 from jwtwarden.keys.key import Key
 from jwtwarden.keys.records import KeyRecord, KeyState
 from jwtwarden.keys.rotation import KeyRing
-from jwtwarden.keys.stores import DirectoryKeyStore, EnvKeyStore, MemoryKeyStore
 from jwtwarden.policy import VerificationPolicy
+from jwtwarden.stores.env import EnvKeyStore
+from jwtwarden.stores.files import DirectoryKeyStore
+from jwtwarden.stores.memory import MemoryKeyStore
 
 NOW = 1_800_000_000.0
 ISS = "https://auth.example"

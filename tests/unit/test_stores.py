@@ -17,7 +17,9 @@ import pytest
 from jwtwarden import generate_key
 from jwtwarden.errors import KeyEnvironmentError, KeyStoreError
 from jwtwarden.keys.records import KeyRecord, KeyState, KeyStore, LockableKeyStore
-from jwtwarden.keys.stores import DirectoryKeyStore, EnvKeyStore, MemoryKeyStore
+from jwtwarden.stores.env import EnvKeyStore
+from jwtwarden.stores.files import DirectoryKeyStore
+from jwtwarden.stores.memory import MemoryKeyStore
 
 NOW = 1_800_000_000.0
 KEK = bytes(range(32))

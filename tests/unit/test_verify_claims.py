@@ -110,8 +110,6 @@ def test_should_refuse_a_token_older_than_max_age() -> None:
         pytest.param([NOW + 300], id="list"),
         pytest.param({"t": NOW}, id="object"),
         pytest.param(None, id="null"),
-        pytest.param(1e400, id="overflow-to-infinity"),
-        pytest.param(-1e400, id="overflow-to-minus-infinity"),
         pytest.param(10**400, id="integer-beyond-any-float"),
     ],
 )
@@ -123,6 +121,16 @@ def test_should_refuse_numeric_dates_that_are_not_finite_json_numbers(
     claims = access_claims(**{name: value})
     err = _claim_error(verifier(), forge_token(claims))
     assert (err.code, err.claim, err.reason) == ("invalid_claim", name, "not_a_number")
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [1e400, -1e400], ids=["overflow", "minus-overflow"])
+def test_should_refuse_numeric_dates_beyond_a_double_as_malformed(name: str, value: Any) -> None:
+    # The strict parser refuses 1e400 before the claims are read (I-JSON, RFC 7493 2.2): read as
+    # a float it is an infinity, which no JSON encoder writes back (tests/fuzz found it).
+    err = _refusal(verifier(), forge_token(access_claims(**{name: value})))
+    assert err.code == "malformed"
+    assert "double" in err.detail
 
 
 def forge_token(claims: dict[str, Any]) -> str:

@@ -22,6 +22,8 @@ __all__ = [
     "SYMMETRIC",
     "AlgorithmSpec",
     "spec_for",
+    "suggest_algorithm",
+    "unknown_algorithm_message",
 ]
 
 # RFC 7518 3.3 and 3.5: "A key of size 2048 bits or larger MUST be used" with RS* and PS*.
@@ -81,6 +83,23 @@ def spec_for(name: str) -> AlgorithmSpec:
     try:
         return ALGORITHMS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unsupported algorithm {name!r}; supported: {', '.join(sorted(ALGORITHMS))}"
-        ) from None
+        raise ValueError(unknown_algorithm_message(name, "unsupported")) from None
+
+
+def suggest_algorithm(name: object) -> str | None:
+    """The supported algorithm ``name`` is a mis-capitalisation of (``es256`` -> ``ES256``).
+
+    Only a suggestion for a message: algorithm names are compared exactly everywhere
+    (RFC 7515 4.1.1: ``alg`` is case-sensitive), so ``es256`` is never accepted as ``ES256``.
+    """
+    if not isinstance(name, str):
+        return None
+    folded = {alg.lower(): alg for alg in ALGORITHMS}
+    return folded.get(name.strip().lower())
+
+
+def unknown_algorithm_message(name: object, adjective: str = "unknown") -> str:
+    """``unknown algorithm 'es256' (did you mean ES256?); supported: ...``."""
+    suggestion = suggest_algorithm(name)
+    hint = f" (did you mean {suggestion}? names are case-sensitive)" if suggestion else ""
+    return f"{adjective} algorithm {name!r}{hint}; supported: {', '.join(sorted(ALGORITHMS))}"

@@ -28,6 +28,13 @@ class Segments(NamedTuple):
 
 def _explain(token: str) -> Exception:
     stripped = token.strip()
+    scheme, _, rest = stripped.partition(" ")
+    if scheme.lower() == "bearer" and rest.strip().count(".") in (2, 4):
+        # RFC 6750 2.1: "Bearer" is the Authorization header's scheme, not part of the token.
+        return MalformedTokenError(
+            "the token starts with 'Bearer ': pass the token alone, without the "
+            "Authorization header's scheme"
+        )
     if stripped.startswith("{"):
         return UnsupportedSerializationError(
             "JWS/JWE JSON serialization is not accepted; send the compact form"
@@ -40,6 +47,10 @@ def _explain(token: str) -> Exception:
             f"a compact JWS has 3 segments separated by dots, not {dots + 1}"
         )
     if any(c.isspace() for c in token):
+        if stripped != token and not any(c.isspace() for c in stripped):
+            return MalformedTokenError(
+                "the token has whitespace around it (a newline or space copied with it?): strip it"
+            )
         return MalformedTokenError("the token contains whitespace")
     if "=" in token:
         return MalformedTokenError("base64url segments must not be padded")

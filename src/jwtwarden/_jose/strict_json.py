@@ -1,5 +1,6 @@
-"""Strict JSON for JOSE: UTF-8 only, objects only, no duplicate member names, no NaN/Infinity,
-no lone surrogates.
+"""Strict JSON for JOSE: UTF-8 only, objects only, no duplicate member names, no NaN/Infinity
+(neither the constants nor a number too large for a double, such as ``1e400``), no lone
+surrogates.
 
 RFC 7515 section 5.2 and RFC 7519 section 7.2 require a parser that either refuses duplicate
 member names or uses the last one; parsers disagree, so we refuse (I-JSON, RFC 7493).
@@ -38,7 +39,20 @@ def _no_constants(name: str) -> Any:
     raise JSONRefused(f"{name} is not JSON")
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+def _finite_float(text: str) -> float:
+    # I-JSON (RFC 7493 2.2): no number beyond a double's range. float("1e400") is inf, which
+    # would reach the claims (and any json.dumps of them, which refuses it: a 500 there) as the
+    # Infinity this parser promises to refuse. Found by the atheris json target.
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise JSONRefused(f"the number {text[:40]} is out of a double's range")
+    return value
+
+
+_INF = float("inf")
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite_float
+)
 _decode = _decoder.decode
 _scan_once = _decoder.scan_once  # type: ignore[attr-defined]  # set in JSONDecoder.__init__
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ..errors import InvalidKeyError, JWTWardenError, KeyRejectedError
+from ..errors import AlgorithmNotAllowedError, InvalidKeyError, JWTWardenError, KeyRejectedError
+from ..keys.key import Key
 from ..keys.keyset import KeySet
 from ..policy import VerificationPolicy
 from ..verify import KeySource
@@ -27,9 +27,20 @@ __all__ = [
     "EXIT_REFUSED",
     "EXIT_USAGE",
     "PROFILES",
+    "AlgorithmOption",
+    "AllowLoopbackOption",
+    "DiscoveryOption",
+    "JWKSOption",
+    "JWKSURLOption",
+    "OneKey",
+    "PEMOption",
+    "RequireClientIdOption",
+    "SecretFileOption",
     "build_key_source",
     "build_policy",
+    "default_algorithms",
     "usage_error",
+    "warm_up",
 ]
 
 EXIT_OK = 0
@@ -49,44 +60,69 @@ def build_key_source(
     jwks_url: str | None,
     discovery: str | None,
     allow_loopback_http: bool,
-    algorithm: str | None,
+    algorithms: Sequence[str] = (),
+    *,
+    pem: Path | None = None,
+    secret_file: Path | None = None,
 ) -> KeySet | KeySource:
     """The trusted keys named on the command line: exactly one of ``--jwks PATH`` (a JWK Set,
-    a single JWK or a PEM file), ``--jwks-url URL`` or ``--discovery ISSUER``.
+    a single JWK or a PEM file), ``--pem PATH``, ``--secret-file PATH`` (an HMAC secret),
+    ``--jwks-url URL`` or ``--discovery ISSUER``.
 
-    ``algorithm`` pins keys that carry no ``alg`` of their own (and every PEM key).
+    ``algorithms`` (the ``--algorithm`` options) pin keys that carry no ``alg`` of their own:
+    each such key's type must fit exactly one of them (else it is refused as ambiguous). A PEM
+    key and a secret need exactly one (HS256 for a secret by default).
     Exits with code 2 (``usage_error``) when the source cannot be built.
 
     Example:
-        >>> keys = build_key_source(Path("jwks.json"), None, None, False, None)  # doctest: +SKIP
+        >>> keys = build_key_source(Path("jwks.json"), None, None, False)  # doctest: +SKIP
     """
-    given = [
-        name
-        for name, v in (("--jwks", jwks_path), ("--jwks-url", jwks_url), ("--discovery", discovery))
-        if v
-    ]
+    named = (
+        ("--jwks", jwks_path),
+        ("--pem", pem),
+        ("--secret-file", secret_file),
+        ("--jwks-url", jwks_url),
+        ("--discovery", discovery),
+    )
+    given = [name for name, v in named if v]
     if len(given) != 1:
-        usage_error("give exactly one of --jwks PATH, --jwks-url URL or --discovery ISSUER")
-    if jwks_path is not None:
+        usage_error(
+            "give exactly one of --jwks FILE, --pem FILE, --secret-file FILE, --jwks-url URL "
+            f"or --discovery URL{' (not ' + ' and '.join(given) + ')' if given else ''}"
+        )
+    local = jwks_path or pem or secret_file
+    if local is not None:
+        what = given[0]
         try:
-            return _load_key_file(jwks_path, algorithm)
+            raw = read_regular_file(local, MAX_KEY_FILE, "key set")
+            if secret_file is not None:
+                return OneKey(_secret_keys(raw, algorithms))
+            if pem is not None:
+                return OneKey(_load_key_file(raw, local, algorithms, pem_only=True))
+            return _load_key_file(raw, local, algorithms, pem_only=False)
         except OSError as exc:
-            usage_error(f"cannot read the key set {str(jwks_path)!r}: {exc.strerror or exc}")
+            usage_error(f"cannot read {what} {str(local)!r}: {exc.strerror or exc}")
         except InputRefused as exc:
             usage_error(str(exc))
         except KeyRejectedError as exc:
-            usage_error(f"the key set {str(jwks_path)!r} is refused: {exc.detail} [{exc.code}]")
-    return _remote_key_source(jwks_url, discovery, allow_loopback_http, algorithm)
+            usage_error(f"{what} {str(local)!r} is refused: {exc.detail} [{exc.code}]")
+    return _remote_key_source(jwks_url, discovery, allow_loopback_http, algorithms)
 
 
 def _remote_key_source(
-    jwks_url: str | None, discovery: str | None, allow_loopback_http: bool, algorithm: str | None
+    jwks_url: str | None,
+    discovery: str | None,
+    allow_loopback_http: bool,
+    algorithms: Sequence[str],
 ) -> KeySource:
     if not _httpx_available():
         usage_error("remote JWKS needs jwtwarden[remote] (pip install 'jwtwarden[remote]')")
     from ..jwks import RemoteJWKS
 
-    options: dict[str, Any] = {"allow_loopback_http": allow_loopback_http, "algorithm": algorithm}
+    options: dict[str, Any] = {
+        "allow_loopback_http": allow_loopback_http,
+        "algorithm": tuple(algorithms) or None,
+    }
     try:
         if jwks_url is not None:
             source = RemoteJWKS(jwks_url, **options)
@@ -97,7 +133,7 @@ def _remote_key_source(
     return source
 
 
-def _warm_up(keys: KeySet | KeySource) -> None:
+def warm_up(keys: KeySet | KeySource) -> None:
     # A remote key set is fetched once, after every option has been checked (so a usage error
     # never costs a network round trip): an unreachable or refused key set is a configuration
     # error (exit 2), not a refused token. The same source then serves the whole batch.
@@ -110,37 +146,100 @@ def _warm_up(keys: KeySet | KeySource) -> None:
         usage_error(f"cannot fetch the key set: {exc.detail} [{exc.code}]")
 
 
-def _load_key_file(path: Path, algorithm: str | None) -> KeySet:
+def _one_algorithm(algorithms: Sequence[str], what: str, default: str | None = None) -> str:
+    if len(set(algorithms)) > 1:
+        usage_error(f"{what} is one key: name its one algorithm with --algorithm")
+    if algorithms:
+        return algorithms[0]
+    if default is None:
+        usage_error(f"{what} carries no algorithm: name it with --algorithm (e.g. RS256, ES256)")
+    return default
+
+
+class OneKey:
+    """The one key given by ``--pem`` or ``--secret-file``: it verifies whatever ``kid`` the
+    token names. The user chose this key; a ``kid`` only helps pick among several (RFC 7515
+    4.1.4), and the PEM or secret carries none to compare with. The algorithm stays pinned."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, keys: KeySet) -> None:
+        (self.key,) = keys
+
+    def select(self, kid: str | None, alg: str) -> Key:
+        if alg != self.key.alg:
+            raise AlgorithmNotAllowedError(f"the key is pinned to {self.key.alg}, not {alg}")
+        return self.key
+
+
+def default_algorithms(keys: KeySet | KeySource) -> list[str]:
+    """The algorithms of the keys, when no ``--algorithm`` names them; exit 2 for remote keys."""
+    if isinstance(keys, OneKey):
+        return [keys.key.alg]
+    if not isinstance(keys, KeySet):
+        usage_error("name the algorithms with --algorithm (a remote key set can change)")
+    return sorted(keys.algorithms)
+
+
+def _secret_keys(raw: bytes, algorithms: Sequence[str]) -> KeySet:
+    # The file holds the secret's raw bytes; one trailing newline (echo > file) is not part of
+    # it. Strength floors hold (KeySet.from_secret): at least the hash's length in bytes.
+    secret = raw[:-1] if raw.endswith(b"\n") else raw
+    return KeySet.from_secret(secret, algorithm=_one_algorithm(algorithms, "a secret", "HS256"))
+
+
+def _load_key_file(raw: bytes, path: Path, algorithms: Sequence[str], *, pem_only: bool) -> KeySet:
     # One bounded read; the bytes are parsed from memory (never opened a second time).
-    raw = read_regular_file(path, MAX_KEY_FILE, "key set")
     if raw.lstrip().startswith(b"-----BEGIN"):
-        if algorithm is None:
-            raise InvalidKeyError(f"{path} is PEM: name its algorithm")
-        return KeySet.from_pem(raw, algorithm=algorithm)
-    if algorithm is None:
-        return KeySet.from_jwks(raw)
-    # --algorithm pins only the keys that name no algorithm of their own; a key that does keeps
-    # it (and the policy's allowlist decides whether that algorithm is accepted).
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidKeyError("the key file is neither PEM nor JSON") from None
-    if isinstance(data, dict) and isinstance(data.get("keys"), list):
-        data = {
-            **data,
-            "keys": [
-                {**k, "alg": algorithm} if isinstance(k, dict) and "alg" not in k else k
-                for k in data["keys"]
-            ],
-        }
-    elif isinstance(data, dict) and "alg" not in data:
-        data = {**data, "alg": algorithm}
-    return KeySet.from_jwks(data)
+        return KeySet.from_pem(raw, algorithm=_one_algorithm(algorithms, f"the PEM file {path}"))
+    if pem_only:
+        raise InvalidKeyError(f"{path} is not PEM (no -----BEGIN line); a JWK Set goes to --jwks")
+    # Keys with an alg keep it (the policy's allowlist decides whether it is accepted); keys
+    # without one are pinned to the one --algorithm their type fits (KeySet.from_jwks).
+    return KeySet.from_jwks(raw, algorithm=tuple(algorithms) or None)
 
 
 def _httpx_available() -> bool:
     return importlib.util.find_spec("httpx") is not None
 
+
+# --- the key-source options, defined once for verify and inspect -----------------------------
+JWKSOption = Annotated[
+    Path | None,
+    typer.Option("--jwks", help="The trusted keys: a JWK Set, a JWK or a PEM file."),
+]
+PEMOption = Annotated[
+    Path | None,
+    typer.Option("--pem", help="The trusted key as a PEM file (public key or certificate)."),
+]
+SecretFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secret-file",
+        help="The HMAC secret: a file of its raw bytes (at least 32 for HS256).",
+    ),
+]
+JWKSURLOption = Annotated[
+    str | None, typer.Option("--jwks-url", help="The trusted keys at an https URL.")
+]
+DiscoveryOption = Annotated[
+    str | None,
+    typer.Option("--discovery", help="Find the keys through the issuer's OpenID metadata."),
+]
+AllowLoopbackOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-loopback-http",
+        help="Development only: fetch keys over http from this machine (127.0.0.1).",
+    ),
+]
+AlgorithmOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--algorithm",
+        help="An allowed algorithm, e.g. ES256 (repeatable; default: those of the keys).",
+    ),
+]
 
 # The one definition of the flag, shared by verify and inspect.
 RequireClientIdOption = Annotated[
@@ -174,10 +273,10 @@ def build_policy(
     """
     if profile not in PROFILES:
         usage_error(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if isinstance(keys, KeySet) and not len(keys):
+        usage_error("the key set has no keys (an empty 'keys' list): nothing could verify")
     if not algorithms:
-        if not isinstance(keys, KeySet):
-            usage_error("name the algorithms with --algorithm (a remote key set can change)")
-        algorithms = sorted(keys.algorithms)
+        algorithms = default_algorithms(keys)
     if profile != "generic" and typ is not None:
         usage_error(f"--type is fixed by --profile {profile}; drop one of them")
     if not require_client_id and profile != "access":
@@ -204,5 +303,5 @@ def build_policy(
         usage_error(f"unsafe or invalid policy: {exc}")
     except JWTWardenError as exc:  # pragma: no cover - policies raise ValueError/TypeError
         usage_error(f"{exc.detail} [{exc.code}]")
-    _warm_up(keys)
+    warm_up(keys)
     return policy

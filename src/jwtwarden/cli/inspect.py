@@ -2,7 +2,8 @@
 
 Shows the header and claims (times in UTC ISO form), findings (no ``exp``, long-lived access
 tokens, ``alg`` none or HMAC, key-location headers, secrets or personal data in claims, size),
-and, given ``--jwks``, ``--issuer`` and ``--audience``, each verifier check with its result.
+given keys alone (``--jwks``, ``--pem``, ``--secret-file``...) whether the signature verifies,
+and given keys, ``--issuer`` and ``--audience``, each verifier check with its result.
 The logic lives in ``jwtwarden.explain``; this module only renders it.
 
 Exit codes: 0 decoded (and, with expectations, valid), 1 refused, 2 a usage error.
@@ -10,9 +11,9 @@ Exit codes: 0 decoded (and, with expectations, valid), 1 refused, 2 a usage erro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -20,14 +21,24 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..explain import Explanation, explain
+from ..errors import JWTWardenError
+from ..explain import CheckResult, Explanation, explain
 from ._common import (
     EXIT_OK,
     EXIT_REFUSED,
+    AlgorithmOption,
+    AllowLoopbackOption,
+    DiscoveryOption,
+    JWKSOption,
+    JWKSURLOption,
+    PEMOption,
     RequireClientIdOption,
+    SecretFileOption,
     build_key_source,
     build_policy,
+    default_algorithms,
     usage_error,
+    warm_up,
 )
 from ._input import InputRefused, bounded_lines
 
@@ -132,61 +143,148 @@ def _refuse(message: str) -> NoReturn:
     raise typer.Exit(EXIT_REFUSED)
 
 
+def _signature_only(token: str, keys: Any, algorithms: list[str]) -> list[CheckResult]:
+    """The JOSE layer alone (``JWSVerifier``): structure, header, key and signature."""
+    from ..verify import JWSVerifier
+
+    if not algorithms:
+        algorithms = default_algorithms(keys)
+    try:
+        verifier = JWSVerifier(keys=keys, algorithms=algorithms, max_token_size=_MAX_INSPECTED)
+    except (ValueError, TypeError) as exc:
+        usage_error(f"unsafe or invalid policy: {exc}")
+    warm_up(keys)
+    try:
+        verifier.verify(token)
+    except JWTWardenError as exc:
+        return [CheckResult(step="signature", passed=False, detail=exc.detail, code=exc.code)]
+    return [
+        CheckResult(
+            step="signature", passed=True, detail="the signature verifies with a trusted key"
+        ),
+        CheckResult(
+            step="claims",
+            passed=None,
+            detail="not checked: give --issuer and --audience to run the claim checks",
+        ),
+    ]
+
+
+def _serve_web(port: int, allow_loopback_http: bool) -> NoReturn:
+    """``--web``: the inspector page on loopback (``jwtwarden.inspector``)."""
+    try:
+        import uvicorn
+
+        from ..inspector import inspector_app
+    except ImportError:
+        usage_error("--web needs jwtwarden[webapp] (pip install 'jwtwarden[webapp]')")
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+    app = inspector_app(
+        allowed_hosts=hosts, allow_remote=True, allow_loopback_http=allow_loopback_http
+    )
+    typer.echo(f"Token inspector on http://127.0.0.1:{port}/ (loopback only; Ctrl-C stops it)")
+    # No access log: nothing about the requests is written anywhere.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    raise typer.Exit(EXIT_OK)
+
+
 def inspect_command(
-    token: Annotated[str, typer.Argument(metavar="TOKEN", help="The token, or '-' for stdin.")],
-    jwks: Annotated[
-        Path | None, typer.Option("--jwks", help="The trusted keys, to run the checks.")
+    token: Annotated[
+        str | None, typer.Argument(metavar="TOKEN", help="The token, or '-' for stdin.")
     ] = None,
-    jwks_url: Annotated[str | None, typer.Option("--jwks-url")] = None,
-    discovery: Annotated[str | None, typer.Option("--discovery")] = None,
-    allow_loopback_http: Annotated[bool, typer.Option("--allow-loopback-http")] = False,
-    issuer: Annotated[str | None, typer.Option("--issuer", help="The trusted issuer.")] = None,
+    jwks: JWKSOption = None,
+    pem: PEMOption = None,
+    secret_file: SecretFileOption = None,
+    jwks_url: JWKSURLOption = None,
+    discovery: DiscoveryOption = None,
+    allow_loopback_http: AllowLoopbackOption = False,
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="The trusted issuer (exact match).")
+    ] = None,
     audience: Annotated[
-        list[str] | None, typer.Option("--audience", help="This service's audience.")
+        list[str] | None,
+        typer.Option("--audience", help="This service's audience (repeat for several)."),
     ] = None,
-    typ: Annotated[str | None, typer.Option("--type", help="The expected typ header.")] = None,
-    algorithm: Annotated[list[str] | None, typer.Option("--algorithm")] = None,
-    leeway: Annotated[float, typer.Option("--leeway")] = 30.0,
-    max_age: Annotated[float | None, typer.Option("--max-age")] = None,
-    profile: Annotated[str, typer.Option("--profile")] = "generic",
+    typ: Annotated[
+        str | None, typer.Option("--type", help="The expected typ header (generic profile).")
+    ] = None,
+    algorithm: AlgorithmOption = None,
+    leeway: Annotated[
+        float, typer.Option("--leeway", help="Clock skew allowed, in seconds.")
+    ] = 30.0,
+    max_age: Annotated[
+        float | None, typer.Option("--max-age", help="Refuse tokens older than this (s).")
+    ] = None,
+    profile: Annotated[
+        str, typer.Option("--profile", help="generic, access (RFC 9068) or id (OpenID).")
+    ] = "generic",
     require_client_id: RequireClientIdOption = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document for machines.")] = (
         False
     ),
+    web: Annotated[
+        bool, typer.Option("--web", help="Serve the inspector page on 127.0.0.1 instead.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="The --web page's port.")] = 8765,
 ) -> None:
-    """Decode a token without trusting it and explain it (and run the checks, given keys)."""
+    """Decode a token without trusting it and explain it. With keys alone, check its signature;
+    with keys, --issuer and --audience, run every check of the verifier."""
+    if web:
+        if token is not None:
+            usage_error("--web takes no TOKEN: paste it into the page")
+        _serve_web(port, allow_loopback_http)
+    if token is None:
+        usage_error("give the TOKEN (or '-' for stdin), or --web for the page")
     if token == "-":
         token = _token_from_stdin()
-    expectations = [jwks, jwks_url, discovery, issuer, audience]
+    has_keys = bool(jwks or pem or secret_file or jwks_url or discovery)
+    algorithms = list(algorithm or ())
     policy = None
-    if any(expectations):
-        if not ((jwks or jwks_url or discovery) and issuer and audience):
-            usage_error("to run the checks, give the keys (--jwks), --issuer and --audience")
-        algorithms = list(algorithm or ())
+    signature_checks: list[CheckResult] | None = None
+    if has_keys or issuer or audience:
+        if not has_keys:
+            usage_error("to run the checks, give the keys too (--jwks, --pem, --secret-file...)")
         keys = build_key_source(
             jwks,
             jwks_url,
             discovery,
             allow_loopback_http,
-            algorithms[0] if len(algorithms) == 1 else None,
+            algorithms,
+            pem=pem,
+            secret_file=secret_file,
         )
-        assert issuer is not None and audience is not None
-        policy = build_policy(
-            keys,
-            issuer=issuer,
-            audiences=audience,
-            typ=typ,
-            algorithms=algorithms,
-            leeway=leeway,
-            max_age=max_age,
-            profile=profile,
-            require_client_id=require_client_id,
-        )
+        if issuer and audience:
+            policy = build_policy(
+                keys,
+                issuer=issuer,
+                audiences=audience,
+                typ=typ,
+                algorithms=algorithms,
+                leeway=leeway,
+                max_age=max_age,
+                profile=profile,
+                require_client_id=require_client_id,
+            )
+        elif issuer or audience:
+            usage_error("the claim checks need both --issuer and --audience (or neither)")
+        else:
+            signature_checks = _signature_only(token, keys, algorithms)
     report = explain(token, policy)
+    if signature_checks is not None and report.decoded:
+        failed = next((c for c in signature_checks if c.passed is False), None)
+        report = dataclasses.replace(
+            report,
+            checks=tuple(signature_checks),
+            valid=failed is None,
+            error=failed.code if failed else None,
+            error_detail=failed.detail if failed else None,
+        )
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=True, indent=2) + "\n")
     else:
         render(report, Console(highlight=False))
+        if signature_checks is not None and report.valid:
+            typer.echo("signature valid; claims not checked (give --issuer and --audience)")
     refused = report.valid is False or not report.decoded
     raise typer.Exit(EXIT_REFUSED if refused else EXIT_OK)
 

@@ -31,7 +31,7 @@ from ..errors import (
 from ..keys.generate import DEFAULT_ALGORITHM, DEFAULT_RSA_BITS
 from ..keys.records import KeyRecord
 from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
-from ..keys.stores import DirectoryKeyStore
+from ..stores.files import DirectoryKeyStore
 from ._common import EXIT_REFUSED, EXIT_USAGE
 
 __all__ = ["keys_app", "register"]

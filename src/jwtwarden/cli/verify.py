@@ -15,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Annotated, Any, BinaryIO, TextIO
 
 import typer
@@ -25,7 +24,14 @@ from ..verify import Verifier
 from ._common import (
     EXIT_OK,
     EXIT_REFUSED,
+    AlgorithmOption,
+    AllowLoopbackOption,
+    DiscoveryOption,
+    JWKSOption,
+    JWKSURLOption,
+    PEMOption,
     RequireClientIdOption,
+    SecretFileOption,
     build_key_source,
     build_policy,
     usage_error,
@@ -102,29 +108,17 @@ def verify_command(
             help="The token; '-' or nothing reads tokens from stdin, one a line.",
         ),
     ] = None,
-    jwks: Annotated[
-        Path | None,
-        typer.Option("--jwks", help="The trusted keys: a JWK Set, a JWK or a PEM file."),
-    ] = None,
-    jwks_url: Annotated[
-        str | None, typer.Option("--jwks-url", help="The trusted keys at an https URL.")
-    ] = None,
-    discovery: Annotated[
-        str | None,
-        typer.Option("--discovery", help="Find the keys through the issuer's OpenID metadata."),
-    ] = None,
-    allow_loopback_http: Annotated[
-        bool,
-        typer.Option("--allow-loopback-http", help="Development only: fetch keys from localhost."),
-    ] = False,
+    jwks: JWKSOption = None,
+    pem: PEMOption = None,
+    secret_file: SecretFileOption = None,
+    jwks_url: JWKSURLOption = None,
+    discovery: DiscoveryOption = None,
+    allow_loopback_http: AllowLoopbackOption = False,
     typ: Annotated[
         str | None,
         typer.Option("--type", help="The expected typ header, e.g. at+jwt (generic profile)."),
     ] = None,
-    algorithm: Annotated[
-        list[str] | None,
-        typer.Option("--algorithm", help="An allowed algorithm (default: those of the keys)."),
-    ] = None,
+    algorithm: AlgorithmOption = None,
     leeway: Annotated[
         float, typer.Option("--leeway", help="Clock skew allowed, in seconds.")
     ] = 30.0,
@@ -143,11 +137,7 @@ def verify_command(
     """Verify tokens; print one JSON result a line. Exit 0 all valid, 1 any refused, 2 usage."""
     algorithms = list(algorithm or ())
     keys = build_key_source(
-        jwks,
-        jwks_url,
-        discovery,
-        allow_loopback_http,
-        algorithms[0] if len(algorithms) == 1 else None,
+        jwks, jwks_url, discovery, allow_loopback_http, algorithms, pem=pem, secret_file=secret_file
     )
     policy = build_policy(
         keys,

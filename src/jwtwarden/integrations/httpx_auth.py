@@ -80,6 +80,11 @@ def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | No
         claims = decode_unverified(access_token).claims  # reading, not trusting: see above
     except JWTWardenError:
         claims = None  # an opaque access token
+    else:
+        if claims is None:
+            # A JWS whose payload is no strict JSON object (a number like 1e400 beyond a
+            # double): no verifier accepts it, so it is due now, as an unreadable exp is.
+            return now
     if claims and "exp" in claims:
         exp = claims["exp"]
         try:

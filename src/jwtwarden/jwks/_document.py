@@ -11,6 +11,7 @@ keys with one ``kid``, a set mixing HMAC and asymmetric keys, a set with no usab
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 import httpx
@@ -38,7 +39,9 @@ def _drop(index: int, item: dict[str, Any], source: str, why: str) -> None:
     log.warning("jwks %s: dropped key #%d (kid %s): %s", source, index, kid_text, why)
 
 
-def _import(index: int, item: Any, algorithm: str | None, source: str) -> Key | None:
+def _import(
+    index: int, item: Any, algorithm: str | Collection[str] | None, source: str
+) -> Key | None:
     if not isinstance(item, dict):
         log.warning("jwks %s: dropped key #%d: not a JSON object", source, index)
         return None
@@ -60,7 +63,7 @@ def _import(index: int, item: Any, algorithm: str | None, source: str) -> Key | 
     return key
 
 
-def parse_jwks(body: bytes, *, algorithm: str | None, source: str) -> ParsedJWKS:
+def parse_jwks(body: bytes, *, algorithm: str | Collection[str] | None, source: str) -> ParsedJWKS:
     """Import a fetched JWK Set document; see the module docstring for what is dropped.
 
     Raises:
@@ -80,8 +83,15 @@ def parse_jwks(body: bytes, *, algorithm: str | None, source: str) -> ParsedJWKS
         key = _import(index, item, algorithm, source)
         if key is not None:
             keys.append(key)
+    if not items:
+        raise JWKSFetchError(
+            f"the JWK Set from {source} holds no usable signing key: no keys at all (an empty list)"
+        )
     if not keys:
-        raise JWKSFetchError(f"the JWK Set from {source} holds no usable signing key")
+        raise JWKSFetchError(
+            f"the JWK Set from {source} holds no usable signing key ({len(items)} dropped; "
+            "the log says why)"
+        )
     try:
         keyset = KeySet(keys)
     except KeyRejectedError as exc:

@@ -39,10 +39,19 @@ def jwks_uri_from(body: bytes, *, issuer: str) -> str:
         document = loads_object(body, "the discovery document")
     except JSONRefused as exc:
         raise JWKSFetchError(f"{exc} (issuer {issuer!r})") from None
-    if document.get("issuer") != issuer:
-        # Exact comparison, no normalisation: Discovery 1.0 section 4.3.
+    named = document.get("issuer")
+    if named != issuer:
+        # Exact comparison, no normalisation: Discovery 1.0 section 4.3. Both values are public
+        # (the document's and the caller's), so the message shows them.
+        shown = repr(named)[:120] if isinstance(named, str) else "no issuer"
+        hint = (
+            " (they differ only by a trailing slash: use exactly the document's issuer)"
+            if isinstance(named, str) and named.rstrip("/") == issuer.rstrip("/")
+            else ""
+        )
         raise JWKSFetchError(
-            f"the discovery document at {discovery_url(issuer)!r} names another issuer"
+            f"the discovery document at {discovery_url(issuer)!r} names another issuer, {shown}, "
+            f"not {issuer!r}{hint}"
         )
     uri = document.get("jwks_uri")
     if not isinstance(uri, str) or not uri:

@@ -274,7 +274,10 @@ class SSRFGuard:
         if parsed.scheme not in ("https", "http"):
             return None, f"scheme {parsed.scheme[:10]!r} is refused; only https"
         if parsed.scheme == "http" and not self._allow_loopback:
-            return None, "plain http is refused (https only; http to loopback needs the switch)"
+            return None, (
+                "plain http is refused (https only); http to this machine in development needs "
+                "allow_loopback_http=True (the CLI's --allow-loopback-http)"
+            )
         if parsed.userinfo:
             # Credentials in a URL would be sent to whoever the URL names.
             return None, "URLs with credentials (user:password@) are refused"
@@ -320,6 +323,12 @@ class SSRFGuard:
                 reason = "blocked_network"
             if reason == "loopback" and self._allow_loopback:
                 continue
+            if reason == "loopback":
+                raise self._refuse(
+                    f"the host {url.host[:100]!r} resolves to a refused address (loopback, this "
+                    "machine): in development allow it with allow_loopback_http=True (the "
+                    "CLI's --allow-loopback-http)"
+                )
             if reason is not None:
                 # Every address must pass: a name that also resolves inward is refused whole
                 # (an attacker with DNS control mixes answers to win a race).

@@ -12,12 +12,13 @@ checks of the other constructor arguments.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TypedDict, TypeVar
 
 import httpx
 
-from .._jose.algorithms import ALGORITHMS
+from .._jose.algorithms import ALGORITHMS, unknown_algorithm_message
 from ..clock import Clock, check_seconds
 from .guard import SSRFGuard
 
@@ -148,15 +149,17 @@ def checked_guard(guard: SSRFGuard | None, allow_loopback_http: bool) -> SSRFGua
     return guard
 
 
-def check_seams(clock: Clock, transport: object, algorithm: str | None) -> None:
+def check_seams(clock: Clock, transport: object, algorithm: str | Collection[str] | None) -> None:
     if not isinstance(clock, Clock):
         raise TypeError("clock must have a now() method")
     if transport is not None and not isinstance(
         transport, httpx.BaseTransport | httpx.AsyncBaseTransport
     ):
         raise TypeError("transport must be an httpx transport")
-    if algorithm is not None and algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}")
+    names = () if algorithm is None else (algorithm,) if isinstance(algorithm, str) else algorithm
+    for name in names:
+        if name not in ALGORITHMS:
+            raise ValueError(unknown_algorithm_message(name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

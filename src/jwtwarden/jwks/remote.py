@@ -32,6 +32,7 @@ import logging
 import math
 import ssl
 import threading
+from collections.abc import Collection
 from typing import Any, NamedTuple, Unpack
 
 import httpx
@@ -92,7 +93,9 @@ class RemoteJWKS:
         limits: a ``FetchLimits`` (``timeout`` per network operation, ``max_bytes``).
         clock: the clock for freshness and cooldown (a ``FixedClock`` in tests).
         transport: an ``httpx`` transport (tests: ``httpx.MockTransport``); default real TCP.
-        algorithm: the algorithm of keys that carry no ``alg`` (they are dropped otherwise).
+        algorithm: the algorithm of keys that carry no ``alg`` (they are dropped otherwise):
+            one, or the allowed ones, of which exactly one must fit each such key's type (a
+            key that fits several, RSA with RS256 and PS256, is dropped as ambiguous).
         ssl_context: trust anchors for a private CA; default the ``certifi`` bundle.
         **flat: the fields of ``CachePolicy`` and ``FetchLimits`` as plain keywords, for short
             calls (``RemoteJWKS(url, cooldown=60)``); not together with the object they fill.
@@ -125,7 +128,7 @@ class RemoteJWKS:
         limits: FetchLimits | None = None,
         clock: Clock = SYSTEM_CLOCK,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-        algorithm: str | None = None,
+        algorithm: str | Collection[str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         **flat: Unpack[FlatOptions],
     ) -> None:
@@ -137,7 +140,11 @@ class RemoteJWKS:
         check_seams(clock, transport, algorithm)
         self._jwks_url = url
         self._issuer = discovery_issuer
-        self._algorithm = algorithm
+        self._algorithm = (
+            algorithm
+            if algorithm is None or isinstance(algorithm, str)
+            else (tuple(sorted(algorithm)))
+        )
         self._clock = clock
         self._settings = FetchSettings(
             guard=guard,

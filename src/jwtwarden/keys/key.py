@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from cryptography import x509
@@ -22,13 +22,13 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from .._jose.algorithms import AlgorithmSpec, spec_for
+from .._jose.algorithms import ALGORITHMS, AlgorithmSpec, spec_for
 from .._jose.b64 import b64url_decode_checked
 from ..errors import InvalidKeyError, JWTWardenError
 from ._jwk_members import PRIVATE_MEMBERS, PUBLIC_MEMBERS, check_members, key_material
 from .strength import check_hmac_secret, check_rsa_public
 
-__all__ = ["MAX_KID_LENGTH", "Key", "import_jwk", "import_pem"]
+__all__ = ["MAX_KID_LENGTH", "Key", "fitting_algorithm", "import_jwk", "import_pem"]
 
 MAX_KID_LENGTH = 256
 
@@ -183,13 +183,16 @@ def _check_strength(spec: AlgorithmSpec, jwk: Any) -> None:
 def import_jwk(
     data: Mapping[str, Any] | str | bytes,
     *,
-    algorithm: str | None = None,
+    algorithm: str | Collection[str] | None = None,
     token_use: str | None = None,
     environment: str | None = None,
 ) -> Key:
     """Import one JWK and pin it to its algorithm.
 
-    The key's own ``alg`` member is used; if it has none, ``algorithm`` must name it. A key
+    The key's own ``alg`` member is used; if it has none, ``algorithm`` must name it: one
+    algorithm, or the allowed ones, of which exactly one must fit the key's type and curve
+    (``fitting_algorithm``: an RSA key with RS256 and ES256 allowed is RS256; with RS256 and
+    PS256 it is ambiguous and refused). A key
     whose ``alg`` disagrees with ``algorithm``, whose ``use`` is not ``sig``, whose ``key_ops``
     allow neither signing nor verifying, or which fails a strength floor is refused.
 
@@ -229,15 +232,17 @@ def _jwk_object(data: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     return data
 
 
-def _pinned_spec(data: Mapping[str, Any], algorithm: str | None) -> AlgorithmSpec:
+def _pinned_spec(data: Mapping[str, Any], algorithm: str | Collection[str] | None) -> AlgorithmSpec:
     """The one algorithm the key is for: its own ``alg``, or the caller's; of its ``kty``."""
     kty = data.get("kty")
-    if kty not in JOSERFC_KEY_CLASSES:
+    # type() first: a list or an object as kty is unhashable, and the dictionary lookup would
+    # raise TypeError instead of refusing the key (found by the atheris jwk target).
+    if type(kty) is not str or kty not in JOSERFC_KEY_CLASSES:
         raise InvalidKeyError(f"unsupported kty {str(kty)[:20]!r}; expected RSA, EC, OKP or oct")
     own_alg = data.get("alg")
-    if own_alg is not None and algorithm is not None and own_alg != algorithm:
+    if own_alg is not None and isinstance(algorithm, str) and own_alg != algorithm:
         raise InvalidKeyError(f"the key is for {own_alg!r}, not {algorithm!r}")
-    alg = own_alg if own_alg is not None else algorithm
+    alg = own_alg if own_alg is not None else fitting_algorithm(data, algorithm)
     if alg is None:
         raise InvalidKeyError(
             "the key has no 'alg'; name the one algorithm it is for (keys are pinned to one)"
@@ -249,6 +254,43 @@ def _pinned_spec(data: Mapping[str, Any], algorithm: str | None) -> AlgorithmSpe
     if spec.kty != kty:
         raise InvalidKeyError(f"{alg} needs a {spec.kty} key, not {kty}")
     return spec
+
+
+def fitting_algorithm(
+    data: Mapping[str, Any], algorithms: str | Collection[str] | None
+) -> str | None:
+    """The algorithm a JWK without ``alg`` is pinned to, among ``algorithms``.
+
+    One algorithm (a string) is taken as named (the type check follows). Among several, the
+    key's ``kty`` (and ``crv``) must fit exactly one: an RSA key with RS256 and PS256 allowed
+    could verify either, and guessing is how a key ends up used with an algorithm its owner
+    never chose (RFC 8725 3.1), so that is refused as ambiguous rather than picked.
+
+    Raises:
+        InvalidKeyError: no allowed algorithm fits the key, or several do.
+    """
+    if algorithms is None or isinstance(algorithms, str):
+        return algorithms
+    kty, crv = data.get("kty"), data.get("crv")
+    fits = sorted(
+        name
+        for name in set(algorithms)
+        if (spec := ALGORITHMS.get(name)) is not None
+        and spec.kty == kty
+        and (not spec.curves or crv in spec.curves)
+    )
+    if len(fits) == 1:
+        return fits[0]
+    shape = f"{str(kty)[:8]} key" + (f" on {str(crv)[:16]}" if crv is not None else "")
+    allowed = ", ".join(sorted(map(str, algorithms)))
+    if not fits:
+        raise InvalidKeyError(
+            f"the key has no 'alg' and no allowed algorithm ({allowed}) fits a {shape}"
+        )
+    raise InvalidKeyError(
+        f"the key has no 'alg' and a {shape} fits {' and '.join(fits)}: ambiguous; allow one "
+        "of them only, or give the key its 'alg'"
+    )
 
 
 def _check_use(data: Mapping[str, Any]) -> None:

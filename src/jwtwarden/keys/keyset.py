@@ -8,9 +8,10 @@ secret (Wycheproof ``jws_mixedSymmetryKeyset``, ``jws_duplicate_kid``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
+from .._jose.b64 import b64url_encode
 from ..errors import AlgorithmNotAllowedError, InvalidKeyError, UnknownKeyError
 from .key import Key, import_jwk, import_pem
 
@@ -54,12 +55,21 @@ class KeySet:
         cls,
         data: str | bytes | Mapping[str, Any],
         *,
-        algorithm: str | None = None,
+        algorithm: str | Collection[str] | None = None,
         environment: str | None = None,
     ) -> KeySet:
         """Load a JWK Set (``{"keys": [...]}``) or a single JWK.
 
-        ``algorithm`` names the algorithm of keys that carry no ``alg`` of their own.
+        ``algorithm`` is for keys that carry no ``alg`` of their own (Entra ID publishes such
+        sets): one algorithm, or the allowed algorithms, of which exactly one must fit each
+        such key's type (RSA keys with ``["RS256", "ES256"]``: RS256); a key that fits several
+        (RSA with ``["RS256", "PS256"]``) is refused as ambiguous. Keys with an ``alg`` keep it.
+
+        Raises:
+            InvalidKeyError, WeakKeyError: a key is refused (the whole set is).
+
+        Example:
+            >>> KeySet.from_jwks(jwks_text, algorithm=["RS256", "ES256"])  # doctest: +SKIP
         """
         if isinstance(data, str | bytes):
             try:
@@ -77,8 +87,40 @@ class KeySet:
 
     @classmethod
     def from_pem(cls, pem: str | bytes, *, algorithm: str, kid: str | None = None) -> KeySet:
-        """Load one PEM key (public, private or certificate), pinned to ``algorithm``."""
+        """Load one PEM key (public, private or certificate), pinned to ``algorithm``.
+
+        PEM carries no algorithm, so it must be named; RSA keys under 2048 bits and EC keys off
+        the algorithm's curve are refused (``WeakKeyError``, ``InvalidKeyError``).
+
+        Example:
+            >>> KeySet.from_pem(open("public.pem").read(), algorithm="RS256")  # doctest: +SKIP
+        """
         return cls([import_pem(pem, algorithm=algorithm, kid=kid)])
+
+    @classmethod
+    def from_secret(
+        cls, secret: str | bytes, *, algorithm: str = "HS256", kid: str | None = None
+    ) -> KeySet:
+        """One HMAC secret (the raw bytes; a ``str`` is taken as UTF-8), pinned to ``algorithm``.
+
+        The strength floor holds: at least as many bytes as the hash output (32 for HS256,
+        RFC 7518 3.2) and not a placeholder of repeated bytes (``WeakKeyError``). Without a
+        ``kid`` the key's RFC 7638 thumbprint is its ``kid``.
+
+        Raises:
+            InvalidKeyError: ``algorithm`` is not an HMAC algorithm.
+            WeakKeyError: the secret is too short or has almost no entropy.
+
+        Example:
+            >>> keys = KeySet.from_secret(open("secret.bin", "rb").read())  # doctest: +SKIP
+        """
+        raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        if not algorithm.startswith("HS"):
+            raise InvalidKeyError(f"{algorithm!r} is not an HMAC algorithm (HS256, HS384, HS512)")
+        jwk: dict[str, Any] = {"kty": "oct", "k": b64url_encode(raw), "alg": algorithm}
+        if kid is not None:
+            jwk["kid"] = kid
+        return cls([import_jwk(jwk)])
 
     @classmethod
     def from_file(cls, path: str, *, algorithm: str | None = None) -> KeySet:

@@ -9,6 +9,36 @@ Lifecycle of a signing key (see ``keys.rotation``)::
     retired  -> gone from the JWKS and from every verification key set
 
 ``revoke`` (an emergency) moves a key straight to ``retired``.
+
+The adapters live in ``jwtwarden.stores``: ``files.DirectoryKeyStore``, ``env.EnvKeyStore``,
+``memory.MemoryKeyStore`` (the reference) and ``sql.SQLKeyStore``; the sealing of private
+keys at rest they share is ``jwtwarden.keys.sealing``.
+
+Writing another store (HashiCorp Vault, AWS Secrets Manager / KMS, Google Secret Manager)
+---------------------------------------------------------------------------------------
+Implement the ``KeyStore`` protocol of ``jwtwarden.keys.records``; nothing else changes:
+
+- ``environment``: the environment the store serves. Keep one secret path or secret per
+  environment (``secret/jwtwarden/production/keys/<kid>``), with an access policy that only the
+  issuer of that environment can read.
+- ``save(record)``: refuse a record whose ``record.key.environment`` is not ``environment``
+  (``KeyEnvironmentError``). Store ``record.to_metadata()`` and
+  ``record.key.export_private_jwk()`` as one secret version, so an update replaces both at once
+  (Vault KV v2 versions, Secrets Manager ``PutSecretValue``): that is the atomicity contract.
+  Let the secrets manager encrypt at rest (Vault's barrier, KMS envelope encryption).
+- ``load()``: read every record of the environment, rebuild each key with
+  ``import_jwk(jwk, token_use=..., environment=...)`` (which re-checks the strength floors) and
+  ``KeyRecord.from_metadata(key, metadata)``. Any failure is a ``KeyStoreError`` naming the kid
+  and never quoting the secret (not even a fragment of a parse error).
+- ``delete(kid)``: destroy the secret (Vault ``metadata delete``, Secrets Manager
+  ``DeleteSecret`` without a recovery window) so a retired private key is really gone.
+- optionally ``lock()``: a context manager holding an exclusive lock while ``KeyRing``
+  reloads, decides and saves (Vault KV v2 check-and-set, a DynamoDB conditional write, a
+  PostgreSQL advisory lock); without it, two processes ticking at the same moment may both
+  create the next key (harmless: the later one simply activates later).
+
+A KMS that signs without ever releasing the private key needs a different ``Key`` (signing
+inside the KMS); that is outside this port.
 """
 
 from __future__ import annotations
@@ -140,7 +170,7 @@ class KeyRecord:
 class KeyStore(Protocol):
     """Where key records live. Implementations: ``DirectoryKeyStore``, ``EnvKeyStore``,
     ``MemoryKeyStore`` (the reference), the server's SQL store. A Vault or KMS store implements
-    the same three methods and one attribute (see ``jwtwarden.keys.stores``).
+    the same three methods and one attribute (see this module's docstring).
 
     Contract:
       - ``load`` returns every record, private keys included, of this store's environment.

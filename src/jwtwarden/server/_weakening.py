@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .settings import Settings
 
-__all__ = ["trusted_proxy_problem", "weakening_problems"]
+__all__ = ["is_loopback_host", "trusted_proxy_problem", "weakening_problems"]
 
 # A trusted proxy network may be a VPC (10.0.0.0/8) or a CDN's published ranges (the widest are
 # /12-/13 for IPv4, /29 for IPv6); anything wider than these holds a good part of the Internet,
@@ -44,6 +44,18 @@ def _too_wide(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     # Unique local (fc00::/7) and link-local space never reaches the Internet, however wide.
     private = network.is_private or network.is_link_local
     return network.prefixlen < _WIDEST_IPV6 and not private
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def trusted_proxy_problem(entry: str) -> str | None:
@@ -122,8 +134,6 @@ def _in_memory_sqlite(settings: Settings) -> bool:
 def _origins(settings: Settings) -> list[str]:
     if settings.is_development:
         return []
-    from .settings import is_loopback_host
-
     problems = []
     for origin in settings.allowed_origins:
         scheme, _, host = origin.partition("://")

@@ -43,6 +43,7 @@ from ..errors import (
     RateLimitedError,
     RefreshTokenReuseError,
     RevocationUnavailableError,
+    StoreUnavailableError,
     UserExistsError,
 )
 from .errors import (
@@ -223,53 +224,15 @@ def _map(exc: Exception) -> OAuthError:
         return InvalidRequest("an account with this email already exists")
     if isinstance(exc, InvalidTokenError):
         return InvalidToken()
+    if isinstance(exc, StoreUnavailableError):
+        # The adapters translate their drivers' failures (jwtwarden.stores); this edge knows
+        # no driver. Anything else a driver raises is a bug: 500.
+        return TemporarilyUnavailable(log_detail=f"{exc.code}: {exc.driver_error}")
     if isinstance(exc, RevocationUnavailableError | KeyStoreError | IssueError | KeyRejectedError):
         return TemporarilyUnavailable(log_detail=exc.code)
     if isinstance(exc, JWTWardenError):
         return InvalidRequest(log_detail=exc.code)
-    if _is_dependency_failure(exc):
-        return TemporarilyUnavailable(log_detail=type(exc).__name__)
     return ServerError(log_detail=type(exc).__name__)
-
-
-def _is_dependency_failure(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    from ..stores.redis import RateLimitUnavailable
-
-    if isinstance(exc, DBAPIError | OperationalError | PoolTimeout | RateLimitUnavailable):
-        return True
-    if isinstance(exc, OSError | TimeoutError | ConnectionError):
-        return True
-    try:
-        # The hot paths run on asyncpg directly (stores/_sql_driver.py): a connection that
-        # PostgreSQL dropped, a server shutting down or out of resources is its error type.
-        from asyncpg import exceptions as pg
-    except ImportError:  # pragma: no cover - PostgreSQL not installed
-        pass
-    else:
-        # Exactly these two (their subclasses are bugs: bad query arguments, client
-        # configuration, a schema cache out of date): the connection is closed or the pool is
-        # closing; and what a pooled connection raises on first use after the server ended it
-        # while it sat idle (the FATAL arrived between two queries; the pool drops it).
-        if type(exc) in (pg.InterfaceError, pg.InternalClientError):
-            return True
-        unavailable = (
-            pg.PostgresConnectionError,  # lost mid-query, refused, too many connections
-            pg.OperatorInterventionError,  # admin shutdown, cancelled by the operator
-            pg.InsufficientResourcesError,
-            # lock_timeout (55P03); statement_timeout is QueryCanceledError (57014), an
-            # operator intervention: a stalled database, worth a retry (JWTWARDEN_DATABASE_*).
-            pg.LockNotAvailableError,
-        )
-        if isinstance(exc, unavailable):
-            return True
-    try:
-        from redis.exceptions import RedisError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, RedisError)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -368,6 +331,11 @@ def create_app(
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
     for router in (oauth_routes, discovery_routes, auth_routes, admin_routes):
         app.router.routes.extend(router.routes)
+    if settings.inspector:
+        # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
+        from ..inspector import inspector_app
+
+        app.mount("/inspect", inspector_app(allow_remote=False))
     app.add_middleware(
         EdgeMiddleware, max_body=settings.max_body_bytes, body_timeout=settings.body_timeout
     )

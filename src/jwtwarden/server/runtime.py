@@ -16,9 +16,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
@@ -28,17 +26,21 @@ from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
-from ..revocation.denylist import Denylist, MemoryDenylist
+from ..revocation.denylist import Denylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
-from ..stores._sql_driver import close_driver_pool
+from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
-from .ratelimit import LoginLimiter, MemoryRateLimiter, RateLimiter
+from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
 from .successor_key import successor_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["Runtime", "prepare_data_dir"]
 
@@ -174,7 +176,7 @@ class Runtime:
                 kek=kek,
                 schema=settings.database_schema,
             )
-        from ..keys.stores import DirectoryKeyStore
+        from ..stores.files import DirectoryKeyStore
 
         return DirectoryKeyStore(
             settings.data_dir / "keys", environment=settings.environment, kek=kek

@@ -14,7 +14,6 @@ proxy list that takes in the Internet...) are refused in every environment (``_w
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from pathlib import Path
@@ -30,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ._weakening import weakening_problems
+from ._weakening import is_loopback_host, weakening_problems
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
 
@@ -40,18 +39,6 @@ DEVELOPMENT = "development"
 _ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _StrList = Annotated[tuple[str, ...], NoDecode]
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if not host:
-        return False
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _split_list(value: Any) -> Any:
@@ -157,6 +144,8 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=10.0, ge=0.1, le=300)
     metrics: bool = True
     metrics_token: SecretStr | None = None
+    # The token inspector page at /inspect/ (jwtwarden.inspector): off unless asked for.
+    inspector: bool = False
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (uvicorn's forwarded_allow_ips, comma-separated). Unset: the peer address is the client,
     # so behind a proxy every client would share one rate-limit bucket and look like loopback.
@@ -371,7 +360,7 @@ class Settings(BaseSettings):
     @property
     def kek_bytes(self) -> bytes | None:
         """The KEK (decoded) if configured here or in ``$JWTWARDEN_KEK``; else ``None``."""
-        from ..stores._sql_keys import decode_kek
+        from ..keys.sealing import decode_kek
 
         if self.kek is not None:
             return decode_kek(self.kek.get_secret_value(), "JWTWARDEN_KEK")

@@ -183,6 +183,7 @@ class Rotator:
                 session = await tx.spend(digest, new, now=now)
                 if session is not None:
                     if client_id is not None and client_id != session.client_id:
+                        # RFC 6749 6 / 10.4: another client's token; undo the spend.
                         raise _OtherClient
                     return Outcome(
                         verdict=Verdict.ROTATED,

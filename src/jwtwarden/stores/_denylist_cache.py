@@ -29,8 +29,8 @@ import logging
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import RevocationUnavailableError
-from ._sql_denylist import SQLDenylist
 from .redis import RedisDenylist
+from .sql.denylist import SQLDenylist
 
 __all__ = ["CachedDenylist"]
 

@@ -7,8 +7,9 @@ prefix, ``jwtwarden:`` by default)::
     {prefix}deny:s:{sid}            "1", expiring when the session's last access token would
     {prefix}rl:{bucket}:{window}    INCR counter, EXPIRE at the end of its window
 
-Redis errors become ``RevocationUnavailableError`` (denylist) or ``RateLimitUnavailable``,
-which the edge answers with 503: a denylist that cannot answer never passes a token silently.
+Redis errors become ``RevocationUnavailableError`` (denylist) or ``StoreUnavailableError``
+(rate limits), which the edge answers with 503: a denylist that cannot answer never passes a
+token silently.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..clock import SYSTEM_CLOCK, Clock
-from ..errors import RevocationUnavailableError
+from ..errors import RevocationUnavailableError, StoreUnavailableError
 from ._redis_exists import ReaderError, reader_for
 
 __all__ = [
-    "RateLimitUnavailable",
     "RedisDenylist",
     "RedisRateLimiter",
     "SyncRedisDenylist",
@@ -40,10 +40,6 @@ _TIMEOUT = 0.5  # seconds; a denylist check that takes longer is failing, not sl
 _HEALTH_CHECK_INTERVAL = 2.0  # seconds idle before a pooled connection is PINGed
 _SEEDED = "seeded"  # the marker key: the denylist was seeded from the database
 _SEED_BATCH = 500
-
-
-class RateLimitUnavailable(Exception):
-    """The rate-limit store cannot answer (the edge answers 503)."""
 
 
 def redis_client(
@@ -260,7 +256,10 @@ class RedisRateLimiter:
                 pipe.expire(key, window + 1, nx=True)
                 count, _ = await pipe.execute()
         except (RedisError, OSError) as exc:
-            raise RateLimitUnavailable(type(exc).__name__) from None
+            name = type(exc).__name__
+            raise StoreUnavailableError(
+                f"the rate-limit store cannot answer: {name}", driver_error=name
+            ) from None
         if int(count) <= limit:
             return None
         return max(1, math.ceil((index + 1) * window - now))

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...sessions.ports import UserRecord
+from .. import openapi as api
 from ..errors import AccessDenied, InvalidRequest, NotFound
 from ..parsing import json_body, path_id, required_string
 from ..responses import private_response
@@ -18,6 +19,13 @@ from ..runtime import Runtime
 from . import authenticate, runtime_of
 
 router = APIRouter(prefix="/admin")
+_S = {"type": "string"}
+_OBJECT: dict[str, Any] = {"type": "object"}
+_USER = {"type": "object", "required": ["id", "email"], "properties": {"id": _S, "email": _S}}
+
+
+def _query_int(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "integer"}}
 
 
 async def _admin(request: Request) -> Runtime:
@@ -50,7 +58,13 @@ def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
     return int(raw)
 
 
-@router.post("/users")
+@router.post(
+    "/users",
+    responses=api.responses(201, _USER, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.json_body(
+        {"email": _S, "password": _S, "is_admin": {"type": "boolean"}}, ("email", "password")
+    ),
+)
 async def create_user(request: Request) -> Response:
     runtime = await _admin(request)
     data = await json_body(request)
@@ -66,7 +80,11 @@ async def create_user(request: Request) -> Response:
     return private_response(_user(user), status=201)
 
 
-@router.get("/users")
+@router.get(
+    "/users",
+    responses=api.responses(200, _OBJECT, *api.BEARER, *api.STORE),
+    openapi_extra={"parameters": [_query_int("limit"), _query_int("offset")]},
+)
 async def list_users(request: Request) -> Response:
     runtime = await _admin(request)
     limit = _bounded_int(request, "limit", 100, 1000)
@@ -75,7 +93,7 @@ async def list_users(request: Request) -> Response:
     return private_response({"users": [_user(u) for u in users]})
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", responses=api.responses(200, _USER, *api.BEARER, 404, *api.STORE))
 async def get_user(request: Request, user_id: str) -> Response:
     runtime = await _admin(request)
     user = await runtime.users.user_by_id(path_id(user_id))
@@ -84,8 +102,14 @@ async def get_user(request: Request, user_id: str) -> Response:
     return private_response(_user(user))
 
 
-@router.post("/users/{user_id}/disable")
-@router.post("/users/{user_id}/enable")
+@router.post(
+    "/users/{user_id}/disable",
+    responses=api.responses(200, _OBJECT, *api.BEARER, 404, *api.EDGE, *api.STORE),
+)
+@router.post(
+    "/users/{user_id}/enable",
+    responses=api.responses(200, _OBJECT, *api.BEARER, 404, *api.EDGE, *api.STORE),
+)
 async def set_disabled(request: Request, user_id: str) -> Response:
     runtime = await _admin(request)
     user_id = path_id(user_id)
@@ -95,7 +119,10 @@ async def set_disabled(request: Request, user_id: str) -> Response:
     return private_response({"id": user_id, "disabled": disabled})
 
 
-@router.post("/users/{user_id}/sessions/revoke")
+@router.post(
+    "/users/{user_id}/sessions/revoke",
+    responses=api.responses(200, _OBJECT, *api.BEARER, 404, *api.EDGE, *api.STORE),
+)
 async def end_sessions(request: Request, user_id: str) -> Response:
     runtime = await _admin(request)
     user_id = path_id(user_id)
@@ -103,7 +130,7 @@ async def end_sessions(request: Request, user_id: str) -> Response:
     return private_response({"id": user_id, "sessions_ended": count})
 
 
-@router.get("/keys")
+@router.get("/keys", responses=api.responses(200, _OBJECT, *api.BEARER, *api.STORE))
 async def keys(request: Request) -> Response:
     runtime = await _admin(request)
     records = await asyncio.to_thread(runtime.ring.status)
@@ -123,7 +150,11 @@ async def keys(request: Request) -> Response:
     return private_response({"keys": body})
 
 
-@router.post("/keys/rotate")
+@router.post(
+    "/keys/rotate",
+    responses=api.responses(200, _OBJECT, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.json_body({"immediate": {"type": "boolean"}}),
+)
 async def rotate(request: Request) -> Response:
     """Start a rotation of the access-token key (``{"immediate": true}`` to sign at once)."""
     runtime = await _admin(request)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidCredentialsError, RateLimitedError
 from ...sessions.service import normalize_email
+from .. import openapi as api
 from ..errors import NO_STORE, InvalidGrant, InvalidRequest
 from ..parsing import (
     bearer_token,
@@ -25,6 +26,7 @@ from . import authenticate, runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
+_S = {"type": "string"}
 
 
 def _cookie_mode(request: Request, runtime: Runtime) -> bool:
@@ -44,7 +46,13 @@ def _cookie_mode(request: Request, runtime: Runtime) -> bool:
     return False
 
 
-@router.post("/auth/login")
+@router.post(
+    "/auth/login",
+    responses=api.responses(200, api.TOKENS, 400, 403, *api.EDGE, 415, 429, *api.STORE),
+    openapi_extra=api.json_body(
+        {"email": _S, "password": _S, "client_id": _S, "scope": _S}, ("email", "password")
+    ),
+)
 async def login(request: Request) -> Response:
     runtime = runtime_of(request)
     cookie_mode = _cookie_mode(request, runtime)
@@ -77,7 +85,11 @@ async def _optional_body(request: Request) -> dict[str, Any]:
     return dict(await form_body(request, allow_empty=True))
 
 
-@router.post("/auth/logout")
+@router.post(
+    "/auth/logout",
+    responses=api.responses(200, api.STATUS, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.json_body({"refresh_token": _S}, optional=True),
+)
 async def logout(request: Request) -> Response:
     """End the session of a refresh token (body or cookie) or of a bearer access token."""
     runtime = runtime_of(request)
@@ -104,7 +116,13 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@router.post("/auth/password")
+@router.post(
+    "/auth/password",
+    responses=api.responses(200, api.STATUS, *api.BEARER, *api.EDGE, 415, 429, *api.STORE),
+    openapi_extra=api.json_body(
+        {"current_password": _S, "new_password": _S}, ("current_password", "new_password")
+    ),
+)
 async def change_password(request: Request) -> Response:
     """Change the caller's password: bumps the auth version, ends every session."""
     runtime = runtime_of(request)

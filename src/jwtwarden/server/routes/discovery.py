@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import openapi as api
 from ..errors import AccessDenied, NotFound
 from ..metrics import CONTENT_TYPE
 from ..parsing import client_address
@@ -32,6 +33,8 @@ class _Rendered(Response):
 
 
 JWKS_PATH = "/.well-known/jwks.json"
+_OBJECT: dict[str, Any] = {"type": "object"}
+_JWKS = {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}}
 
 
 def jwks_response(cache: Any, if_none_match: str | None) -> Response:
@@ -42,13 +45,19 @@ def jwks_response(cache: Any, if_none_match: str | None) -> Response:
     return _Rendered(200, cache.body, cache.headers)
 
 
-@router.get(JWKS_PATH)
+@router.get(
+    JWKS_PATH,
+    responses={
+        200: {"description": "the JWK Set", "content": {"application/json": {"schema": _JWKS}}},
+        304: {"description": "not modified (If-None-Match)"},
+    },
+)
 async def jwks(request: Request) -> Response:
     return jwks_response(runtime_of(request).jwks, request.headers.get("if-none-match"))
 
 
-@router.get("/.well-known/openid-configuration")
-@router.get("/.well-known/oauth-authorization-server")
+@router.get("/.well-known/openid-configuration", responses=api.responses(200, _OBJECT))
+@router.get("/.well-known/oauth-authorization-server", responses=api.responses(200, _OBJECT))
 async def metadata(request: Request) -> Response:
     runtime = runtime_of(request)
     settings = runtime.settings
@@ -73,12 +82,19 @@ async def metadata(request: Request) -> Response:
     return json_response(body, headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=api.responses(200, api.STATUS))
 async def health() -> Response:
     return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,  # Prometheus text, not the JSON FastAPI would document
+    responses={
+        **api.responses(200, None, 403, 404),
+        200: {"description": "Prometheus text format", "content": {CONTENT_TYPE: {}}},
+    },
+)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics: to loopback peers, or to anyone with ``JWTWARDEN_METRICS_TOKEN``
     as a Bearer token. Login, reuse and rate-limit counters tell an attacker whether an

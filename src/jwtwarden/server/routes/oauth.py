@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidTokenError
 from ...sessions.tokens import REFRESH_TOKEN_PREFIX
+from .. import openapi as api
 from ..errors import NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
 from ..parsing import basic_credentials, form_body, optional_string, required_string
 from ..responses import json_response
@@ -18,11 +19,18 @@ from . import runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
+_S = {"type": "string"}
 
 _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti", "sid")
 
 
-@router.post("/oauth/token")
+@router.post(
+    "/oauth/token",
+    responses=api.responses(200, api.TOKENS, 400, 403, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.form_body(
+        {"grant_type": _S, "refresh_token": _S, "scope": _S, "client_id": _S}, ("grant_type",)
+    ),
+)
 async def token(request: Request) -> Response:
     runtime = runtime_of(request)
     form = await form_body(request)
@@ -53,7 +61,12 @@ async def token(request: Request) -> Response:
     return render_tokens(runtime, pair, cookie_mode=from_cookie)
 
 
-@router.post("/oauth/revoke")
+@router.post(
+    "/oauth/revoke",
+    response_class=Response,  # RFC 7009 2.2: a 200 with no body (FastAPI would document JSON)
+    responses=api.responses(200, None, 400, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S}, ("token",)),
+)
 async def revoke(request: Request) -> Response:
     """RFC 7009: 200 whether or not the token was valid (2.2); refresh tokens end their
     session, access tokens are denied by ``jti`` until they expire."""
@@ -81,7 +94,19 @@ def _client_ok(request: Request, configured_id: str | None, configured: Any) -> 
         raise InvalidClient()
 
 
-@router.post("/oauth/introspect")
+@router.post(
+    "/oauth/introspect",
+    responses=api.responses(
+        200,
+        {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}},
+        400,
+        401,
+        *api.EDGE,
+        415,
+        *api.STORE,
+    ),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S}, ("token",)),
+)
 async def introspect(request: Request) -> Response:
     """RFC 7662 for access tokens. Inactive is just ``{"active": false}``; a denylist that
     cannot answer is a 503, never an ``active`` answer."""

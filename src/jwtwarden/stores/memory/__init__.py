@@ -1,0 +1,24 @@
+"""In-memory adapters, one process only: the reference implementation of every port (tests,
+embedding, the single-process server's defaults). Every other adapter of a port is tested
+against the same contract as these.
+
+- ``MemoryUserStore``, ``MemorySessionStore``: the session ports (``jwtwarden.sessions.ports``);
+- ``MemoryKeyStore``: the ``KeyStore`` port (``jwtwarden.keys.records``);
+- ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
+- ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``).
+"""
+
+from __future__ import annotations
+
+from .denylist import MemoryDenylist
+from .keys import MemoryKeyStore
+from .ratelimit import MemoryRateLimiter
+from .sessions import MemorySessionStore, MemoryUserStore
+
+__all__ = [
+    "MemoryDenylist",
+    "MemoryKeyStore",
+    "MemoryRateLimiter",
+    "MemorySessionStore",
+    "MemoryUserStore",
+]

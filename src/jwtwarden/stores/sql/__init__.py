@@ -1,0 +1,35 @@
+"""SQL adapters (SQLAlchemy Core, async): SQLite through ``aiosqlite`` for the embedded default,
+PostgreSQL through ``asyncpg`` in production.
+
+    >>> engine = create_engine("postgresql://app@db/auth")          # doctest: +SKIP
+    >>> users, sessions = SQLUserStore(engine), SQLSessionStore(engine)  # doctest: +SKIP
+
+One module per concern, none importing another but ``engine``, ``schema`` and ``driver``:
+
+- ``engine``: ``async_url``, ``create_engine``, ``prepare_sqlite_file``;
+- ``schema``: the tables (``metadata``, what the migrations create);
+- ``driver``: the hot paths' own asyncpg pool, under SQLAlchemy's;
+- ``users``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each.
+"""
+
+from __future__ import annotations
+
+from .denylist import SQLDenylist
+from .engine import async_url, create_engine, prepare_sqlite_file
+from .keys import SQLKeyStore
+from .leases import SQLLease
+from .schema import metadata
+from .sessions import SQLSessionStore
+from .users import SQLUserStore
+
+__all__ = [
+    "SQLDenylist",
+    "SQLKeyStore",
+    "SQLLease",
+    "SQLSessionStore",
+    "SQLUserStore",
+    "async_url",
+    "create_engine",
+    "metadata",
+    "prepare_sqlite_file",
+]
