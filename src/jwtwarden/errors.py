@@ -42,6 +42,15 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
+    +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
+    |   +-- InvalidClientError              invalid_client (carries ``header_used``)
+    |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
+    |   +-- UnsupportedGrantTypeError       unsupported_grant_type
+    |   +-- InvalidGrantError               invalid_grant (code, assertion, refresh binding)
+    |   +-- InvalidOAuthRequestError        invalid_request (missing or repeated parameter)
+    |   +-- InvalidTargetError              invalid_target (RFC 8707 resource not allowed)
+    +-- ClientRegistryError                 the client registry refuses (admin, CLI)
+    |   +-- ClientNotFoundError             client_not_found
     +-- KeyStoreError                       key_store (unreadable, undecryptable, locked)
     +-- StoreUnavailableError               store_unavailable (a database or Redis cannot answer)
     +-- JWKSFetchError                      jwks_fetch_failed
@@ -69,14 +78,20 @@ __all__ = [
     "CSRFError",
     "ClaimError",
     "ClaimLintError",
+    "ClientNotFoundError",
+    "ClientRegistryError",
     "ExpiredTokenError",
     "FetchRefusedError",
     "ForbiddenHeaderError",
     "InvalidClaimError",
+    "InvalidClientError",
     "InvalidCredentialsError",
+    "InvalidGrantError",
     "InvalidKeyError",
+    "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
+    "InvalidTargetError",
     "InvalidTokenError",
     "IssueError",
     "IssuedInFutureError",
@@ -89,6 +104,7 @@ __all__ = [
     "MissingClaimError",
     "NoSigningKeyError",
     "NotYetValidError",
+    "OAuthRequestError",
     "PasswordPolicyError",
     "ProviderUnavailableError",
     "RateLimitedError",
@@ -105,8 +121,10 @@ __all__ = [
     "TokenRefreshError",
     "TokenTooLargeError",
     "TokenTooOldError",
+    "UnauthorizedClientError",
     "UnknownKeyError",
     "UnsupportedCriticalHeaderError",
+    "UnsupportedGrantTypeError",
     "UnsupportedSerializationError",
     "UserExistsError",
     "WeakKeyError",
@@ -357,11 +375,83 @@ class UserExistsError(SessionError):
     code = "user_exists"
 
 
+# --- OAuth 2 (the token endpoint and the client registry) ---------------------------------
+
+
+class OAuthRequestError(JWTWardenError):
+    """An OAuth request is refused; ``code`` is the RFC 6749 5.2 ``error`` the server sends."""
+
+    code = "oauth_refused"
+
+
+class InvalidClientError(OAuthRequestError):
+    """Client authentication failed: unknown client, wrong secret, bad assertion, two methods
+    in one request, credentials sent for a public client, or a disabled client (one answer for
+    all). ``header_used`` says whether the request used the Authorization header: RFC 6749 5.2
+    then requires a 401 with ``WWW-Authenticate``."""
+
+    code = "invalid_client"
+
+    def __init__(self, detail: str, *, header_used: bool = False) -> None:
+        super().__init__(detail)
+        self.header_used = header_used
+
+
+class UnauthorizedClientError(OAuthRequestError):
+    """The authenticated client may not use this grant type (RFC 6749 5.2)."""
+
+    code = "unauthorized_client"
+
+
+class UnsupportedGrantTypeError(OAuthRequestError):
+    """The server does not offer this grant type (RFC 6749 5.2)."""
+
+    code = "unsupported_grant_type"
+
+
+class InvalidGrantError(OAuthRequestError):
+    """The grant (code, refresh token, assertion) is invalid, expired, revoked, or was issued
+    to another client (RFC 6749 5.2)."""
+
+    code = "invalid_grant"
+
+
+class InvalidOAuthRequestError(OAuthRequestError):
+    """A parameter is missing, repeated, malformed or not allowed (RFC 6749 5.2)."""
+
+    code = "invalid_request"
+
+
+class InvalidTargetError(OAuthRequestError):
+    """The requested ``resource`` is not one the client may obtain tokens for (RFC 8707 2)."""
+
+    code = "invalid_target"
+
+
+class ClientRegistryError(JWTWardenError):
+    """The client registry refuses an operation (admin API, CLI)."""
+
+    code = "client_registry"
+
+
+class ClientNotFoundError(ClientRegistryError):
+    """No client has this ``client_id``."""
+
+    code = "client_not_found"
+
+
 # --- remote key sets ------------------------------------------------------------------------
 
 
 class JWKSFetchError(JWTWardenError):
+    """A key set or discovery document could not be fetched; ``status`` is the HTTP status
+    when the server answered with one other than 200 (``None`` otherwise)."""
+
     code = "jwks_fetch_failed"
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
 class FetchRefusedError(JWKSFetchError):

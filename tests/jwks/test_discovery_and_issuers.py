@@ -18,7 +18,7 @@ from jwtwarden.errors import (
 from jwtwarden.jwks import RemoteJWKS, SSRFGuard, TrustedJKU, discovery_url, issuers_from_discovery
 from jwtwarden.keys.key import Key
 
-from ._servers import CountingServer, counting_server, unsigned_token
+from ._servers import CountingServer, Route, counting_server, unsigned_token
 
 
 def _claims(iss: str, clock: FixedClock) -> dict[str, Any]:
@@ -256,3 +256,42 @@ def test_should_answer_tokens_without_jku_from_the_default_source(
     verifier = _jku_verifier(source, "https://issuer.example", clock)
     token = sign_compact({"typ": "at+jwt"}, _claims("https://issuer.example", clock), signing_key)
     assert verifier.verify(token).key.kid == "k1"
+
+
+def test_should_fall_back_to_rfc8414_metadata_when_openid_configuration_is_404(
+    server: CountingServer, clock: FixedClock, signing_key: Key
+):
+    # An OAuth server that is no OpenID Provider (jwtwarden before OpenID Connect): RFC 8414
+    # 3.1 puts the well-known segment before the issuer's path.
+    issuer = server.url("/tenant")
+    server.serve_json(
+        "/.well-known/oauth-authorization-server/tenant",
+        {"issuer": issuer, "jwks_uri": server.url("/tenant/keys")},
+    )
+    server.serve_keys("/tenant/keys", [signing_key])
+    jwks = RemoteJWKS.from_discovery(issuer, allow_loopback_http=True, clock=clock)
+    policy = VerificationPolicy.access_token(
+        algorithms=["ES256"], issuer=issuer, audience="api", keys=jwks, clock=clock
+    )
+    token = sign_compact({"typ": "at+jwt"}, _claims(issuer, clock), signing_key)
+    assert Verifier(policy).verify(token).claims["iss"] == issuer
+    assert server.counts == {
+        "/tenant/.well-known/openid-configuration": 1,
+        "/.well-known/oauth-authorization-server/tenant": 1,
+        "/tenant/keys": 1,
+    }
+
+
+def test_should_not_fall_back_when_openid_configuration_fails_otherwise(
+    server: CountingServer, clock: FixedClock, signing_key: Key
+):
+    issuer = server.url("/down")
+    server.routes["/down/.well-known/openid-configuration"] = Route(500, b"", {})
+    server.serve_json(
+        "/.well-known/oauth-authorization-server/down",
+        {"issuer": issuer, "jwks_uri": server.url("/down/keys")},
+    )
+    jwks = RemoteJWKS.from_discovery(issuer, allow_loopback_http=True, clock=clock)
+    with pytest.raises(JWKSFetchError, match="500"):
+        jwks.select("k1", "ES256")
+    assert "/.well-known/oauth-authorization-server/down" not in server.counts

@@ -182,7 +182,7 @@ async def test_should_not_let_the_host_header_change_the_issuer(
     server: App, headers: dict[str, str]
 ) -> None:
     async with server.client() as c:
-        meta = (await c.get("/.well-known/openid-configuration", headers=headers)).json()
+        meta = (await c.get("/.well-known/oauth-authorization-server", headers=headers)).json()
         login = await c.post(
             "/auth/login", json={"email": USER, "password": PASSWORD}, headers=headers
         )

@@ -85,6 +85,18 @@ def _admin(method: str, path: str, body: dict[str, Any] | None = None) -> Call:
     return call
 
 
+def _admin_client(method: str, path: str, body: dict[str, Any] | None = None) -> Call:
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        created = await app.runtime.registry.create(
+            name="Cached?", grant_types=["client_credentials"]
+        )
+        target = path.replace("{client_id}", created.client.client_id)
+        headers = await _admin_bearer(app)
+        return await c.request(method, target, json=body, headers=headers)
+
+    return call
+
+
 async def _get(app: App, c: httpx.AsyncClient, path: str) -> httpx.Response:
     return await c.get(path)
 
@@ -116,6 +128,19 @@ SUCCESS: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/admin/keys"): _admin("GET", "/admin/keys"),
     ("POST", "/admin/keys/rotate"): _admin("POST", "/admin/keys/rotate", {}),
+    ("POST", "/admin/clients"): _admin_client("POST", "/admin/clients", {"client_name": "New"}),
+    ("GET", "/admin/clients"): _admin_client("GET", "/admin/clients"),
+    ("GET", "/admin/clients/{client_id}"): _admin_client("GET", "/admin/clients/{client_id}"),
+    ("DELETE", "/admin/clients/{client_id}"): _admin_client("DELETE", "/admin/clients/{client_id}"),
+    ("POST", "/admin/clients/{client_id}/disable"): _admin_client(
+        "POST", "/admin/clients/{client_id}/disable"
+    ),
+    ("POST", "/admin/clients/{client_id}/enable"): _admin_client(
+        "POST", "/admin/clients/{client_id}/enable"
+    ),
+    ("POST", "/admin/clients/{client_id}/rotate-secret"): _admin_client(
+        "POST", "/admin/clients/{client_id}/rotate-secret"
+    ),
 }
 
 
@@ -140,7 +165,7 @@ async def test_should_forbid_caching_the_success_answer_of_every_private_route(
 async def test_should_forbid_caching_the_error_answers_of_every_private_route(
     server: App, method: str, path: str
 ) -> None:
-    target = path.replace("{user_id}", "no-such-user")
+    target = path.replace("{user_id}", "no-such-user").replace("{client_id}", "no-such-client")
     user = await server.login()
     bearer = {"authorization": "Bearer " + user["access_token"]}
     async with server.client("10.9.9.9") as c:

@@ -39,7 +39,7 @@ PATHS = (
     "/admin/keys",
     "/admin/keys/rotate",
     "/.well-known/jwks.json",
-    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
     "/metrics",
     "/healthz",
     "/nowhere",
@@ -47,7 +47,7 @@ PATHS = (
 GET_PATHS = frozenset(
     {
         "/.well-known/jwks.json",
-        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
         "/metrics",
         "/healthz",
         "/admin/users",

@@ -140,7 +140,7 @@ def test_should_answer_403_to_non_ascii_bytes_in_the_csrf_header(served: ServerP
 def test_should_keep_the_issuer_whatever_host_the_request_names(
     served: ServerProcess, header: bytes
 ) -> None:
-    request = b"GET /.well-known/openid-configuration HTTP/1.1\r\n"
+    request = b"GET /.well-known/oauth-authorization-server HTTP/1.1\r\n"
     if not header.startswith(b"Host:"):
         request += b"Host: 127.0.0.1\r\n"
     request += header + b"\r\nConnection: close\r\n\r\n"

@@ -22,6 +22,7 @@ from jwtwarden.unsafe import decode_unverified
 from jwtwarden.verify import Verifier
 
 from .conftest import INTROSPECTION, ORIGIN, Deployment
+from .support import run_cli
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a perfectly long password"
@@ -84,7 +85,9 @@ def test_should_log_in_and_issue_rfc9068_tokens_that_verify_with_the_published_j
 
 
 def test_should_serve_discovery_and_jwks_with_cache_headers(deployment: Deployment) -> None:
-    meta = httpx.get(deployment.url + "/.well-known/openid-configuration")
+    # No OpenID Provider yet (issue 15): only the RFC 8414 document is served.
+    assert httpx.get(deployment.url + "/.well-known/openid-configuration").status_code == 404
+    meta = httpx.get(deployment.url + "/.well-known/oauth-authorization-server")
     doc = meta.json()
     assert doc["issuer"] == deployment.url
     assert doc["jwks_uri"] == deployment.url + "/.well-known/jwks.json"
@@ -136,15 +139,24 @@ def test_should_refuse_a_refresh_token_presented_by_another_client_without_spend
     deployment: Deployment,
 ) -> None:
     first = _login(deployment, _new_user(deployment))
+    # A registered public client (issue 14): identified by its client_id, not the token's.
+    made = run_cli(
+        [
+            *("clients", "create", "--name", "Another app", "--type", "public", "--json"),
+            *("--redirect-uri", "https://another.example/cb"),
+        ],
+        deployment.env,
+    )
+    assert made.returncode == 0, made.stderr
+    form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     other = httpx.post(
         deployment.url + "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": "another-app",
-        },
+        data={**form, "client_id": json.loads(made.stdout)["client_id"]},
     )
     assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
+    # An unregistered client_id is no client at all (RFC 6749 5.2).
+    unknown = httpx.post(deployment.url + "/oauth/token", data={**form, "client_id": "nobody"})
+    assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_client"
     # RFC 6749 10.4: refused, and the token is still the right client's to use.
     right = _refresh(deployment.url, first["refresh_token"])
     assert right.status_code == 200

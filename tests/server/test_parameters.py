@@ -79,7 +79,7 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
     "/oauth/token": (
         ("form",),
         {"grant_type": "refresh_token", "refresh_token": "x"},
-        ("grant_type", "refresh_token", "scope", "client_id"),
+        ("grant_type", "refresh_token", "scope", "client_id", "client_secret"),
     ),
     "/oauth/revoke": (("form",), {"token": "x"}, ("token",)),
     "/oauth/introspect": (("form",), {"token": "x"}, ("token",)),
@@ -92,10 +92,22 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
     "/admin/users/{user_id}/disable": (("json",), {}, ()),
     "/admin/users/{user_id}/enable": (("json",), {}, ()),
     "/admin/users/{user_id}/sessions/revoke": (("json",), {}, ()),
+    "/admin/clients": (
+        ("json",),
+        {"client_name": "Probe", "grant_types": ["client_credentials"]},
+        ("client_name", "client_type", "token_endpoint_auth_method", "jwks_uri"),
+    ),
+    "/admin/clients/{client_id}/disable": (("json",), {}, ()),
+    "/admin/clients/{client_id}/enable": (("json",), {}, ()),
+    "/admin/clients/{client_id}/rotate-secret": (("json",), {}, ("overlap",)),
 }
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
 # The query parameters each route reads; any other is ignored.
-ROUTE_QUERY = {("GET", "/admin/users"): ("limit", "offset"), ("POST", "/auth/login"): ("mode",)}
+ROUTE_QUERY = {
+    ("GET", "/admin/users"): ("limit", "offset"),
+    ("GET", "/admin/clients"): ("limit", "after"),
+    ("POST", "/auth/login"): ("mode",),
+}
 
 
 def _routes() -> list[tuple[str, str]]:

@@ -23,6 +23,9 @@ ALLOWED_IMPORTERS = {
     # The client side: reads the exp of the access token it holds, to schedule a refresh.
     # It grants nothing; the API it calls verifies the token.
     "jwtwarden.integrations.httpx_auth",
+    # private_key_jwt: the assertion's sub only names the client whose keys then verify it
+    # (like a kid); iss = sub = client_id is checked on the verified claims.
+    "jwtwarden.oauth.client_assertions",
 }
 ALLOWED_PACKAGES = ("jwtwarden.cli.",)
 

@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "serve": "server",
     "keys": "keys",
     "users": "server",
+    "clients": "clients",
     "db": "server",
 }
 # --- end of command registration ------------------------------------------------------------

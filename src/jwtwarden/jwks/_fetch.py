@@ -95,7 +95,10 @@ def _check_status(response: httpx.Response, target: Target, settings: FetchSetti
             "redirects are not followed"
         )
     if response.status_code != 200:
-        raise JWKSFetchError(f"{_host(target)} answered HTTP {response.status_code}, not 200")
+        raise JWKSFetchError(
+            f"{_host(target)} answered HTTP {response.status_code}, not 200",
+            status=response.status_code,
+        )
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise JWKSFetchError(f"{_host(target)} sent a compressed body ({encoding[:20]})")

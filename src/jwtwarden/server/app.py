@@ -31,25 +31,34 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
+    ClientNotFoundError,
+    InvalidClientError,
     InvalidCredentialsError,
+    InvalidGrantError,
     InvalidRefreshTokenError,
     InvalidScopeError,
+    InvalidTargetError,
     InvalidTokenError,
     IssueError,
     JWTWardenError,
     KeyRejectedError,
     KeyStoreError,
+    OAuthRequestError,
     PasswordPolicyError,
     RateLimitedError,
     RefreshTokenReuseError,
     RevocationUnavailableError,
     StoreUnavailableError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
     UserExistsError,
 )
 from .errors import (
+    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
     InvalidToken,
     MethodNotAllowed,
     NotFound,
@@ -59,6 +68,8 @@ from .errors import (
     ServerError,
     TemporarilyUnavailable,
     TooManyRequests,
+    UnauthorizedClient,
+    UnsupportedGrantType,
 )
 from .routes.discovery import JWKS_PATH, jwks_response
 from .runtime import Runtime
@@ -69,13 +80,8 @@ __all__ = ["PUBLIC_PATHS", "app_from_env", "create_app"]
 _log = logging.getLogger("jwtwarden.server")
 
 # The only documents a cache may keep: public keys and metadata, the same for every caller.
-PUBLIC_PATHS = frozenset(
-    {
-        JWKS_PATH,
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-    }
-)
+PUBLIC_PATHS = frozenset({JWKS_PATH, "/.well-known/oauth-authorization-server"})
+_METADATA_PREFIX = "/.well-known/oauth-authorization-server/"
 _NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 
 
@@ -154,7 +160,9 @@ class EdgeMiddleware:
                 body_done = True
             return message
 
-        private = scope["path"] not in PUBLIC_PATHS
+        path = scope["path"]
+        # The RFC 8414 3.1 path-issuer form of the metadata is as public as the plain one.
+        private = path not in PUBLIC_PATHS and not path.startswith(_METADATA_PREFIX)
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -210,6 +218,8 @@ def _map(exc: Exception) -> OAuthError:
     """The OAuth error for an exception from the service layer or a dependency."""
     if isinstance(exc, OAuthError):
         return exc
+    if isinstance(exc, OAuthRequestError | ClientNotFoundError):
+        return _map_oauth(exc)
     if isinstance(exc, RateLimitedError):
         return TooManyRequests(exc.retry_after)
     if isinstance(exc, InvalidCredentialsError):
@@ -233,6 +243,25 @@ def _map(exc: Exception) -> OAuthError:
     if isinstance(exc, JWTWardenError):
         return InvalidRequest(log_detail=exc.code)
     return ServerError(log_detail=type(exc).__name__)
+
+
+def _map_oauth(exc: OAuthRequestError | ClientNotFoundError) -> OAuthError:
+    if isinstance(exc, InvalidClientError):
+        # One description for every cause (unknown client, wrong secret, bad assertion): the
+        # cause goes to the log only. Always 401 with the Basic challenge: RFC 6749 5.2 needs
+        # it when the Authorization header was used, and RFC 9110 11.6.1 on every 401.
+        return InvalidClient(log_detail=exc.detail)
+    if isinstance(exc, UnauthorizedClientError):
+        return UnauthorizedClient(exc.detail)
+    if isinstance(exc, UnsupportedGrantTypeError):
+        return UnsupportedGrantType()
+    if isinstance(exc, InvalidGrantError):
+        return InvalidGrant(log_detail=exc.detail)
+    if isinstance(exc, InvalidTargetError):
+        return InvalidTarget(exc.detail)
+    if isinstance(exc, ClientNotFoundError):
+        return NotFound("no such client")
+    return InvalidRequest(exc.detail)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -322,15 +351,18 @@ def create_app(
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
     from .routes.admin import router as admin_routes
+    from .routes.admin_clients import router as admin_client_routes
     from .routes.auth import router as auth_routes
+    from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
     from .routes.oauth import router as oauth_routes
 
     # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes):
+    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(metadata_routes(settings.issuer_url))
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
         from ..inspector import inspector_app

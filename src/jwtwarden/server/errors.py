@@ -21,6 +21,7 @@ __all__ = [
     "InvalidGrant",
     "InvalidRequest",
     "InvalidScope",
+    "InvalidTarget",
     "InvalidToken",
     "MethodNotAllowed",
     "NotFound",
@@ -29,6 +30,7 @@ __all__ = [
     "ServerError",
     "TemporarilyUnavailable",
     "TooManyRequests",
+    "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedMediaType",
 ]
@@ -78,8 +80,23 @@ class InvalidClient(OAuthError):
     default_description = "client authentication failed"
 
     def extra_headers(self) -> dict[str, str]:
-        # RFC 6749 5.2: a 401 for invalid_client names the scheme the client should use.
+        # RFC 6749 5.2: a 401 for invalid_client names the scheme the client should use
+        # (required when the Authorization header was used; RFC 9110 11.6.1: on every 401).
         return {"WWW-Authenticate": 'Basic realm="jwtwarden"'}
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 5.2: the client may not use this grant type."""
+
+    error, status = "unauthorized_client", 400
+    default_description = "this client is not allowed to use this grant type"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707 2: the requested resource is not one the client may address."""
+
+    error, status = "invalid_target", 400
+    default_description = "the requested resource is not allowed for this client"
 
 
 class InvalidGrant(OAuthError):
@@ -94,7 +111,7 @@ class InvalidScope(OAuthError):
 
 class UnsupportedGrantType(OAuthError):
     error, status = "unsupported_grant_type", 400
-    default_description = "only grant_type=refresh_token is supported here"
+    default_description = "this grant_type is not supported here"
 
 
 class InvalidToken(OAuthError):

@@ -4,6 +4,10 @@ from ``Settings`` at start and closed at shutdown.
 Also the background chores: every few seconds each process re-reads the key store (so a key
 rotated by one process is used and published by all); the process holding the ``chores``
 lease also ticks the key schedule and purges expired sessions and denylist rows.
+
+Why one module past 400 lines: it is the server's one build order (each component's builder
+next to the others it depends on) and its life cycle; the OAuth components' builders already
+live apart (``oauth_parts.py``), as do the cookies, metrics and rate limits.
 """
 
 from __future__ import annotations
@@ -24,17 +28,36 @@ from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
+from ..oauth.grants import GrantRegistry
+from ..oauth.grants.client_credentials import ClientCredentialsGrant
+from ..oauth.grants.refresh_token import RefreshTokenGrant
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
 from ..revocation.denylist import Denylist
 from ..sessions.passwords import PasswordHasher
 from ..sessions.service import SessionConfig, SessionService
 from ..stores.memory import MemoryDenylist, MemoryRateLimiter
-from ..stores.sql import SQLDenylist, SQLLease, SQLSessionStore, SQLUserStore, create_engine
+from ..stores.sql import (
+    SQLAssertionReplayStore,
+    SQLClientStore,
+    SQLDenylist,
+    SQLLease,
+    SQLSessionStore,
+    SQLUserStore,
+    create_engine,
+)
 from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
+from .oauth_parts import (
+    ClientTokenCheck,
+    assertion_verifier,
+    client_authenticator,
+    client_registry,
+    first_party_client,
+    secret_hasher,
+)
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
 from .successor_key import successor_key
@@ -129,6 +152,7 @@ class Runtime:
         self.issuer = self._issuer()
         self.hasher = _password_hasher(settings)
         self.service = self._session_service()
+        self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
         self.cookies = _cookie_policy(settings)
@@ -237,6 +261,39 @@ class Runtime:
             successor_key=successor_key(settings.kek_bytes, settings.data_dir),
         )
 
+    def _oauth_parts(self) -> None:
+        """Clients and their authentication (``server/oauth_parts.py``), then the grants."""
+        settings, clock = self.settings, self.clock
+        self.clients = SQLClientStore(self.engine, clock=clock)
+        self.assertion_replay = SQLAssertionReplayStore(self.engine)
+        self.secret_hasher = secret_hasher(settings)
+        self.first_party_client = first_party_client(settings)
+        self.assertions = assertion_verifier(settings, self.assertion_replay, clock)
+        hasher = self.secret_hasher
+        self.client_auth = client_authenticator(
+            settings, self.clients, hasher, self.assertions, clock
+        )
+        self.registry = client_registry(settings, self.clients, hasher, clock)
+        # The authorization endpoint's URL once it is mounted (issue 14 part 2): the metadata
+        # then lists it and response_types_supported ["code"].
+        self.authorization_endpoint: str | None = None
+        self.grants = self._grants()
+
+    def _grants(self) -> GrantRegistry:
+        """The token endpoint's grants, one per line (``oauth/grants/``)."""
+        settings = self.settings
+        return GrantRegistry(
+            [
+                RefreshTokenGrant(self.service),
+                ClientCredentialsGrant(
+                    minter=self.issuer,
+                    scopes=settings.scopes,
+                    audiences=settings.audiences,
+                    access_token_ttl=settings.access_token_ttl,
+                ),
+            ]
+        )
+
     def _verifiers(self) -> tuple[Verifier, Verifier]:
         """The full verifier (denylist + auth version) for introspection and the server's own
         APIs; the structural one (signature and claims only) for RFC 7009 revocation, where a
@@ -253,7 +310,8 @@ class Runtime:
                 **checks,
             )
 
-        full = policy(checks=(self.denylist_check, AuthVersionCheck(self.users.auth_version)))
+        accounts = ClientTokenCheck(self.clients, AuthVersionCheck(self.users.auth_version))
+        full = policy(checks=(self.denylist_check, accounts))
         return Verifier(full), Verifier(policy())
 
     # --- life cycle -------------------------------------------------------------------------
@@ -321,6 +379,8 @@ class Runtime:
                 purge = getattr(self.denylist, "purge", None)
                 if purge is not None:
                     await purge()
+                await self.clients.purge_expired_secrets(now)
+                await self.assertion_replay.purge(now)
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()

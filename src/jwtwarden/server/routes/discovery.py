@@ -1,5 +1,5 @@
-"""``GET /.well-known/jwks.json``, ``/.well-known/openid-configuration``, ``/healthz`` and
-``/metrics``. The JWKS is served from memory (rebuilt when the key ring changes) with
+"""``GET /.well-known/jwks.json``, ``/.well-known/oauth-authorization-server``, ``/healthz``
+and ``/metrics``. The JWKS is served from memory (rebuilt when the key ring changes) with
 ``Cache-Control: max-age`` from the rotation timing and an ``ETag``."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...oauth.client_assertions import ASSERTION_ALGORITHMS
+from ...oauth.metadata import authorization_server_metadata, metadata_paths
 from .. import openapi as api
 from ..errors import AccessDenied, NotFound
 from ..metrics import CONTENT_TYPE
@@ -56,30 +58,40 @@ async def jwks(request: Request) -> Response:
     return jwks_response(runtime_of(request).jwks, request.headers.get("if-none-match"))
 
 
-@router.get("/.well-known/openid-configuration", responses=api.responses(200, _OBJECT))
-@router.get("/.well-known/oauth-authorization-server", responses=api.responses(200, _OBJECT))
 async def metadata(request: Request) -> Response:
+    """RFC 8414 metadata (at the paths of ``oauth.metadata.metadata_paths``, mounted by the
+    app). ``/.well-known/openid-configuration`` is not served: this server is no OpenID
+    Provider until it issues ID tokens (issue 15); the library's discovery falls back to
+    this document on a 404 there."""
     runtime = runtime_of(request)
     settings = runtime.settings
     base = settings.issuer_url.rstrip("/")
-    body = {
-        "issuer": settings.issuer_url,
-        "jwks_uri": f"{base}/.well-known/jwks.json",
-        "token_endpoint": f"{base}/oauth/token",
-        "revocation_endpoint": f"{base}/oauth/revoke",
-        "introspection_endpoint": f"{base}/oauth/introspect",
-        "grant_types_supported": ["refresh_token"],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "revocation_endpoint_auth_methods_supported": ["none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "scopes_supported": sorted(settings.scopes),
-        "access_token_signing_alg_values_supported": [settings.signing_algorithm],
-        "jwtwarden_login_endpoint": f"{base}/auth/login",
-        "jwtwarden_logout_endpoint": f"{base}/auth/logout",
-        "jwtwarden_password_endpoint": f"{base}/auth/password",
-    }
+    body = authorization_server_metadata(
+        issuer=settings.issuer_url,
+        grant_types=runtime.grants.grant_types,
+        auth_methods=runtime.client_auth.methods,
+        assertion_algorithms=ASSERTION_ALGORITHMS,
+        scopes=settings.scopes,
+        access_token_algorithms=[settings.signing_algorithm],
+        authorization_endpoint=runtime.authorization_endpoint,
+        extra={
+            "jwtwarden_login_endpoint": f"{base}/auth/login",
+            "jwtwarden_logout_endpoint": f"{base}/auth/logout",
+            "jwtwarden_password_endpoint": f"{base}/auth/password",
+        },
+    )
     return json_response(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def metadata_routes(issuer: str) -> list[Any]:
+    """The metadata route at each RFC 8414 path for ``issuer`` (3.1)."""
+    paths = metadata_paths(issuer)
+    metadata_router = APIRouter()
+    for path in paths:
+        metadata_router.add_api_route(
+            path, metadata, methods=["GET"], responses=api.responses(200, _OBJECT)
+        )
+    return list(metadata_router.routes)
 
 
 @router.get("/healthz", responses=api.responses(200, api.STATUS))

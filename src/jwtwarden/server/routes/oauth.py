@@ -1,5 +1,5 @@
-"""``POST /oauth/token`` (RFC 6749 section 6), ``/oauth/revoke`` (RFC 7009) and
-``/oauth/introspect`` (RFC 7662)."""
+"""``POST /oauth/token`` (RFC 6749 3.2 and 6, grants in ``oauth/grants/``), ``/oauth/revoke``
+(RFC 7009) and ``/oauth/introspect`` (RFC 7662), each authenticating its client."""
 
 from __future__ import annotations
 
@@ -9,26 +9,43 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import InvalidTokenError
-from ...sessions.tokens import REFRESH_TOKEN_PREFIX
+from ...errors import InvalidClientError, InvalidGrantError, InvalidTokenError
+from ...oauth.authentication import AUTHENTICATION_PARAMETERS, AuthenticatedClient
+from ...oauth.grants import TokenRequest
+from ...sessions.tokens import REFRESH_TOKEN_PREFIX, refresh_token_hash
 from .. import openapi as api
-from ..errors import NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
-from ..parsing import basic_credentials, form_body, optional_string, required_string
+from ..errors import NO_STORE, InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from ..parsing import basic_credentials, form_body, required_string
 from ..responses import json_response
+from ..runtime import Runtime
 from . import runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
 _S = {"type": "string"}
+# RFC 6749 2.3.1 and RFC 7523 2.2: the client authentication members of a form.
+_CLIENT = {
+    "client_id": _S,
+    "client_secret": _S,
+    "client_assertion": _S,
+    "client_assertion_type": _S,
+}
 
 _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti", "sid")
 
 
 @router.post(
     "/oauth/token",
-    responses=api.responses(200, api.TOKENS, 400, 403, *api.EDGE, 415, *api.STORE),
+    responses=api.responses(200, api.TOKENS, 400, 401, 403, *api.EDGE, 415, *api.STORE),
     openapi_extra=api.form_body(
-        {"grant_type": _S, "refresh_token": _S, "scope": _S, "client_id": _S}, ("grant_type",)
+        {
+            "grant_type": _S,
+            "refresh_token": _S,
+            "scope": _S,
+            "resource": _S,
+            **_CLIENT,
+        },
+        ("grant_type",),
     ),
 )
 async def token(request: Request) -> Response:
@@ -37,61 +54,122 @@ async def token(request: Request) -> Response:
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise InvalidRequest("grant_type is required")
-    if grant_type != "refresh_token":
+    grant = runtime.grants.get(grant_type)
+    if grant is None:
         raise UnsupportedGrantType()
-    refresh_token = optional_string(form, "refresh_token", max_length=256)
     from_cookie = False
-    if refresh_token is None:
-        refresh_token = runtime.cookies.refresh_cookie(request)
-        if refresh_token is None:
-            raise InvalidRequest("refresh_token is required")
-        # The CSRF token must be the one of the cookie's session, checked before the refresh
-        # token is spent: a refused request leaves the session as it was.
-        runtime.cookies.check_origin(request)
-        session_id = await runtime.service.session_of(refresh_token)
-        runtime.cookies.check_csrf(request, session_id)
-        from_cookie = True
-    elif runtime.settings.cookie_mode:
-        raise InvalidRequest("this server takes refresh tokens from its cookie only")
-    pair = await runtime.service.refresh(
-        refresh_token,
-        scope=optional_string(form, "scope", max_length=1024),
-        client_id=optional_string(form, "client_id", max_length=128),
+    if grant_type == "refresh_token":
+        form, from_cookie = await _refresh_token_source(request, runtime, form)
+    authenticated = await _client(
+        request, runtime, form, anonymous_ok=grant_type == "refresh_token"
     )
-    return render_tokens(runtime, pair, cookie_mode=from_cookie)
+    client = authenticated.client
+    if not client.allows_grant(grant_type):
+        raise UnauthorizedClient(f"this client may not use {grant_type}")
+    parameters = {
+        name: value
+        for name, value in form.items()
+        if name not in AUTHENTICATION_PARAMETERS and name != "grant_type"
+    }
+    result = await grant.exchange(
+        TokenRequest(
+            grant_type=grant_type,
+            parameters=parameters,
+            client=client,
+            authentication_method=authenticated.method,
+            from_cookie=from_cookie,
+        )
+    )
+    return render_tokens(runtime, result, cookie_mode=from_cookie)
+
+
+async def _refresh_token_source(
+    request: Request, runtime: Runtime, form: dict[str, str]
+) -> tuple[dict[str, str], bool]:
+    """The form with the refresh token from the body, or (first-party browsers) from the
+    session cookie after the Origin and CSRF checks; and whether it came from the cookie."""
+    if "refresh_token" in form:
+        if runtime.settings.cookie_mode:
+            raise InvalidRequest("this server takes refresh tokens from its cookie only")
+        return form, False
+    refresh_token = runtime.cookies.refresh_cookie(request)
+    if refresh_token is None:
+        raise InvalidRequest("refresh_token is required")
+    # The CSRF token must be the one of the cookie's session, checked before the refresh
+    # token is spent: a refused request leaves the session as it was.
+    runtime.cookies.check_origin(request)
+    session_id = await runtime.service.session_of(refresh_token)
+    runtime.cookies.check_csrf(request, session_id)
+    return {**form, "refresh_token": refresh_token}, True
+
+
+async def _client(
+    request: Request, runtime: Runtime, form: dict[str, str], *, anonymous_ok: bool
+) -> AuthenticatedClient:
+    return await runtime.client_auth.authenticate(
+        authorization=request.headers.get("authorization"), form=form, anonymous_ok=anonymous_ok
+    )
 
 
 @router.post(
     "/oauth/revoke",
     response_class=Response,  # RFC 7009 2.2: a 200 with no body (FastAPI would document JSON)
-    responses=api.responses(200, None, 400, *api.EDGE, 415, *api.STORE),
-    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S}, ("token",)),
+    responses=api.responses(200, None, 400, 401, *api.EDGE, 415, *api.STORE),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S, **_CLIENT}, ("token",)),
 )
 async def revoke(request: Request) -> Response:
-    """RFC 7009: 200 whether or not the token was valid (2.2); refresh tokens end their
-    session, access tokens are denied by ``jti`` until they expire."""
+    """RFC 7009: the client authenticates (2.1; a public client names itself, a request naming
+    none is the first-party client, as before clients were registered); a token of another
+    client is refused with ``invalid_grant`` (2.1, as Authlib does) and left alone; any other
+    token, valid or not, gets 200 (2.2)."""
     runtime = runtime_of(request)
     form = await form_body(request)
     value = required_string(form, "token", max_length=8192)
+    client_id = (await _client(request, runtime, form, anonymous_ok=True)).client.client_id
     if value.startswith(REFRESH_TOKEN_PREFIX):
-        await runtime.service.revoke_refresh_token(value)
+        digest = refresh_token_hash(value)
+        session = None if digest is None else await runtime.sessions.session_by_token(digest)
+        if session is not None:
+            if not _same_client(runtime, session.client_id, client_id):
+                raise InvalidGrantError("the token was issued to another client")
+            await runtime.service.revoke_refresh_token(value)
     else:
         try:
             verified = await runtime.verify_access_token(value, hooks=False)
         except InvalidTokenError:
             pass  # RFC 7009 2.2: an invalid token is not an error
         else:
+            if not _same_client(runtime, verified.claims.get("client_id"), client_id):
+                raise InvalidGrantError("the token was issued to another client")
             await runtime.service.revoke_access_token(verified.claims)
     return Response(status_code=200, headers=NO_STORE)
 
 
-def _client_ok(request: Request, configured_id: str | None, configured: Any) -> None:
-    credentials = basic_credentials(request)
-    if configured_id is None or configured is None:
-        raise InvalidClient("introspection is not configured on this server")
-    # Raw and form-urlencoded forms, every comparison in constant time (see BasicCredentials).
-    if not credentials.matches(configured_id, configured.get_secret_value()):
-        raise InvalidClient()
+def _same_client(runtime: Runtime, issued_to: object, requester: str) -> bool:
+    # The first-party ids (settings.client_id and the names /auth/login accepts) are one
+    # unauthenticated client: any of them revokes a first-party token, as before.
+    settings = runtime.settings
+    first_party = (settings.client_id, *settings.client_ids)
+    return issued_to == requester or (issued_to in first_party and requester in first_party)
+
+
+async def _introspecting_client(request: Request, runtime: Runtime, form: dict[str, str]) -> None:
+    """RFC 7662 2.1: the settings' introspection client (HTTP Basic, as before), or any
+    registered confidential client, authenticated by its own method."""
+    settings = runtime.settings
+    configured_id = settings.introspection_client_id
+    configured = settings.introspection_client_secret
+    header = request.headers.get("authorization")
+    if configured_id is not None and configured is not None and header is not None:
+        credentials = basic_credentials(request)
+        if configured_id in (credentials.raw_id, credentials.form_id):
+            # Raw and form-urlencoded forms, each compared in constant time.
+            if not credentials.matches(configured_id, configured.get_secret_value()):
+                raise InvalidClientError("wrong introspection secret", header_used=True)
+            return
+    authenticated = await _client(request, runtime, form, anonymous_ok=False)
+    if authenticated.client.is_public:
+        raise InvalidClientError("introspection is for confidential clients")
 
 
 @router.post(
@@ -105,15 +183,14 @@ def _client_ok(request: Request, configured_id: str | None, configured: Any) -> 
         415,
         *api.STORE,
     ),
-    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S}, ("token",)),
+    openapi_extra=api.form_body({"token": _S, "token_type_hint": _S, **_CLIENT}, ("token",)),
 )
 async def introspect(request: Request) -> Response:
     """RFC 7662 for access tokens. Inactive is just ``{"active": false}``; a denylist that
     cannot answer is a 503, never an ``active`` answer."""
     runtime = runtime_of(request)
-    settings = runtime.settings
-    _client_ok(request, settings.introspection_client_id, settings.introspection_client_secret)
     form = await form_body(request)
+    await _introspecting_client(request, runtime, form)
     value = required_string(form, "token", max_length=8192)
     try:
         verified = await runtime.verify_access_token(value)

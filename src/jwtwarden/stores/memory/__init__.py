@@ -5,17 +5,22 @@ against the same contract as these.
 - ``MemoryUserStore``, ``MemorySessionStore``: the session ports (``jwtwarden.sessions.ports``);
 - ``MemoryKeyStore``: the ``KeyStore`` port (``jwtwarden.keys.records``);
 - ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
-- ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``).
+- ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``);
+- ``MemoryClientStore``, ``MemoryAssertionReplayStore``: the OAuth ports
+  (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``).
 """
 
 from __future__ import annotations
 
+from .clients import MemoryAssertionReplayStore, MemoryClientStore
 from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
 from .ratelimit import MemoryRateLimiter
 from .sessions import MemorySessionStore, MemoryUserStore
 
 __all__ = [
+    "MemoryAssertionReplayStore",
+    "MemoryClientStore",
     "MemoryDenylist",
     "MemoryKeyStore",
     "MemoryRateLimiter",

@@ -9,11 +9,13 @@ One module per concern, none importing another but ``engine``, ``schema`` and ``
 - ``engine``: ``async_url``, ``create_engine``, ``prepare_sqlite_file``;
 - ``schema``: the tables (``metadata``, what the migrations create);
 - ``driver``: the hot paths' own asyncpg pool, under SQLAlchemy's;
-- ``users``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each.
+- ``users``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each;
+- ``clients``: the OAuth client registry and the ``private_key_jwt`` replay store.
 """
 
 from __future__ import annotations
 
+from .clients import SQLAssertionReplayStore, SQLClientStore
 from .denylist import SQLDenylist
 from .engine import async_url, create_engine, prepare_sqlite_file
 from .keys import SQLKeyStore
@@ -23,6 +25,8 @@ from .sessions import SQLSessionStore
 from .users import SQLUserStore
 
 __all__ = [
+    "SQLAssertionReplayStore",
+    "SQLClientStore",
     "SQLDenylist",
     "SQLKeyStore",
     "SQLLease",
