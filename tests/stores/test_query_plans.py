@@ -66,6 +66,11 @@ BIG = frozenset({"jw_users", "jw_sessions", "jw_refresh_tokens", "jw_denylist"})
 SMALL = {
     "jw_signing_keys": "a key ring: a few keys per environment",
     "jw_leases": "one row per periodic chore",
+    "jw_oauth_clients": "one row per registered application",
+    "jw_oauth_client_secrets": "a client's current secret and the one in its rotation overlap",
+    # TODO(issue 14): each row lives only until its assertion's short exp, so the table is
+    # bounded by rate x lifetime; still, audit its statements' plans as a big table.
+    "jw_oauth_assertion_jtis": "private_key_jwt replay markers, each kept until its exp",
 }
 # Store methods that issue no statement on a table.
 NO_TABLE = {
