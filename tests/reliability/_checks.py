@@ -51,6 +51,7 @@ class Findings:
     status_500: int
     without_retry_after: int
     unavailable_outside_faults: int
+    unavailable_outside_by_kind: dict[str, int]
     seconds: dict[str, float]
 
     def report(self, name: str) -> None:
@@ -123,6 +124,9 @@ async def examine(stack: Stack, load: Load) -> Findings:
         without_retry_after=sum(1 for c in load.calls if c.status == 503 and not c.retry_after),
         unavailable_outside_faults=sum(
             1 for c in load.calls if c.status == 503 and not load.in_fault(c)
+        ),
+        unavailable_outside_by_kind=dict(
+            Counter(c.kind for c in load.calls if c.status == 503 and not load.in_fault(c))
         ),
         seconds=dict(load.timings),
     )

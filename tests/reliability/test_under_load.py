@@ -150,7 +150,7 @@ async def test_should_lose_no_acknowledged_rotation_when_postgresql_crashes(
             tmp_path, postgres_settings={"synchronous_commit": "off"}, before_server=control
         ) as stack,
     ):
-        load = Load(stack.url)
+        load = Load(stack.url, logout_every=20)  # logouts: denials must outlive the crash too
         async with load.running():
             await asyncio.sleep(WARM)
             async with load.fault("postgresql crash (immediate stop), then start"):

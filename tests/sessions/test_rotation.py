@@ -31,6 +31,7 @@ from jwtwarden.keys.rotation import KeyRing
 from jwtwarden.policy import VerificationPolicy
 from jwtwarden.revocation import DenylistCheck
 from jwtwarden.sessions import PasswordHasher, SessionConfig, SessionService
+from jwtwarden.sessions.rotation import successor_of
 from jwtwarden.stores.memory import MemoryDenylist, MemorySessionStore, MemoryUserStore
 from jwtwarden.stores.sql import SQLSessionStore, SQLUserStore, create_engine
 from jwtwarden.verify import Verifier
@@ -143,6 +144,7 @@ async def test_should_give_a_retry_after_a_client_timeout_the_same_successor(
     assert retried.access_token != lost.access_token  # a new access token is fine
     assert retried.claims["jti"] != lost.claims["jti"]
     assert retried.session_id == first.session_id
+    assert lost.refresh_token == successor_of(KEY, first.refresh_token)  # derived, as documented
     assert not await _revoked(service, first.session_id)
     # The successor is live: it rotates, once.
     after = await service.refresh(retried.refresh_token)

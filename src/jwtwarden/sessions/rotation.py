@@ -79,7 +79,11 @@ def successor_of(key: bytes, presented: str) -> str:
         >>> successor_of(b"k" * 32, "jwtw_rt_" + "A" * 43).startswith("jwtw_rt_")
         True
     """
-    mac = hmac.HMAC(key, hashes.SHA256())
+    return _successor(hmac.HMAC(key, hashes.SHA256()), presented)
+
+
+def _successor(keyed: hmac.HMAC, presented: str) -> str:
+    mac = keyed.copy()  # a copy of the keyed state: no key set-up per refresh
     mac.update(presented.encode("ascii"))
     return REFRESH_TOKEN_PREFIX + base64.urlsafe_b64encode(mac.finalize()).rstrip(b"=").decode()
 
@@ -167,13 +171,17 @@ class Rotator:
     key: bytes = field(repr=False)
     retry_window: float
     idle_ttl: float
+    _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keyed", hmac.HMAC(self.key, hashes.SHA256()))
 
     async def refresh(
         self, presented: str, digest: bytes, *, now: float, client_id: str | None, mint: Mint
     ) -> Outcome:
         """Spend ``presented`` (whose storage hash is ``digest``) or judge why not; ``mint``
         is called inside the transaction, and whatever it raises rolls everything back."""
-        successor = successor_of(self.key, presented)
+        successor = _successor(self._keyed, presented)
         successor_hash = hashlib.sha256(successor.encode("ascii")).digest()
         new = NewRefreshToken(
             token_hash=successor_hash, issued_at=now, expires_at=now + self.idle_ttl

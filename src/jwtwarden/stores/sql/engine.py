@@ -113,7 +113,12 @@ def create_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=False,
+        # A connection that sat idle in this pool while PostgreSQL restarted is dead; without
+        # the ping its first use after the restart failed that request (a logout answered 503
+        # with PostgreSQL up again: tests/reliability, the crash scenario). One round trip per
+        # checkout, on the paths off the hot one (the hot paths use the driver pool, whose
+        # asyncpg connections notice the closed socket themselves).
+        pool_pre_ping=True,
         pool_timeout=pool_timeout,
         connect_args={"server_settings": server_settings},
     )
