@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,35 @@ def create_private_file(path: Path, *, what: str) -> None:
     except OSError as exc:
         raise ValueError(f"cannot create {what} {str(path)!r}: {exc.strerror}") from None
     os.close(fd)
+
+
+def random_key_file(path: Path, *, size: int, what: str) -> bytes:
+    """The ``size`` random bytes kept in ``path`` (``0600``), made on first use.
+
+    The key is written whole under a temporary name, then linked into place: ``link`` fails if
+    another process got there first (its key wins), and a reader never sees a partial file.
+    For development keys that every worker of one host must share (no KEK to derive them from).
+
+    Raises:
+        ValueError: the file is open to others, is not a regular file, or is not ``size`` bytes.
+    """
+    if not check_private_file(path, what=what):
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(secrets.token_bytes(size))
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    check_private_file(path, what=what)
+    key = path.read_bytes()
+    if len(key) != size:
+        raise ValueError(f"{what} {str(path)!r} is not a {size}-byte key")
+    return key
 
 
 @contextlib.contextmanager

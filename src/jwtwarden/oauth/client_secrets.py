@@ -9,9 +9,7 @@ nothing a password hash's cost would protect further.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .._files import check_private_file, private_directory
+from .._files import private_directory, random_key_file
 from .clients import ClientSecretHash
 
 __all__ = ["PEPPER_FILE", "SECRET_BYTES", "SecretHasher", "load_pepper"]
@@ -93,27 +91,4 @@ def load_pepper(kek: bytes | None, data_dir: Path | None) -> bytes:
     if data_dir is None:
         raise ValueError("client secrets need a KEK or a data directory for their pepper")
     private_directory(data_dir, what="data directory (JWTWARDEN_DATA_DIR)")
-    path = data_dir / PEPPER_FILE
-    if not check_private_file(path, what="client secret pepper"):
-        _create_pepper_file(path)
-    check_private_file(path, what="client secret pepper")
-    pepper = path.read_bytes()
-    if len(pepper) != _PEPPER_BYTES:
-        raise ValueError(f"{path} is not a pepper file ({_PEPPER_BYTES} bytes)")
-    return pepper
-
-
-def _create_pepper_file(path: Path) -> None:
-    # Written whole under a temporary name (0600 from the start), then linked into place:
-    # link() fails if another process got there first, and a reader never sees a partial file.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(_PEPPER_BYTES))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    return random_key_file(data_dir / PEPPER_FILE, size=_PEPPER_BYTES, what="client secret pepper")
