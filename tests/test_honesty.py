@@ -12,7 +12,11 @@ It reads every module under tests/ (syntax only, nothing is imported) and refuse
 - assertions that cannot fail (``assert True``, ``assert x or True``, ``assert x == x`` with
   no call in ``x``, ``assert len(x) >= 0``, ``isinstance(x, object)``);
 - a test function with no assertion at all (no ``assert``, no ``pytest.raises``/``warns``/
-  ``fail``, no call to a helper of tests/ that asserts).
+  ``fail``, no call to a helper of tests/ that asserts);
+- a skip that would also skip under ``CI=true`` (issue 10: a green CI must have run every test):
+  ``pytest.skip(...)`` is allowed only right after ``if IN_CI: pytest.fail(...)`` in the same
+  block, and ``pytest.mark.skip``/``skipif``/``xfail``/``importorskip`` only in a statement that
+  reads ``IN_CI`` (the Wycheproof placeholder: skipped locally, run and failed under CI).
 
 A use that is right would go in ``ALLOWED`` with the reason beside it; there is none today.
 """
@@ -133,6 +137,61 @@ def offences(source: str) -> Iterator[tuple[int, str, str]]:
             yield line, where, "an assertion that cannot fail"
 
 
+_SKIPS = {"skip", "skipif", "xfail", "importorskip"}
+
+
+def _reads_ci(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "IN_CI" for n in ast.walk(node))
+
+
+def _fails_under_ci(statement: ast.stmt | None) -> bool:
+    """``if IN_CI: ... pytest.fail(...)``."""
+    return (
+        isinstance(statement, ast.If)
+        and _reads_ci(statement.test)
+        and any(name == "fail" for body in statement.body for name in _called(body))
+    )
+
+
+def _statements(tree: ast.Module) -> Iterator[tuple[ast.stmt, ast.stmt | None]]:
+    """Each statement with the statement before it in the same block (``None`` if first)."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                previous: ast.stmt | None = None
+                for statement in block:
+                    if isinstance(statement, ast.stmt):
+                        yield statement, previous
+                        previous = statement
+
+
+def ci_skips(source: str) -> Iterator[tuple[int, str, str]]:
+    """(line, function, what) for each skip that is not a failure under ``CI=true``."""
+    tree = ast.parse(source)
+    owner = _enclosing(tree)
+    seen: set[int] = set()
+    for statement, previous in _statements(tree):
+        inner = [s for s in ast.walk(statement) if isinstance(s, ast.stmt) and s is not statement]
+        own = set().union(*(map(id, ast.walk(s)) for s in inner)) if inner else set()
+        for node in ast.walk(statement):
+            if id(node) in own or id(node) in seen or _name(node) not in _SKIPS:
+                continue
+            if not isinstance(node, ast.Attribute | ast.Name):
+                continue
+            seen.add(id(node))
+            where = owner.get(statement, "<module>")
+            if _name(node) == "skip" and isinstance(statement, ast.Expr):
+                if not _fails_under_ci(previous):
+                    yield node.lineno, where, "a skip not preceded by `if IN_CI: pytest.fail()`"
+            else:
+                # A decorator is judged by itself, not by the body of the test it marks.
+                decorated = isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+                scope = statement.decorator_list if decorated else [statement]
+                if not any(_reads_ci(part) for part in scope):
+                    yield node.lineno, where, "a skip marker that does not read IN_CI"
+
+
 def _functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -197,9 +256,23 @@ def test_should_find_no_test_without_an_assertion() -> None:
     assert found == []
 
 
+def test_should_find_no_skip_that_would_also_skip_under_ci() -> None:
+    sources = _sources()
+    found = [
+        f"tests/{path}:{line} in {where}: {what}"
+        for path, source in sources.items()
+        for line, where, what in ci_skips(source)
+        if (path, where) not in ALLOWED
+    ]
+    assert found == []
+    # The scan sees the real guards (conftest's service check is one).
+    assert any("pytest.skip" in source for source in sources.values())
+
+
 def test_should_keep_only_allowlist_entries_that_still_match_something() -> None:
     sources = _sources()
     hits = {(p, where) for p, s in sources.items() for _, where, _ in offences(s)}
+    hits |= {(p, where) for p, s in sources.items() for _, where, _ in ci_skips(s)}
     hits |= {(p, name) for p, _, name in assertion_free_tests(sources)}
     assert set(ALLOWED) <= hits  # a stale entry would silently allow the next one
 
@@ -274,3 +347,37 @@ def test_should_flag_a_test_that_asserts_nothing_even_through_helpers() -> None:
         ("a.py", "test_nothing"),
         ("a.py", "test_nothing_async"),
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def test_a():\n    pytest.skip('no node')\n",
+        "def test_a():\n    if not ok:\n        pytest.skip('no node')\n",
+        "def _need(p):\n    if IN_CI:\n        print(p)\n    pytest.skip(p)\n",
+        "def _need(p):\n    if os.environ.get('CI'):\n        pytest.fail(p)\n    pytest.skip(p)\n",
+        "def _need(p):\n    if IN_CI:\n        pytest.fail(p)\n    log(p)\n    pytest.skip(p)\n",
+        "@pytest.mark.skip(reason='flaky')\ndef test_a():\n    assert f()\n",
+        "@pytest.mark.skipif(sys.platform == 'win32', reason='x')\ndef test_a():\n    assert f()\n",
+        "@pytest.mark.xfail\ndef test_a():\n    assert f()\n",
+        "pytestmark = pytest.mark.skipif(not HAVE_NODE, reason='no node')\n",
+        "atheris = pytest.importorskip('atheris')\n",
+        "@pytest.mark.skip(reason='x')\ndef test_a():\n    assert IN_CI\n",
+    ],
+)
+def test_should_flag_every_skip_that_would_also_skip_under_ci(source: str) -> None:
+    assert len(list(ci_skips(source))) == 1
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def _need(p):\n    if IN_CI:\n        pytest.fail(p + ' (CI=true)')\n    pytest.skip(p)\n",
+        "def f(reason):\n    mark = pytest.mark.skip(reason=reason) if not IN_CI else ()\n"
+        "    return mark\n",
+        "def test_a():\n    skipped = _type_checking_nodes(tree)\n    assert skipped\n",
+        "def test_a():\n    assert f(skip=True)\n",
+    ],
+)
+def test_should_leave_skips_that_fail_under_ci_alone(source: str) -> None:
+    assert list(ci_skips(source)) == []

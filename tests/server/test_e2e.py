@@ -20,6 +20,7 @@ from jwtwarden.keys.keyset import KeySet
 from jwtwarden.policy import VerificationPolicy
 from jwtwarden.unsafe import decode_unverified
 from jwtwarden.verify import Verifier
+from tests.conftest import IN_CI
 
 from .conftest import INTROSPECTION, ORIGIN, Deployment
 from .support import run_cli
@@ -456,11 +457,9 @@ def test_should_verify_an_access_token_with_node_jose_through_the_jwks_url(
     interop = Path(__file__).resolve().parents[1] / "interop"
     node = shutil.which("node")
     if node is None or not (interop / "node_modules" / "jose").is_dir():
-        import os
-
         message = "node or tests/interop/node_modules/jose missing (scripts/test installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
+        if IN_CI:
+            pytest.fail(message + " (CI=true, so this is a failure, not a skip)")
         pytest.skip(message)
     token = _login(deployment, _new_user(deployment))["access_token"]
     jwks_url = deployment.url + "/.well-known/jwks.json"
