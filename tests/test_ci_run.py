@@ -1,0 +1,58 @@
+""".ci/run runs both legs of issue 10 (newest, then lowest versions) and fails if either does.
+
+The real ``.ci/run`` is copied next to a stand-in ``scripts/test`` that records its arguments
+and exits with the code the test chooses for each leg; nothing is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STAND_IN = """#!/usr/bin/env bash
+echo "$*" >> "$(dirname "$0")/../calls"
+if [ "${1:-}" = "--lowest" ]; then exit "$LOWEST_RC"; fi
+exit "$NEWEST_RC"
+"""
+
+
+def _run(tmp_path: Path, newest: int, lowest: int) -> tuple[int, list[str], str]:
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    stand_in = tmp_path / "scripts" / "test"
+    stand_in.write_text(STAND_IN)
+    stand_in.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "NEWEST_RC": str(newest), "LOWEST_RC": str(lowest)}
+    done = subprocess.run(
+        [str(tmp_path / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60
+    )
+    calls = (tmp_path / "calls").read_text().splitlines()
+    return done.returncode, calls, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("newest", "lowest", "expected"),
+    [(0, 0, 0), (1, 0, 1), (0, 1, 1), (2, 5, 1)],
+    ids=[
+        "passes when both legs pass",
+        "fails when the newest leg fails",
+        "fails when the lowest leg fails",
+        "fails when both fail",
+    ],
+)
+def test_should_run_both_legs_and_fail_when_either_fails(
+    tmp_path: Path, newest: int, lowest: int, expected: int
+) -> None:
+    rc, calls, log = _run(tmp_path, newest, lowest)
+    assert rc == expected, log
+    # Both legs ran, newest first, even when the first failed.
+    assert calls == ["-q", "--lowest -q"]
+    assert f"newest versions: exit {newest} in " in log
+    assert f"lowest versions: exit {lowest} in " in log
+    assert f"newest exit {newest}, lowest exit {lowest}" in log
