@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, An
         pg.remove()
 
 
+# A context manager, not a generator driven by `async for`: a failing test body then still
+# closes the app and drops its schema at once (a generator was left to the garbage collector).
+@asynccontextmanager
 async def _app(pg: Any, rd: Any, tmp_path: Path, **settings: Any) -> AsyncIterator[App]:
     with pg_schema(pg.url) as db:
         app = create_app(
@@ -77,6 +81,14 @@ async def _login(c: httpx.AsyncClient) -> httpx.Response:
     return await c.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})
 
 
+async def _pair(c: httpx.AsyncClient) -> dict[str, Any]:
+    """A login that must succeed: its access and refresh tokens."""
+    r = await _login(c)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 async def _active(c: httpx.AsyncClient, token: str) -> bool:
     r = await c.post("/oauth/introspect", data={"token": token}, auth=RS)
     assert r.status_code == 200, r.text
@@ -96,35 +108,32 @@ async def test_should_keep_logged_out_tokens_refused_and_logins_working_after_a_
 ) -> None:
     pg, rd = services
     async with asyncio.timeout(BOUND):
-        async for app in _app(pg, rd, tmp_path):
-            async with app.client() as c:
-                pairs = [(await _login(c)).json() for _ in range(20)]
-                for pair in pairs:
-                    out = await c.post(
-                        "/auth/logout", json={"refresh_token": pair["refresh_token"]}
-                    )
-                    assert out.status_code == 200
-                # Redis without persistence forgets every denial when it restarts.
-                rd.stop()
-                rd.start()
-                still_active = [await _active(c, p["access_token"]) for p in pairs]
-                assert still_active.count(True) == 0
-                statuses = [(await _login(c)).status_code for _ in range(32)]
-                assert (statuses.count(503), set(statuses)) == (0, {200})
-                # A second restart, then logouts: none fails, and each token is refused.
-                rd.stop()
-                rd.start()
-                fresh = [(await _login(c)).json() for _ in range(8)]
-                rd.stop()
-                rd.start()
-                outs = [
-                    (
-                        await c.post("/auth/logout", json={"refresh_token": p["refresh_token"]})
-                    ).status_code
-                    for p in fresh
-                ]
-                assert outs == [200] * 8
-                assert [await _active(c, p["access_token"]) for p in fresh] == [False] * 8
+        async with _app(pg, rd, tmp_path) as app, app.client() as c:
+            pairs = [await _pair(c) for _ in range(20)]
+            for pair in pairs:
+                out = await c.post("/auth/logout", json={"refresh_token": pair["refresh_token"]})
+                assert out.status_code == 200
+            # Redis without persistence forgets every denial when it restarts.
+            rd.stop()
+            rd.start()
+            still_active = [await _active(c, p["access_token"]) for p in pairs]
+            assert still_active.count(True) == 0
+            statuses = [(await _login(c)).status_code for _ in range(32)]
+            assert (statuses.count(503), set(statuses)) == (0, {200})
+            # A second restart, then logouts: none fails, and each token is refused.
+            rd.stop()
+            rd.start()
+            fresh = [await _pair(c) for _ in range(8)]
+            rd.stop()
+            rd.start()
+            outs = [
+                (
+                    await c.post("/auth/logout", json={"refresh_token": p["refresh_token"]})
+                ).status_code
+                for p in fresh
+            ]
+            assert outs == [200] * 8
+            assert [await _active(c, p["access_token"]) for p in fresh] == [False] * 8
 
 
 async def test_should_bring_a_denial_made_while_redis_was_down_to_redis_when_it_is_back(
@@ -132,22 +141,19 @@ async def test_should_bring_a_denial_made_while_redis_was_down_to_redis_when_it_
 ) -> None:
     pg, rd = services
     async with asyncio.timeout(BOUND):
-        async for app in _app(pg, rd, tmp_path):
-            async with app.client() as c:
-                pair = (await _login(c)).json()
-                sid = (await app.runtime.verify_access_token(pair["access_token"])).claims["sid"]
-                rd.pause()  # stalled: every write times out, nothing is forgotten
-                try:
-                    out = await c.post(
-                        "/auth/logout", json={"refresh_token": pair["refresh_token"]}
-                    )
-                finally:
-                    rd.resume()
-                assert out.status_code == 200
-                key = app.runtime.settings.redis_prefix + "deny:s:" + sid
-                while not await _redis_has(rd, key):  # retried until it lands (bounded above)
-                    await asyncio.sleep(0.1)
-                assert await _active(c, pair["access_token"]) is False
+        async with _app(pg, rd, tmp_path) as app, app.client() as c:
+            pair = await _pair(c)
+            sid = (await app.runtime.verify_access_token(pair["access_token"])).claims["sid"]
+            rd.pause()  # stalled: every write times out, nothing is forgotten
+            try:
+                out = await c.post("/auth/logout", json={"refresh_token": pair["refresh_token"]})
+            finally:
+                rd.resume()
+            assert out.status_code == 200
+            key = app.runtime.settings.redis_prefix + "deny:s:" + sid
+            while not await _redis_has(rd, key):  # retried until it lands (bounded above)
+                await asyncio.sleep(0.1)
+            assert await _active(c, pair["access_token"]) is False
 
 
 async def test_should_deny_the_access_tokens_of_a_session_ended_for_reuse_while_redis_was_down(
@@ -155,21 +161,20 @@ async def test_should_deny_the_access_tokens_of_a_session_ended_for_reuse_while_
 ) -> None:
     pg, rd = services
     async with asyncio.timeout(BOUND):
-        async for app in _app(pg, rd, tmp_path):
-            async with app.client() as c:
-                first = (await _login(c)).json()
-                form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
-                second = (await c.post("/oauth/token", data=form)).json()
-                # The successor is used, so the first token is reuse, not a retry.
-                used = {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
-                third = (await c.post("/oauth/token", data=used)).json()
-                rd.stop()
-                reused = await c.post("/oauth/token", data=form)
-                rd.start()
-                assert reused.status_code == 400
-                assert await _active(c, third["access_token"]) is False
-                assert await _active(c, second["access_token"]) is False
-                assert await _active(c, first["access_token"]) is False
+        async with _app(pg, rd, tmp_path) as app, app.client() as c:
+            first = await _pair(c)
+            form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+            second = (await c.post("/oauth/token", data=form)).json()
+            # The successor is used, so the first token is reuse, not a retry.
+            used = {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+            third = (await c.post("/oauth/token", data=used)).json()
+            rd.stop()
+            reused = await c.post("/oauth/token", data=form)
+            rd.start()
+            assert reused.status_code == 400
+            assert await _active(c, third["access_token"]) is False
+            assert await _active(c, second["access_token"]) is False
+            assert await _active(c, first["access_token"]) is False
 
 
 async def test_should_answer_503_with_retry_after_on_a_table_lock_and_not_kill_the_session(
@@ -177,32 +182,34 @@ async def test_should_answer_503_with_retry_after_on_a_table_lock_and_not_kill_t
 ) -> None:
     pg, rd = services
     async with asyncio.timeout(BOUND):
-        async for app in _app(
-            pg, rd, tmp_path, database_lock_timeout=0.5, database_statement_timeout=1.0
+        async with (
+            _app(
+                pg, rd, tmp_path, database_lock_timeout=0.5, database_statement_timeout=1.0
+            ) as app,
+            app.client() as c,
         ):
-            async with app.client() as c:
-                pair = (await _login(c)).json()
-                form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
-                locker = await asyncpg.connect(pg.url)
-                try:
-                    schema = app.runtime.settings.database_schema
-                    tx = locker.transaction()
-                    await tx.start()
-                    await locker.execute(
-                        f'LOCK TABLE "{schema}".jw_refresh_tokens IN ACCESS EXCLUSIVE MODE'
-                    )
-                    stalled = await c.post("/oauth/token", data=form)
-                    await tx.rollback()
-                finally:
-                    await locker.close()
-                assert stalled.status_code == 503
-                assert stalled.json()["error"] == "temporarily_unavailable"
-                assert int(stalled.headers["retry-after"]) >= 1
-                # The client retries the same refresh token: a rotation, not reuse.
-                retried = await c.post("/oauth/token", data=form)
-                assert retried.status_code == 200, retried.text
-                assert app.runtime.metrics.reuse._value.get() == 0
-                assert await _active(c, retried.json()["access_token"]) is True
+            pair = await _pair(c)
+            form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+            locker = await asyncpg.connect(pg.url)
+            try:
+                schema = app.runtime.settings.database_schema
+                tx = locker.transaction()
+                await tx.start()
+                await locker.execute(
+                    f'LOCK TABLE "{schema}".jw_refresh_tokens IN ACCESS EXCLUSIVE MODE'
+                )
+                stalled = await c.post("/oauth/token", data=form)
+                await tx.rollback()
+            finally:
+                await locker.close()
+            assert stalled.status_code == 503
+            assert stalled.json()["error"] == "temporarily_unavailable"
+            assert int(stalled.headers["retry-after"]) >= 1
+            # The client retries the same refresh token: a rotation, not reuse.
+            retried = await c.post("/oauth/token", data=form)
+            assert retried.status_code == 200, retried.text
+            assert app.runtime.metrics.reuse._value.get() == 0
+            assert await _active(c, retried.json()["access_token"]) is True
 
 
 async def test_should_pin_synchronous_commit_on_for_session_store_connections(
@@ -217,7 +224,7 @@ async def test_should_pin_synchronous_commit_on_for_session_store_connections(
         await admin.close()
     try:
         async with asyncio.timeout(BOUND):
-            async for app in _app(pg, rd, tmp_path):
+            async with _app(pg, rd, tmp_path) as app:
                 async with driver_connection(app.runtime.engine) as conn:
                     hot = await conn.fetchval("SHOW synchronous_commit")
                     timeout = await conn.fetchval("SHOW statement_timeout")

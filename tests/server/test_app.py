@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ PASSWORD = "a perfectly long password"
 ORIGIN = "https://app.example.test"
 
 
+# A context manager, not a generator driven by `async for`: a failing test body still ends the
+# app's lifespan at once (its pools and Redis client), instead of leaving it to the collector.
+@asynccontextmanager
 async def _app(tmp_path: Path, **settings: Any) -> AsyncIterator[App]:
     defaults: dict[str, Any] = {
         "data_dir": tmp_path / "data",
@@ -44,7 +48,7 @@ async def _app(tmp_path: Path, **settings: Any) -> AsyncIterator[App]:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[App]:
-    async for app in _app(tmp_path, rate_limit_login_address=3, rate_limit_login_account=100):
+    async with _app(tmp_path, rate_limit_login_address=3, rate_limit_login_account=100) as app:
         yield app
 
 
@@ -92,45 +96,47 @@ async def test_should_answer_503_when_postgresql_ends_the_connection_of_a_refres
     # answer is a 503 (never a 500), the dead connection is dropped, and the token is still
     # live (the transaction never committed).
     with pg_schema(postgres_url) as db:
-        async for app in _app(tmp_path, database_url=db.url, database_schema=db.schema):
-            async with app.client() as c:
-                creds = {"email": "ada@example.test", "password": PASSWORD}
-                pair = (await c.post("/auth/login", json=creds)).json()
-                form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
-                admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+        async with (
+            _app(tmp_path, database_url=db.url, database_schema=db.schema) as app,
+            app.client() as c,
+        ):
+            creds = {"email": "ada@example.test", "password": PASSWORD}
+            pair = (await c.post("/auth/login", json=creds)).json()
+            form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+            admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+            try:
+                holder = admin.transaction()
+                await holder.start()
+                await admin.execute(
+                    f'SELECT 1 FROM "{db.schema}".jw_refresh_tokens '
+                    "WHERE token_hash = $1 FOR UPDATE",
+                    refresh_token_hash(pair["refresh_token"]),
+                )
+                request = asyncio.create_task(c.post("/oauth/token", data=form))
+                watcher = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
                 try:
-                    holder = admin.transaction()
-                    await holder.start()
-                    await admin.execute(
-                        f'SELECT 1 FROM "{db.schema}".jw_refresh_tokens '
-                        "WHERE token_hash = $1 FOR UPDATE",
-                        refresh_token_hash(pair["refresh_token"]),
-                    )
-                    request = asyncio.create_task(c.post("/oauth/token", data=form))
-                    watcher = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
-                    try:
-                        pid = None
-                        for _ in range(500):
-                            pid = await watcher.fetchval(
-                                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = "
-                                "'Lock' AND query LIKE '%jw_refresh_tokens%' AND pid <> $1",
-                                admin.get_server_pid(),
-                            )
-                            if pid is not None:
-                                break
-                            await asyncio.sleep(0.01)
-                        assert pid is not None, "the refresh never waited on the lock"
-                        assert await watcher.fetchval("SELECT pg_terminate_backend($1)", pid)
-                    finally:
-                        await watcher.close()
-                    failed = await request
-                    await holder.rollback()
+                    pid = None
+                    for _ in range(500):
+                        pid = await watcher.fetchval(
+                            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = "
+                            "'Lock' AND query LIKE '%jw_refresh_tokens%' AND pid <> $1",
+                            admin.get_server_pid(),
+                        )
+                        if pid is not None:
+                            break
+                        await asyncio.sleep(0.01)
+                    assert pid is not None, "the refresh never waited on the lock"
+                    assert await watcher.fetchval("SELECT pg_terminate_backend($1)", pid)
                 finally:
-                    await admin.close()
-                assert failed.status_code == 503, failed.text
-                assert failed.json()["error"] == "temporarily_unavailable"
-                ok = await c.post("/oauth/token", data=form)
-                assert ok.status_code == 200, ok.text
+                    await watcher.close()
+                failed = await request
+                await holder.rollback()
+            finally:
+                await admin.close()
+            assert failed.status_code == 503, failed.text
+            assert failed.json()["error"] == "temporarily_unavailable"
+            ok = await c.post("/oauth/token", data=form)
+            assert ok.status_code == 200, ok.text
 
 
 def test_should_answer_a_store_that_cannot_answer_with_503_and_retry_after() -> None:
@@ -185,53 +191,49 @@ async def test_should_answer_500_without_details_for_an_unforeseen_bug(server: A
 
 
 async def test_should_refuse_body_tokens_when_the_server_is_in_cookie_mode(tmp_path: Path) -> None:
-    async for app in _app(tmp_path, cookie_mode=True, cookie_host_prefix=False):
-        async with app.client() as c:
-            creds = {"email": "ada@example.test", "password": PASSWORD}
-            body_mode = await c.post(
-                "/auth/login?mode=body", json=creds, headers={"Origin": ORIGIN}
-            )
-            assert body_mode.status_code == 400
-            login = await c.post("/auth/login", json=creds, headers={"Origin": ORIGIN})
-            assert login.status_code == 200 and "refresh_token" not in login.json()
-            cookies = login.headers.get_list("set-cookie")
-            refresh = [h for h in cookies if h.startswith("__Secure-jwtwarden_refresh=")]
-            # Without the __Host- prefix the cookie is scoped to the two paths that read it.
-            assert sorted(h.split("Path=")[1].split(";")[0] for h in refresh) == [
-                "/auth/logout",
-                "/oauth/token",
-            ]
-            r = await c.post(
-                "/oauth/token",
-                data={"grant_type": "refresh_token", "refresh_token": "jwtw_rt_" + "a" * 43},
-            )
-            assert r.status_code == 400
+    async with _app(tmp_path, cookie_mode=True, cookie_host_prefix=False) as app, app.client() as c:
+        creds = {"email": "ada@example.test", "password": PASSWORD}
+        body_mode = await c.post("/auth/login?mode=body", json=creds, headers={"Origin": ORIGIN})
+        assert body_mode.status_code == 400
+        login = await c.post("/auth/login", json=creds, headers={"Origin": ORIGIN})
+        assert login.status_code == 200 and "refresh_token" not in login.json()
+        cookies = login.headers.get_list("set-cookie")
+        refresh = [h for h in cookies if h.startswith("__Secure-jwtwarden_refresh=")]
+        # Without the __Host- prefix the cookie is scoped to the two paths that read it.
+        assert sorted(h.split("Path=")[1].split(";")[0] for h in refresh) == [
+            "/auth/logout",
+            "/oauth/token",
+        ]
+        r = await c.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": "jwtw_rt_" + "a" * 43},
+        )
+        assert r.status_code == 400
 
 
 async def test_should_fail_closed_with_503_when_redis_is_unreachable(tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    async for app in _app(tmp_path, redis_url=url):
-        async with app.client() as c:
-            login = await c.post(
-                "/auth/login", json={"email": "ada@example.test", "password": PASSWORD}
-            )
-            assert login.status_code == 503
-            token = app.runtime.issuer.mint(
-                "access",
-                sub="someone",
-                audience=app.runtime.settings.audiences,
-                claims={"sid": "s", "auth_version": 1},
-            )
-            r = await c.post("/oauth/introspect", data={"token": token}, auth=("rs", "s" * 40))
-            assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable"
-            assert r.headers["retry-after"]
+    async with _app(tmp_path, redis_url=url) as app, app.client() as c:
+        login = await c.post(
+            "/auth/login", json={"email": "ada@example.test", "password": PASSWORD}
+        )
+        assert login.status_code == 503
+        token = app.runtime.issuer.mint(
+            "access",
+            sub="someone",
+            audience=app.runtime.settings.audiences,
+            claims={"sid": "s", "auth_version": 1},
+        )
+        r = await c.post("/oauth/introspect", data={"token": token}, auth=("rs", "s" * 40))
+        assert r.status_code == 503 and r.json()["error"] == "temporarily_unavailable"
+        assert r.headers["retry-after"]
 
 
 async def test_should_let_tokens_through_an_unreachable_redis_only_with_fail_open(
     tmp_path: Path,
 ) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    async for app in _app(tmp_path, redis_url=url, denylist_fail_open=True):
+    async with _app(tmp_path, redis_url=url, denylist_fail_open=True) as app:
         user = await app.runtime.users.user_by_email("ada@example.test")
         token = app.runtime.issuer.mint(
             "access",

@@ -65,6 +65,10 @@ def redis_client(
         max_connections=max_connections,
         retry_on_timeout=False,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        # Named twice on purpose: redis-py before 6 resends a command (and a pipeline) only when
+        # its error is also in ``retry_on_error``, whatever the Retry supports; without it the
+        # first command after a Redis restart failed (a 503 at login: tests/reliability).
+        retry_on_error=[RedisConnectionError],
         health_check_interval=health_check_interval,
     )
 
