@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests._logging_state import changes, logging_state
 from tests._services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +81,14 @@ def busy_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Fail the test that leaves a jwtwarden logger changed (not propagating, disabled, another
+    level or handler): every later caplog test would see no records (tests/_logging_state.py)."""
+    before = logging_state()
+    yield
+    changed = changes(before, logging_state())
+    if changed:
+        pytest.fail("this test left jwtwarden's logging changed: " + "; ".join(changed))
