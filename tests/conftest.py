@@ -86,8 +86,16 @@ def busy_port() -> Iterator[int]:
 @pytest.fixture(autouse=True)
 def _logging_left_as_found() -> Iterator[None]:
     """Fail the test that leaves a jwtwarden logger changed (not propagating, disabled, another
-    level or handler): every later caplog test would see no records (tests/_logging_state.py)."""
+    level or handler): every later caplog test would see no records (tests/_logging_state.py).
+    jwtwarden never configures its own loggers, so each test must also start from the defaults
+    (a module of tests/ changing them at import is caught here, at the first test)."""
     before = logging_state()
+    found = changes({}, before)
+    if found:
+        pytest.fail(
+            "jwtwarden's logging was changed before this test (at import or collection, or by "
+            "an earlier test's fixture): " + "; ".join(found)
+        )
     yield
     changed = changes(before, logging_state())
     if changed:

@@ -13,6 +13,7 @@ Run from the repository root. Documented in docs/security.md ("Fuzzing").
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -43,6 +44,10 @@ def _arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str] | None = None) -> None:
     args, extra = _arguments(sys.argv[1:] if argv is None else argv)
     import atheris
+
+    # In the fuzzing process only (never at import of the targets, which the test suite does):
+    # parse_jwks logs each dropped key, millions of lines in a run.
+    logging.getLogger("jwtwarden").setLevel(logging.CRITICAL)
 
     # Coverage feedback from our code and from the JOSE library it hands keys to.
     with atheris.instrument_imports(include=["jwtwarden", "joserfc"]):

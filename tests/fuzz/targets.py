@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -64,8 +63,6 @@ HS256_JWK = {
     "kid": "fuzz-hs256",
     "k": base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode(),
 }
-
-logging.getLogger("jwtwarden").setLevel(logging.CRITICAL)  # parse_jwks logs each dropped key
 
 
 def _build() -> tuple[dict[str, Any], list[Verifier]]:
