@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["LoggerState", "changes", "logging_state"]
+__all__ = ["LoggerState", "changes", "logging_state", "restore"]
 
-LoggerState = tuple[int, bool, bool, tuple[int, ...]]
+LoggerState = tuple[int, bool, bool, tuple[logging.Handler, ...]]
 _DEFAULT: LoggerState = (logging.NOTSET, True, False, ())
 _ROOTS = ("jwtwarden",)
 
@@ -23,13 +23,12 @@ def _watched(name: str) -> bool:
 
 
 def logging_state() -> dict[str, object]:
-    """The global disable level, and (level, propagate, disabled, handler ids) per jwtwarden
-    logger that exists."""
+    """The global disable level, and (level, propagate, disabled, handlers) per jwtwarden logger
+    that exists (handlers compare by identity)."""
     state: dict[str, object] = {"logging.disable": logging.root.manager.disable}
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger) and _watched(name):
-            handlers = tuple(id(h) for h in logger.handlers)
-            state[name] = (logger.level, logger.propagate, logger.disabled, handlers)
+            state[name] = (logger.level, logger.propagate, logger.disabled, tuple(logger.handlers))
     return state
 
 
@@ -52,3 +51,19 @@ def _describe(value: object) -> str:
             f"handlers={len(handlers)}"
         )
     return repr(value)
+
+
+def restore(before: dict[str, object]) -> None:
+    """Put every jwtwarden logger back as ``before`` recorded it (a logger created since then:
+    to a new logger's defaults), so that only the test that changed the state fails, not every
+    test after it."""
+    disable = before.get("logging.disable", 0)
+    logging.disable(disable if isinstance(disable, int) else 0)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and _watched(name):
+            was = before.get(name, _DEFAULT)
+            assert isinstance(was, tuple)
+            level, propagate, disabled, handlers = was
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+            logger.handlers[:] = list(handlers)

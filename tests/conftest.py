@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests._logging_state import changes, logging_state
+from tests._logging_state import changes, logging_state, restore
 from tests._services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,7 @@ def _logging_left_as_found() -> Iterator[None]:
     before = logging_state()
     found = changes({}, before)
     if found:
+        restore({})  # reported once, by the first test that sees it
         pytest.fail(
             "jwtwarden's logging was changed before this test (at import or collection, or by "
             "an earlier test's fixture): " + "; ".join(found)
@@ -99,4 +100,5 @@ def _logging_left_as_found() -> Iterator[None]:
     yield
     changed = changes(before, logging_state())
     if changed:
+        restore(before)  # only this test fails, not every later one
         pytest.fail("this test left jwtwarden's logging changed: " + "; ".join(changed))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from jwtwarden.server.logs import logging_config
-from tests._logging_state import changes, logging_state
+from tests._logging_state import changes, logging_state, restore
 
 NAME = "jwtwarden.guard-self-test"
 
@@ -100,3 +100,13 @@ def test_should_not_count_a_logger_created_with_its_defaults_as_a_change() -> No
     before = logging_state()
     logging.getLogger("jwtwarden.guard-self-test.new-" + str(id(before)))
     assert changes(before, logging_state()) == []
+
+
+def test_should_put_the_loggers_back_as_they_were(logger: logging.Logger) -> None:
+    before = logging_state()
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    logging.getLogger(NAME + ".child").disabled = True
+    restore(before)
+    assert changes(before, logging_state()) == []
+    assert logger.propagate is True and logger.handlers == []

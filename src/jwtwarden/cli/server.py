@@ -144,9 +144,12 @@ def serve(
 
     from ..server.logs import configure_logging, logging_config
 
-    configure_logging(settings.log_level)
     _banner(settings)
     _data_dir(settings)
+    # Only once every refusal that needs no I/O has passed: the configuration takes over the
+    # process's jwtwarden loggers (its own handler, no propagation), which a refused start run
+    # in-process (the CLI tests) must not leave behind.
+    configure_logging(settings.log_level)
     try:
         # Migrate and create the first key once, here, before any worker races to do it.
         asyncio.run(_prepare(settings))
