@@ -300,7 +300,13 @@ class SessionService:
 
     # --- ending sessions ------------------------------------------------------------------
 
-    async def logout(self, *, refresh_token: object = None, session_id: str | None = None) -> bool:
+    async def logout(
+        self,
+        *,
+        refresh_token: object = None,
+        session_id: str | None = None,
+        reason: str = "logout",
+    ) -> bool:
         """End the session named by a refresh token (spent or live) or by a ``sid``.
 
         Returns whether a session was found. Its live access tokens are denied by ``sid``.
@@ -309,13 +315,13 @@ class SessionService:
         session: SessionRecord | None = None
         digest = refresh_token_hash(refresh_token) if refresh_token is not None else None
         if digest is not None:
-            session = await self.sessions.revoke_by_token(digest, now=now, reason="logout")
+            session = await self.sessions.revoke_by_token(digest, now=now, reason=reason)
         if session is None and session_id:
-            session = await self.sessions.revoke_session(session_id, now=now, reason="logout")
+            session = await self.sessions.revoke_session(session_id, now=now, reason=reason)
         if session is None:
             return False
         await self._deny_session(session.id)
-        self._event("session_revoked", sid=session.id, reason="logout")
+        self._event("session_revoked", sid=session.id, reason=reason)
         return True
 
     async def session_of(self, refresh_token: object) -> str | None:
