@@ -15,7 +15,8 @@ In this order, each refusal ``invalid_grant`` (RFC 6749 5.2) unless said otherwi
    never leaves tokens of a replayed code alive.
 
 The redeemed ``AuthorizationCode`` (``nonce``, ``auth_time``, ``signin_session_id``) goes to
-the optional ``extra`` hook, whose members join the response (an OpenID Connect ``id_token``).
+the optional ``extra_members`` hook, whose members join the response (an OpenID Connect
+``id_token``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class AuthorizationCodeGrant:
         service: the session service (sessions, rotation, revocation).
         audiences: the server's audiences (a client without its own gets these).
         clock: time.
-        extra: builds more response members from the redeemed code (the ID token).
+        extra_members: builds more response members from the redeemed code (the ID token).
     """
 
     grant_type = "authorization_code"
@@ -68,13 +69,13 @@ class AuthorizationCodeGrant:
         service: SessionService,
         audiences: tuple[str, ...],
         clock: Clock = SYSTEM_CLOCK,
-        extra: ExtraMembers | None = None,
+        extra_members: ExtraMembers | None = None,
     ) -> None:
         self.codes = codes
         self.service = service
         self.audiences = audiences
         self.clock = clock
-        self.extra = extra
+        self.extra_members = extra_members
 
     async def exchange(self, request: TokenRequest) -> TokenResult:
         parameters, client = request.parameters, request.client
@@ -100,7 +101,9 @@ class AuthorizationCodeGrant:
         if await self.codes.code_replayed(digest):
             await self.service.logout(session_id=session_id, reason="code_replay")
             raise InvalidGrantError("the code was used twice; its tokens are revoked")
-        members = await self.extra(code, pair, client) if self.extra is not None else {}
+        members: Mapping[str, Any] = {}
+        if self.extra_members is not None:
+            members = await self.extra_members(code, pair, client)
         return TokenResult(
             access_token=pair.access_token,
             expires_in=pair.expires_in,
