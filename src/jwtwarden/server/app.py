@@ -353,6 +353,7 @@ def create_app(
     from .routes.admin import router as admin_routes
     from .routes.admin_clients import router as admin_client_routes
     from .routes.auth import router as auth_routes
+    from .routes.authorize import router as authorize_routes
     from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
     from .routes.oauth import router as oauth_routes
@@ -360,7 +361,14 @@ def create_app(
     # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
+    for router in (
+        oauth_routes,
+        discovery_routes,
+        auth_routes,
+        authorize_routes,
+        admin_routes,
+        admin_client_routes,
+    ):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
     if settings.inspector:
