@@ -114,8 +114,13 @@ def _exchange(d: Deployment, client_id: str, code: str, verifier: str) -> httpx.
 
 
 def test_should_run_the_whole_flow_with_authlib_from_discovery_to_revocation(
-    deployment: Deployment, clients: dict[str, dict[str, Any]], user: str, browser: Browser
+    deployment: Deployment,
+    clients: dict[str, dict[str, Any]],
+    user: str,
+    browser: Browser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test issuer is http://127.0.0.1
     d, client = deployment, clients["confidential"]
     metadata = httpx.get(d.url + "/.well-known/oauth-authorization-server").json()
     AuthorizationServerMetadata(metadata).validate()  # Authlib's RFC 8414 validator
