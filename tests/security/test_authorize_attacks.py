@@ -81,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     process = ServerProcess(env, port, tmp / "server.log")
     try:
         process.wait_ready()
-        yield {"url": process.base_url, "clients": clients}
+        yield {"url": process.base_url, "clients": clients, "env": env}
     finally:
         process.stop()
 
