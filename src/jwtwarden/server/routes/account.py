@@ -43,7 +43,12 @@ async def _posted(
     session = await current_signin(request, runtime)
     state = runtime.signin_state
     if session is None:
-        return RedirectResponse("/signin", status_code=303)
+        return error_page(
+            title="You are not signed in",
+            message="Sign in, then try again.",
+            code="login_required",
+            status=403,
+        )
     if not state.check_origin(request) or not state.csrf_matches(
         form.get("csrf_token"), state.session_csrf(session.id)
     ):
