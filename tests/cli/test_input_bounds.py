@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from joserfc.jwk import ECKey
-from tests.unit._verify_support import access_claims, forge, key_for
+from tests._verify_support import access_claims, forge, key_for
 from typer.testing import CliRunner, Result
 
 from jwtwarden import KeySet

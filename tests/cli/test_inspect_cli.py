@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import b64, forge, key_for
+from tests._verify_support import b64, forge, key_for
 from typer.testing import CliRunner
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tests.unit._verify_support import key_for
+from tests._verify_support import key_for
 from typer.testing import CliRunner
 
 from jwtwarden import KeySet, generate_key

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from tests.unit._verify_support import b64, forge, key_for
+from tests._verify_support import b64, forge, key_for
 from typer.testing import CliRunner
 
 from jwtwarden import KeySet, generate_key

@@ -8,11 +8,11 @@ import ast
 from pathlib import Path
 
 import pytest
-from tests.unit._verify_support import access_claims, forge, key_for, sign
 
 import jwtwarden
 from jwtwarden.errors import InvalidTokenError
 from jwtwarden.unsafe import UnverifiedToken, decode_unverified
+from tests._verify_support import access_claims, forge, key_for, sign
 
 SRC = Path(jwtwarden.__file__).resolve().parent
 # The only modules that may import the unverified decoder: inspection and the CLI that renders
