@@ -20,9 +20,10 @@ SRC = Path(jwtwarden.__file__).resolve().parent
 ALLOWED_IMPORTERS = {
     "jwtwarden.unsafe",
     "jwtwarden.explain",
-    # The client side: reads the exp of the access token it holds, to schedule a refresh.
+    # The client side (RefreshingAuth's refresh exchange): reads the exp of the access token
+    # it holds, to schedule a refresh.
     # It grants nothing; the API it calls verifies the token.
-    "jwtwarden.integrations.httpx_auth",
+    "jwtwarden.integrations._token_exchange",
     # private_key_jwt: the assertion's sub only names the client whose keys then verify it
     # (like a kid); iss = sub = client_id is checked on the verified claims.
     "jwtwarden.oauth.client_assertions",
