@@ -1,6 +1,12 @@
-"""Tests mirror the package (issue 12 item 10): a newcomer finds the tests of
-``src/jwtwarden/<package>/`` in ``tests/<package>/``, and the tests of a top-level module
-(``verify.py``, ``issue.py``, ...) beside it in ``tests/test_<module>*.py``.
+"""The layout shows the architecture (issue 12): modules stay small, tests mirror the package.
+
+Modules: one that passes ``MAX_LINES`` says why at its top, in a paragraph of its docstring
+that starts with ``Size:`` or in a ``# Size:`` comment (split by operation first; STYLE.md
+rule 15).
+
+Tests (item 10): a newcomer finds the tests of ``src/jwtwarden/<package>/`` in
+``tests/<package>/``, and the tests of a top-level module (``verify.py``, ``issue.py``, ...)
+beside it in ``tests/test_<module>*.py``.
 
 Every folder of tests/ is either a package of src/jwtwarden or one of the cross-cutting folders
 below, each indexed from docs/security.md ("Where the tests live"); every package of
@@ -9,6 +15,7 @@ src/jwtwarden has its folder of tests (or a written reason where its tests are i
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -18,6 +25,8 @@ import jwtwarden
 SRC = Path(jwtwarden.__file__).resolve().parent
 TESTS = Path(__file__).resolve().parent
 SECURITY_DOC = TESTS.parent / "docs" / "security.md"
+MAX_LINES = 400
+TOP_LINES = 60  # where a '# Size:' comment counts as "at the top"
 
 # Folders that cut across packages: they test a property of the whole library or server, so
 # they are organised by kind of evidence, not by package.
@@ -126,3 +135,55 @@ def test_should_index_every_cross_cutting_folder_from_the_security_page(folder: 
     index = SECURITY_DOC.read_text(encoding="utf-8").split("## Where the tests live", 1)
     assert len(index) == 2, "docs/security.md has no 'Where the tests live' section"
     assert f"`tests/{folder}/`" in index[1], f"docs/security.md does not index tests/{folder}/"
+
+
+def _size_reason(path: Path) -> str | None:
+    """A paragraph of the module docstring starting with ``Size:``, or a ``# Size:`` comment
+    among the module's first lines, that gives a reason (a few words, not the marker alone)."""
+    text = path.read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    candidates = [p for p in docstring.split("\n\n") if p.startswith("Size:")]
+    candidates += [
+        line.removeprefix("# ")
+        for line in text.splitlines()[:TOP_LINES]
+        if line.startswith("# Size:")
+    ]
+    return next((c for c in candidates if len(c.split()) >= 8), None)
+
+
+def _long_modules() -> list[Path]:
+    return sorted(
+        path
+        for path in SRC.rglob("*.py")
+        if "migrations" not in path.parts
+        and len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES
+    )
+
+
+def test_should_say_why_at_the_top_of_every_module_past_400_lines() -> None:
+    unexplained = [
+        f"{path.relative_to(SRC.parent)} ({len(path.read_text(encoding='utf-8').splitlines())})"
+        for path in _long_modules()
+        if _size_reason(path) is None
+    ]
+    assert not unexplained, (
+        f"{unexplained[0]} lines: past {MAX_LINES} lines without a reason; split it by "
+        "operation, or say at its top why it stays whole (a docstring paragraph or a comment "
+        "starting 'Size:')"
+    )
+
+
+def test_should_find_the_size_reason_only_in_a_paragraph_that_gives_one(tmp_path: Path) -> None:
+    # The check above is only as good as this reader of it.
+    cases = {
+        '"""Title.\n\nSize: one tree of short classes, by design, as httpx does."""\n': True,
+        '"""Title.\n\nSize: big."""\n': False,  # a marker with no reason
+        '"""Title, with Size: in the middle of a sentence that goes on and on."""\n': False,
+        "# Size: one state machine as sync and async twins, which change in step\n": True,
+        "# Size: big\n": False,
+        "\n" * 60 + "# Size: too far down to be read as the module's reason for its size\n": False,
+    }
+    for number, (text, found) in enumerate(cases.items()):
+        module = tmp_path / f"m{number}.py"
+        module.write_text(text, encoding="utf-8")
+        assert (_size_reason(module) is not None) is found, text
