@@ -362,15 +362,8 @@ def create_app(
     # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (
-        oauth_routes,
-        discovery_routes,
-        auth_routes,
-        authorize_routes,
-        account_routes,
-        admin_routes,
-        admin_client_routes,
-    ):
+    routers = (oauth_routes, discovery_routes, auth_routes, authorize_routes, account_routes)
+    for router in (*routers, admin_routes, admin_client_routes):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
     if settings.inspector:
