@@ -356,13 +356,23 @@ def create_app(
     from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
     from .routes.oauth import router as oauth_routes
+    from .routes.oidc import openid_configuration_routes
+    from .routes.oidc import router as oidc_routes
 
     # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
+    for router in (
+        oauth_routes,
+        discovery_routes,
+        auth_routes,
+        oidc_routes,
+        admin_routes,
+        admin_client_routes,
+    ):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
+    app.router.routes.extend(openid_configuration_routes(settings.issuer_url))
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
         from ..inspector import inspector_app

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 from .._files import private_directory
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
-from ..issue import ACCESS_TOKEN, Issuer
+from ..issue import ACCESS_TOKEN, ID_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..oauth.grants import GrantRegistry
 from ..oauth.grants.client_credentials import ClientCredentialsGrant
 from ..oauth.grants.refresh_token import RefreshTokenGrant
+from ..oauth.id_tokens import IDTokenMinter
+from ..oauth.oidc_metadata import ID_TOKEN_ALGORITHMS
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
 from ..revocation.denylist import Denylist
@@ -150,6 +152,10 @@ class Runtime:
         self.key_store = self._key_store()
         self.ring = self._key_ring()
         self.issuer = self._issuer()
+        # ID tokens live as long as the access token issued with them (OpenID Connect Core 2).
+        self.id_tokens = IDTokenMinter(
+            self.issuer, lambda: self.ring.signing_key("id").alg, ttl=settings.access_token_ttl
+        )
         self.hasher = _password_hasher(settings)
         self.service = self._session_service()
         self._oauth_parts()
@@ -220,10 +226,15 @@ class Runtime:
         return KeyRing(
             self.key_store,
             clock=self.clock,
-            algorithms={"access": settings.signing_algorithm},
+            # OpenID Connect ID tokens have keys of their own (use "id"), RS256: Discovery 1.0
+            # 3 requires it, and a key of another use never verifies an access token.
+            algorithms={"access": settings.signing_algorithm, "id": ID_TOKEN_ALGORITHMS[0]},
             rotation_period=settings.key_rotation_days * 86400,
             publish_ahead=settings.key_publish_ahead,
-            max_token_ttl={"access": float(settings.access_token_ttl)},
+            max_token_ttl={
+                "access": float(settings.access_token_ttl),
+                "id": float(settings.access_token_ttl),
+            },
             refresh_interval=settings.key_refresh_interval,
         )
 
@@ -232,7 +243,7 @@ class Runtime:
         return Issuer(
             issuer=settings.issuer_url,
             keys=self.ring,
-            profiles=(ACCESS_TOKEN,),
+            profiles=(ACCESS_TOKEN, ID_TOKEN),
             clock=self.clock,
             environment=settings.environment,
             client_id=settings.client_id,
@@ -325,7 +336,7 @@ class Runtime:
             await asyncio.to_thread(upgrade, settings.database, schema=settings.database_schema)
         else:
             await check_schema(self.engine)
-        await asyncio.to_thread(self.ring.ensure, ["access"])
+        await asyncio.to_thread(self.ring.ensure, ["access", "id"])
         self.refresh_jwks()
         self._chores = asyncio.create_task(self._chores_loop(), name="jwtwarden-chores")
 
