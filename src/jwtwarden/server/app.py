@@ -355,6 +355,7 @@ def create_app(
     from .routes.auth import router as auth_routes
     from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
+    from .routes.end_session import router as end_session_routes
     from .routes.oauth import router as oauth_routes
     from .routes.oidc import openid_configuration_routes
     from .routes.oidc import router as oidc_routes
@@ -367,6 +368,7 @@ def create_app(
         discovery_routes,
         auth_routes,
         oidc_routes,
+        end_session_routes,
         admin_routes,
         admin_client_routes,
     ):

@@ -60,6 +60,7 @@ from .oauth_parts import (
     first_party_client,
     secret_hasher,
 )
+from .oidc_parts import OIDCSessions
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
 from .successor_key import successor_key
@@ -158,6 +159,7 @@ class Runtime:
         )
         self.hasher = _password_hasher(settings)
         self.service = self._session_service()
+        self.oidc_sessions = OIDCSessions(self.service)
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
