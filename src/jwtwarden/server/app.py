@@ -353,6 +353,7 @@ def create_app(
     from .routes.admin import router as admin_routes
     from .routes.admin_clients import router as admin_client_routes
     from .routes.auth import router as auth_routes
+    from .routes.authorize import router as authorize_routes
     from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
     from .routes.end_session import router as end_session_routes
@@ -367,6 +368,7 @@ def create_app(
         oauth_routes,
         discovery_routes,
         auth_routes,
+        authorize_routes,
         oidc_routes,
         end_session_routes,
         admin_routes,

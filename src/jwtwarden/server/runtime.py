@@ -29,6 +29,7 @@ from ..issue import ACCESS_TOKEN, ID_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
 from ..oauth.grants import GrantRegistry
+from ..oauth.grants.authorization_code import AuthorizationCodeGrant
 from ..oauth.grants.client_credentials import ClientCredentialsGrant
 from ..oauth.grants.refresh_token import RefreshTokenGrant
 from ..oauth.id_tokens import IDTokenMinter
@@ -41,6 +42,7 @@ from ..sessions.service import SessionConfig, SessionService
 from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import (
     SQLAssertionReplayStore,
+    SQLAuthorizationStore,
     SQLClientStore,
     SQLDenylist,
     SQLLease,
@@ -63,6 +65,7 @@ from .oauth_parts import (
 from .oidc_parts import OIDCSessions
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
+from .signin_state import SignInState, signin_key
 from .successor_key import successor_key
 
 if TYPE_CHECKING:
@@ -287,9 +290,15 @@ class Runtime:
             settings, self.clients, hasher, self.assertions, clock
         )
         self.registry = client_registry(settings, self.clients, hasher, clock)
-        # The authorization endpoint's URL once it is mounted (issue 14 part 2): the metadata
-        # then lists it and response_types_supported ["code"].
-        self.authorization_endpoint: str | None = None
+        # Codes and the hosted pages' sign-in sessions (issue 14 part 2); the metadata lists
+        # the authorization endpoint and response_types_supported ["code"].
+        self.authorization_store = SQLAuthorizationStore(self.engine)
+        self.signin_state = SignInState(
+            signin_key(settings.kek_bytes, settings.data_dir), settings.issuer_url
+        )
+        self.authorization_endpoint: str | None = settings.issuer_url.rstrip("/") + (
+            "/oauth/authorize"
+        )
         self.grants = self._grants()
 
     def _grants(self) -> GrantRegistry:
@@ -297,7 +306,13 @@ class Runtime:
         settings = self.settings
         return GrantRegistry(
             [
-                RefreshTokenGrant(self.service),
+                RefreshTokenGrant(self.service, audiences=settings.audiences),
+                AuthorizationCodeGrant(
+                    codes=self.authorization_store,
+                    service=self.service,
+                    audiences=settings.audiences,
+                    clock=self.clock,
+                ),
                 ClientCredentialsGrant(
                     minter=self.issuer,
                     scopes=settings.scopes,
@@ -394,6 +409,10 @@ class Runtime:
                     await purge()
                 await self.clients.purge_expired_secrets(now)
                 await self.assertion_replay.purge(now)
+                # Spent codes are kept an hour past their expiry, so a late replay still
+                # revokes what the first exchange issued (RFC 6749 4.1.2).
+                await self.authorization_store.purge_codes(before=now - _PURGE_EVERY)
+                await self.authorization_store.purge_signins(before=now)
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()

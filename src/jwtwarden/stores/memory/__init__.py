@@ -7,11 +7,14 @@ against the same contract as these.
 - ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
 - ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``);
 - ``MemoryClientStore``, ``MemoryAssertionReplayStore``: the OAuth ports
-  (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``).
+  (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``);
+- ``MemoryAuthorizationStore``: authorization codes and sign-in sessions
+  (``jwtwarden.oauth.codes``, ``jwtwarden.oauth.signin``).
 """
 
 from __future__ import annotations
 
+from .authorization import MemoryAuthorizationStore
 from .clients import MemoryAssertionReplayStore, MemoryClientStore
 from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
@@ -20,6 +23,7 @@ from .sessions import MemorySessionStore, MemoryUserStore
 
 __all__ = [
     "MemoryAssertionReplayStore",
+    "MemoryAuthorizationStore",
     "MemoryClientStore",
     "MemoryDenylist",
     "MemoryKeyStore",
