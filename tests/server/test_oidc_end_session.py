@@ -4,6 +4,9 @@ confirmation page and its CSRF defence, and the attacks, each a named test."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,9 +18,11 @@ import pytest
 
 from jwtwarden import FixedClock
 from jwtwarden.oauth.id_tokens import IDTokenRequest
+from jwtwarden.oauth.signin import SignInSession, new_signin_token
 from jwtwarden.server.app import create_app
 from jwtwarden.server.runtime import Runtime
 from jwtwarden.server.settings import Settings
+from jwtwarden.server.signin_state import SIGNIN_COOKIE
 
 from .support import App
 
@@ -56,19 +61,41 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def _signed_in(world: World, client_id: str | None = None) -> tuple[Any, str]:
-    """A session and the ID token that names it (sid) for ``client_id``."""
+    """A browser sign-in session, a refresh session started under it (as a code exchange
+    links them), and the ID token naming the sign-in (sid) for ``client_id``."""
+    pair, hint, _ = await _signed_in_with_cookie(world, client_id)
+    return pair, hint
+
+
+async def _signed_in_with_cookie(
+    world: World, client_id: str | None = None
+) -> tuple[Any, str, str]:
     runtime = world.app.runtime
+    now = world.clock.now()
+    cookie, digest = new_signin_token()
+    user = await runtime.users.user_by_email(EMAIL)
+    signin = SignInSession(
+        id=secrets.token_urlsafe(16),
+        token_hash=digest,
+        user_id=user.id,
+        auth_version=user.auth_version,
+        auth_time=now,
+        created_at=now,
+        expires_at=now + 3600,
+    )
+    await runtime.authorization_store.create_signin(signin)
     pair = await runtime.service.login(EMAIL, PASSWORD, scope="openid")
+    await runtime.signin_links.link(signin.id, pair.session_id, expires_at=now + 86400)
     hint = runtime.id_tokens.mint(
         IDTokenRequest(
             sub=pair.user_id,
             client_id=client_id or world.client_id,
-            auth_time=world.clock.now(),
-            sid=pair.session_id,
+            auth_time=now,
+            sid=signin.id,
             nonce="n-1",
         )
     )
-    return pair, hint
+    return pair, hint, cookie
 
 
 async def _session_alive(world: World, pair: Any) -> bool:
@@ -241,8 +268,6 @@ async def _confirmation(world: World) -> tuple[Any, dict[str, str]]:
     async with world.app.client() as c:
         r = await c.get("/oauth/logout", params=params)
     assert r.status_code == 200
-    import re
-
     fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', r.text))
     return r, fields
 
@@ -292,3 +317,61 @@ async def test_should_refuse_a_confirmation_without_its_csrf_defence(
         r = await c.post("/oauth/logout", data=form, headers=headers)
     assert r.status_code == 403, what
     assert "location" not in r.headers
+
+
+# --- the browser's sign-in session ------------------------------------------------------------
+
+
+async def test_should_expire_the_sign_in_cookie_when_the_hint_names_that_session(
+    world: World,
+) -> None:
+    pair, hint, cookie = await _signed_in_with_cookie(world)
+    async with world.app.client() as c:
+        r = await c.get(
+            "/oauth/logout",
+            params={"id_token_hint": hint},
+            headers={"Cookie": f"{SIGNIN_COOKIE}={cookie}"},
+        )
+    assert r.status_code == 200
+    assert f"{SIGNIN_COOKIE}=" in r.headers["set-cookie"] and "Max-Age=0" in r.headers["set-cookie"]
+    assert not await _session_alive(world, pair)
+
+
+async def test_should_end_the_browser_s_sign_in_and_its_tokens_once_confirmed(
+    world: World,
+) -> None:
+    pair, _, cookie = await _signed_in_with_cookie(world)
+    jar = {"Cookie": f"{SIGNIN_COOKIE}={cookie}"}
+    async with world.app.client() as c:
+        page = await c.get("/oauth/logout", params={"client_id": world.client_id}, headers=jar)
+        fields = dict(
+            re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', page.text)
+        )
+        assert await _session_alive(world, pair)  # asking ends nothing
+        r = await c.post(
+            "/oauth/logout", data={**fields, "confirm": "yes"}, headers={"Origin": BASE, **jar}
+        )
+    assert r.status_code == 200 and "signed out" in r.text
+    assert not await _session_alive(world, pair)
+    assert (
+        await world.app.runtime.authorization_store.signin_by_token(
+            hashlib.sha256(cookie.encode()).digest(), now=world.clock.now()
+        )
+        is None
+    )
+
+
+async def test_should_refuse_the_csrf_token_of_no_session_when_the_browser_has_one(
+    world: World,
+) -> None:
+    # The token a page served to a browser without a sign-in must not end another's session.
+    pair, _, cookie = await _signed_in_with_cookie(world)
+    _, anonymous_fields = await _confirmation(world)
+    async with world.app.client() as c:
+        r = await c.post(
+            "/oauth/logout",
+            data={**anonymous_fields, "confirm": "yes"},
+            headers={"Origin": BASE, "Cookie": f"{SIGNIN_COOKIE}={cookie}"},
+        )
+    assert r.status_code == 403
+    assert await _session_alive(world, pair)

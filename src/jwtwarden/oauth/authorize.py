@@ -197,6 +197,11 @@ def _checked(
     nonce = values["nonce"]
     if nonce is not None and len(nonce) > _MAX_NONCE:
         raise base.error("invalid_request", "nonce is too long")
+    if nonce is None and client.is_public and "openid" in scope.split(" "):
+        # OpenID Connect Core 3.1.2.1 leaves nonce OPTIONAL in the code flow; this server
+        # requires it of public clients (issue 15): with no secret, the nonce is what binds the
+        # ID token to the browser session that asked for it (Core 15.5.2, 3.1.3.7 step 11).
+        raise base.error("invalid_request", "a public client's openid request needs a nonce")
     prompt = frozenset((values["prompt"] or "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise base.error("invalid_request", "prompt is not understood")

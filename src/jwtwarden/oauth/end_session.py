@@ -123,7 +123,9 @@ def verify_hint(
             raise MalformedTokenError("the hint has no iat")
         now = clock.now()
         if iat > now + 30 or now - iat > max_hint_age:
-            raise ExpiredTokenError("the hint is older than any session it could name")
+            raise ExpiredTokenError(
+                "the hint is older than any session it could name", claim="iat", reason="too_old"
+            )
         audience = client_id if client_id is not None else _own_audience(payload)
         policy = issuer.verification_policy(
             "id", audience=audience, expect_nonce=False, clock=FixedClock(float(iat))

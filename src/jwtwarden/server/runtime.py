@@ -28,6 +28,7 @@ from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, ID_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
+from ..oauth.clients import IDENTITY_SCOPES
 from ..oauth.grants import GrantRegistry
 from ..oauth.grants.authorization_code import AuthorizationCodeGrant
 from ..oauth.grants.client_credentials import ClientCredentialsGrant
@@ -47,6 +48,7 @@ from ..stores.sql import (
     SQLDenylist,
     SQLLease,
     SQLSessionStore,
+    SQLSignInLinkStore,
     SQLUserStore,
     create_engine,
 )
@@ -62,7 +64,7 @@ from .oauth_parts import (
     first_party_client,
     secret_hasher,
 )
-from .oidc_parts import OIDCSessions
+from .oidc_parts import OIDCSessions, code_exchange_members
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
 from .signin_state import SignInState, signin_key
@@ -162,7 +164,6 @@ class Runtime:
         )
         self.hasher = _password_hasher(settings)
         self.service = self._session_service()
-        self.oidc_sessions = OIDCSessions(self.service)
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
@@ -293,12 +294,20 @@ class Runtime:
         # Codes and the hosted pages' sign-in sessions (issue 14 part 2); the metadata lists
         # the authorization endpoint and response_types_supported ["code"].
         self.authorization_store = SQLAuthorizationStore(self.engine)
+        # OpenID Connect logout: the refresh sessions each sign-in started (issue 15).
+        self.signin_links = SQLSignInLinkStore(self.engine)
+        self.oidc_sessions = OIDCSessions(
+            self.service, self.authorization_store, self.signin_links, clock=clock
+        )
         self.signin_state = SignInState(
             signin_key(settings.kek_bytes, settings.data_dir), settings.issuer_url
         )
         self.authorization_endpoint: str | None = settings.issuer_url.rstrip("/") + (
             "/oauth/authorize"
         )
+        # The scopes a user's flow may grant: the server's, and the identity scopes of OpenID
+        # Connect for every client that may ask for them (issue 15).
+        self.user_scopes = frozenset({*settings.scopes, *IDENTITY_SCOPES})
         self.grants = self._grants()
 
     def _grants(self) -> GrantRegistry:
@@ -312,6 +321,12 @@ class Runtime:
                     service=self.service,
                     audiences=settings.audiences,
                     clock=self.clock,
+                    extra_members=code_exchange_members(
+                        self.id_tokens,
+                        self.signin_links,
+                        clock=self.clock,
+                        link_ttl=float(settings.refresh_absolute_ttl),
+                    ),
                 ),
                 ClientCredentialsGrant(
                     minter=self.issuer,
@@ -413,6 +428,7 @@ class Runtime:
                 # revokes what the first exchange issued (RFC 6749 4.1.2).
                 await self.authorization_store.purge_codes(before=now - _PURGE_EVERY)
                 await self.authorization_store.purge_signins(before=now)
+                await self.signin_links.purge_links(before=now)
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()

@@ -35,6 +35,8 @@ from ...oauth.end_session import (
 from .. import openapi as api
 from ..parsing import form_body
 from ..runtime import Runtime
+from ..signin_sessions import current_signin
+from ..signin_state import SIGNIN_COOKIE
 from . import runtime_of
 
 __all__ = ["END_SESSION_PATH", "router"]
@@ -50,7 +52,7 @@ _PARAMETERS = {
     "csrf_token": _S,
     "confirm": _S,
 }
-_HTML = {"text/html": {}}
+_HTML: dict[str, Any] = {"text/html": {}}
 _PAGE_RESPONSES: dict[int | str, Any] = {
     200: {"description": "the confirmation or signed-out page", "content": _HTML},
     303: {"description": "to the registered post_logout_redirect_uri"},
@@ -98,7 +100,7 @@ async def _end_session(
             "Sign-out failed",
             f"<p>{escape(refused.description)}.</p><p>Nothing was changed.</p>",
         )
-    signin = await runtime.oidc_sessions.current(request)
+    signin = await current_signin(request, runtime)
     if plan.hinted:
         # The RP holds an ID token we signed for it: it may end the session it names.
         if plan.sid is not None:
@@ -144,7 +146,7 @@ def _finish(runtime: Runtime, plan: LogoutPlan, *, clear_cookie: bool) -> Respon
     else:
         response = _page(200, "Signed out", "<p>You are signed out.</p>")
     if clear_cookie:
-        runtime.oidc_sessions.clear_cookie(response)
+        runtime.signin_state.set_cookie(response, SIGNIN_COOKIE, "", max_age=0)
     return response
 
 
