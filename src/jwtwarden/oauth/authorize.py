@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ..errors import InvalidScopeError
-from .clients import Client, ClientStore
+from .clients import IDENTITY_SCOPES, Client, ClientStore
 from .codes import CODE_TTL, AuthorizationCode, AuthorizationCodeStore, new_code, valid_challenge
 from .scopes import granted_scope
 
@@ -189,9 +189,14 @@ def _checked(
     if not valid_challenge(challenge):
         raise base.error("invalid_request", "code_challenge is not an S256 challenge")
     try:
-        scope = granted_scope(
-            values["scope"], client, server_scopes=server_scopes, with_identity=True
+        # Without a scope parameter, the client's default (RFC 6749 3.3) leaves out the
+        # identity scopes: an OpenID Connect request names openid itself (Core 3.1.2.1).
+        offered = (
+            server_scopes
+            if values["scope"] is not None
+            else (frozenset(server_scopes) - IDENTITY_SCOPES)
         )
+        scope = granted_scope(values["scope"], client, server_scopes=offered, with_identity=True)
     except InvalidScopeError as exc:
         raise base.error("invalid_scope", exc.detail) from None
     nonce = values["nonce"]
