@@ -38,6 +38,7 @@ PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _MAX_STATE = 1024
 _MAX_NONCE = 512
 _MAX_AGE_LIMIT = 10 * 365 * 86400
+_MAX_PARAMETER = 4096
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
@@ -87,7 +88,10 @@ class AuthorizationRequest:
 def _single(values: Mapping[str, list[str]], name: str) -> str | None:
     found = [value for value in values.get(name, ()) if value != ""]
     if len(found) > 1:
-        raise ValueError(name)
+        raise ValueError(f"{name} is repeated")
+    if found and ("\x00" in found[0] or len(found[0]) > _MAX_PARAMETER):
+        # No parameter has a NUL (PostgreSQL text cannot hold one) or needs 4 KiB.
+        raise ValueError(f"{name} is malformed")
     return found[0] if found else None
 
 
@@ -103,7 +107,7 @@ async def validate_request(
         client_id = _single(params, "client_id")
         uri = _single(params, "redirect_uri")
     except ValueError as exc:
-        raise AuthorizeError("invalid_request", f"{exc} is repeated") from None
+        raise AuthorizeError("invalid_request", str(exc)) from None
     if client_id is None:
         raise AuthorizeError("invalid_request", "client_id is required")
     client = await clients.get(client_id) if len(client_id) <= 64 else None
@@ -112,10 +116,8 @@ async def validate_request(
     redirect_uri = _redirect_uri(client, uri)
     try:
         state = _single(params, "state")
-    except ValueError:
-        raise AuthorizeError(
-            "invalid_request", "state is repeated", redirect_uri=redirect_uri
-        ) from None
+    except ValueError as exc:
+        raise AuthorizeError("invalid_request", str(exc), redirect_uri=redirect_uri) from None
     if state is not None and len(state) > _MAX_STATE:
         # Not echoed: an over-long state would make the redirect unusable.
         raise AuthorizeError("invalid_request", "state is too long", redirect_uri=redirect_uri)
@@ -166,7 +168,7 @@ def _checked(
             )
         }
     except ValueError as exc:
-        raise base.error("invalid_request", f"{exc} is repeated") from None
+        raise base.error("invalid_request", str(exc)) from None
     if values["request"] is not None or values["request_uri"] is not None:
         raise base.error("request_not_supported", "request objects are not supported")
     response_type = values["response_type"]

@@ -350,6 +350,7 @@ def create_app(
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
+    from .routes.account import router as account_routes
     from .routes.admin import router as admin_routes
     from .routes.admin_clients import router as admin_client_routes
     from .routes.auth import router as auth_routes
@@ -369,6 +370,7 @@ def create_app(
         discovery_routes,
         auth_routes,
         authorize_routes,
+        account_routes,
         oidc_routes,
         end_session_routes,
         admin_routes,

@@ -249,12 +249,18 @@ async def signin(request: Request) -> Response:
             auth,
             sealed=sealed,
             error=message,
-            email=email[:320],
+            email=email[:320].replace("\x00", ""),
             status=status,
             headers=headers,
         )
 
-    if not email or not password or len(email) > 320 or len(password) > 4096:
+    if (
+        not email
+        or not password
+        or len(email) > 320
+        or len(password) > 4096
+        or "\x00" in email + password  # no account has one; PostgreSQL text cannot hold it
+    ):
         return again(FAILED, 400)
     account = normalize_email(email) or email.strip().lower()
     try:
