@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
 from test_openid_client_flow import _node
+from tests.server.support import ServerProcess, clean_env, free_port, run_cli
 
 HERE = Path(__file__).resolve().parent
 REDIRECT = "https://rp.example.test/callback"
