@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 from html import escape
-from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter
@@ -32,6 +31,7 @@ from ...oauth.end_session import (
     plan_logout,
     verify_hint,
 )
+from ...oauth.signin import SignInSession
 from .. import openapi as api
 from ..parsing import form_body
 from ..runtime import Runtime
@@ -43,7 +43,8 @@ __all__ = ["END_SESSION_PATH", "router"]
 
 END_SESSION_PATH = "/oauth/logout"
 router = APIRouter()
-_S = {"type": "string"}
+# Each parameter is bounded (oauth/end_session.py refuses longer ones with its error page).
+_S = {"type": "string", "maxLength": 8192}
 _PARAMETERS = {
     "id_token_hint": _S,
     "client_id": _S,
@@ -52,16 +53,12 @@ _PARAMETERS = {
     "csrf_token": _S,
     "confirm": _S,
 }
-_HTML: dict[str, Any] = {"text/html": {}}
-_PAGE_RESPONSES: dict[int | str, Any] = {
-    200: {"description": "the confirmation or signed-out page", "content": _HTML},
-    303: {"description": "to the registered post_logout_redirect_uri"},
-    400: {"description": "an error page: the request cannot be honoured", "content": _HTML},
-    403: {"description": "the confirmation lacks its CSRF token or Origin", "content": _HTML},
-}
+# Pages (HTML) for the answers of the endpoint itself, JSON for the edge's refusals.
+_GET_RESPONSES = api.page_responses(200, 400, *api.STORE, redirects=(303,))
+_POST_RESPONSES = api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,))
 
 
-@router.get(END_SESSION_PATH, response_class=Response, responses=_PAGE_RESPONSES)
+@router.get(END_SESSION_PATH, response_class=Response, responses=_GET_RESPONSES)
 async def end_session_get(request: Request) -> Response:
     return await _end_session(request, dict(request.query_params), confirmed=False)
 
@@ -69,7 +66,7 @@ async def end_session_get(request: Request) -> Response:
 @router.post(
     END_SESSION_PATH,
     response_class=Response,
-    responses={**_PAGE_RESPONSES, **api.responses(200, None, *api.EDGE, 415)},
+    responses=_POST_RESPONSES,
     openapi_extra=api.form_body(_PARAMETERS),
 )
 async def end_session_post(request: Request) -> Response:
@@ -122,7 +119,7 @@ def _csrf_token(runtime: Runtime, signin_id: str | None) -> str:
 
 
 def _confirmation_ok(
-    runtime: Runtime, request: Request, parameters: dict[str, str], signin: Any
+    runtime: Runtime, request: Request, parameters: dict[str, str], signin: SignInSession | None
 ) -> bool:
     origin = request.headers.get("origin")
     expected_origin = _origin(runtime.settings.issuer_url)
@@ -155,7 +152,7 @@ def _confirm_page(
     request: Request,
     parameters: dict[str, str],
     plan: LogoutPlan,
-    signin: Any,
+    signin: SignInSession | None,
 ) -> Response:
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(parameters[name])}">'

@@ -39,7 +39,7 @@ async def userinfo_get(request: Request) -> Response:
 @router.post(
     "/oauth/userinfo",
     responses=api.responses(200, _USERINFO, 400, 401, 403, *api.EDGE, 415, *api.STORE),
-    openapi_extra=api.form_body({"access_token": {"type": "string"}}),
+    openapi_extra=api.form_body({"access_token": {"type": "string", "maxLength": 8192}}),
 )
 async def userinfo_post(request: Request) -> Response:
     header = bearer_token(request)
