@@ -350,35 +350,9 @@ def create_app(
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
-    from .routes.account import router as account_routes
-    from .routes.admin import router as admin_routes
-    from .routes.admin_clients import router as admin_client_routes
-    from .routes.auth import router as auth_routes
-    from .routes.authorize import router as authorize_routes
-    from .routes.discovery import metadata_routes
-    from .routes.discovery import router as discovery_routes
-    from .routes.end_session import router as end_session_routes
-    from .routes.oauth import router as oauth_routes
-    from .routes.oidc import openid_configuration_routes
-    from .routes.oidc import router as oidc_routes
+    from .routes.table import all_routes
 
-    # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
-    # introspection): FastAPI's include_router matching costs tens of microseconds more per
-    # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (
-        oauth_routes,
-        discovery_routes,
-        auth_routes,
-        authorize_routes,
-        account_routes,
-        oidc_routes,
-        end_session_routes,
-        admin_routes,
-        admin_client_routes,
-    ):
-        app.router.routes.extend(router.routes)
-    app.router.routes.extend(metadata_routes(settings.issuer_url))
-    app.router.routes.extend(openid_configuration_routes(settings.issuer_url))
+    app.router.routes.extend(all_routes(settings.issuer_url))  # in matching order (table.py)
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
         from ..inspector import inspector_app
