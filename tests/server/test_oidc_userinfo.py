@@ -220,6 +220,16 @@ async def test_should_serve_a_discovery_document_authlib_validates(
     assert body["request_uri_parameter_supported"] is False
 
 
+async def test_should_let_caches_keep_the_discovery_document_for_an_hour(
+    server: tuple[App, FixedClock],
+) -> None:
+    app, _ = server
+    app.runtime.authorization_endpoint = BASE + "/oauth/authorize"
+    async with app.client() as c:
+        r = await c.get("/.well-known/openid-configuration")
+    assert r.headers["cache-control"] == "public, max-age=3600" and "pragma" not in r.headers
+
+
 async def test_should_publish_an_rs256_id_token_key_that_verifies_the_id_tokens(
     server: tuple[App, FixedClock],
 ) -> None:
