@@ -72,8 +72,8 @@ async def signout_form(request: Request) -> Response:
 @router.post(
     "/signout",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}),
+    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
+    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
 )
 async def signout(request: Request) -> Response:
     runtime = runtime_of(request)
@@ -124,8 +124,8 @@ async def account(request: Request) -> Response:
 @router.post(
     "/account/sign-out-everywhere",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}),
+    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
+    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
 )
 async def sign_out_everywhere(request: Request) -> Response:
     """End every sign-in session of the user and every refresh session (apps included)."""

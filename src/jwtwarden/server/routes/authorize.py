@@ -53,6 +53,7 @@ _AUTHORIZE_PARAMETERS = {
         "max_age",
     )
 }
+_REQUIRED = ("response_type", "client_id")
 _MAX_QUERY = 8192
 
 
@@ -72,7 +73,8 @@ def _query_parameters(request: Request) -> dict[str, list[str]]:
     responses=api.page_responses(200, 400, *api.STORE, redirects=(302,)),
     openapi_extra={
         "parameters": [
-            {"name": name, "in": "query", "required": False, "schema": _S}
+            # RFC 6749 4.1.1: response_type and client_id are REQUIRED.
+            {"name": name, "in": "query", "required": name in _REQUIRED, "schema": _S}
             for name in _AUTHORIZE_PARAMETERS
         ]
     },
@@ -85,7 +87,7 @@ async def authorize(request: Request) -> Response:
     "/oauth/authorize",
     response_class=HTMLResponse,
     responses=api.page_responses(200, 400, *api.EDGE, 415, *api.STORE, redirects=(302,)),
-    openapi_extra=api.form_body(_AUTHORIZE_PARAMETERS),
+    openapi_extra=api.form_body(_AUTHORIZE_PARAMETERS, _REQUIRED),
 )
 async def authorize_form(request: Request) -> Response:
     form = await form_body(request, allow_empty=True)
