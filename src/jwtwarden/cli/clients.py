@@ -32,7 +32,7 @@ def _run(settings: Any, operation: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``operation(registry)`` against the configured database; map failures to exits."""
     from ..errors import ClientNotFoundError
 
-    _data_dir(settings)
+    _data_dir(settings, offer_create=False)
     try:
         return asyncio.run(_with_registry(settings, operation))
     except ClientNotFoundError as exc:
