@@ -59,13 +59,6 @@ class _LazyGroup(TyperGroup):
             option.metavar = ""  # a flag: no <bool> after it
         return option
 
-    def get_params(self, ctx: Context) -> Any:
-        params = super().get_params(ctx)
-        for param in params:
-            if getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""
-        return params
-
     def list_commands(self, ctx: Context) -> list[str]:
         return [*_COMMANDS, *(name for name in self.commands if name not in _COMMANDS)]
 
@@ -112,6 +105,7 @@ def _group(
             "--version",
             callback=_print_version,
             is_eager=True,
+            metavar="",  # a flag: no <bool> after it
             help="Print the version of jwtwarden and exit.",
         ),
     ] = False,
