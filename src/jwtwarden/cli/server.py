@@ -50,10 +50,11 @@ def _settings(config: Path | None, *, export: bool = False, **overrides: Any) ->
         )
     except ImportError:
         _fail("the auth server needs the server extra: pip install 'jwtwarden[server]'")
-    if config is not None:
-        os.environ["JWTWARDEN_CONFIG"] = str(config)
-    config_name = os.environ.get("JWTWARDEN_CONFIG") or None
+    config_name = str(config) if config is not None else os.environ.get("JWTWARDEN_CONFIG")
     config_keys = _read_config_file(Path(config_name)) if config_name else {}
+    if config is not None:
+        # Set once the file is known to be good (the Settings' TOML source reads it from here).
+        os.environ["JWTWARDEN_CONFIG"] = str(config)
     given = {k: v for k, v in overrides.items() if v is not None}
     fields = list(Settings.model_fields)
     sources = SettingsSources(
