@@ -116,17 +116,17 @@ def describe_database(settings: Any) -> str:
     embedded = embedded_database_path(settings)
     if embedded is not None:
         return f"sqlite {embedded} (data directory {settings.data_dir.resolve()})"
-    from sqlalchemy.engine import make_url
+    from urllib.parse import urlsplit
 
     try:
-        url = make_url(settings.database)
-    except Exception:  # a bad URL is reported by the settings check; name nothing here
+        url = urlsplit(settings.database)
+        host, port = url.hostname, url.port
+    except ValueError:  # a bad URL is reported by the settings check; name nothing here
         return "the configured JWTWARDEN_DATABASE_URL"
-    where = url.host or "localhost"
-    if url.port:
-        where += f":{url.port}"
+    where = (host or "localhost") + (f":{port}" if port else "")
+    backend = url.scheme.split("+", 1)[0]  # postgresql+asyncpg: the dialect, not the driver
     schema = f" (schema {settings.database_schema})" if settings.database_schema else ""
-    return f"{url.get_backend_name()} {where}/{url.database or ''}{schema}"
+    return f"{backend} {where}{url.path}{schema}"
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
