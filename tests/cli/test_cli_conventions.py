@@ -138,6 +138,16 @@ def test_should_leave_an_existing_store_as_it_was_when_generate_fails(tmp_path: 
     assert f"jwtwarden keys rotate --dir {directory} --use access --alg RS256" in refused.stderr
 
 
+def test_should_name_the_key_store_a_changing_keys_command_writes_to(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    made = runner.invoke(app, ["keys", "generate", "--dir", str(directory)])
+    assert f"jwtwarden: key store: {directory} (environment development)" in made.stderr
+    rotated = runner.invoke(app, ["keys", "rotate", "--dir", str(directory)])
+    assert f"key store: {directory}" in rotated.stderr
+    listed = runner.invoke(app, ["keys", "jwks", "--dir", str(directory)])
+    assert "key store:" not in listed.stderr  # read-only commands keep stderr for their output
+
+
 def test_should_print_kids_whole_in_the_table_and_token_use_in_table_and_json(
     tmp_path: Path,
 ) -> None:

@@ -35,7 +35,7 @@ from ..keys.records import KeyRecord
 from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
 from ..stores.files import DirectoryKeyStore
 from ._common import EXIT_REFUSED, EXIT_USAGE
-from ._conventions import slow_step
+from ._conventions import announce, slow_step
 
 __all__ = ["keys_app", "register"]
 
@@ -127,6 +127,9 @@ def open_ring(
             f"no key store at {directory}; create one with: "
             f"jwtwarden keys generate --dir {shlex.quote(str(directory))}"
         )
+    if not read_only:
+        # A command that changes the store says which one, on stderr (issue 17).
+        announce(f"key store: {directory.resolve()} (environment {environment})")
     store = DirectoryKeyStore(directory, environment=environment, read_only=read_only)
     options.setdefault("algorithms", {})
     return KeyRing(store, **options)
