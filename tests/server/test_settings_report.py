@@ -95,4 +95,6 @@ def test_should_only_warn_about_a_variable_far_from_every_setting() -> None:
 
 def test_should_know_the_variables_read_outside_the_settings() -> None:
     environ = {"JWTWARDEN_CONFIG": "a", "JWTWARDEN_KEY_DIR": "b", "JWTWARDEN_KEYS": "c"}
+    # The test suite's variables, though JWTWARDEN_TEST_REDIS_URL is close to a setting's name.
+    environ |= {"JWTWARDEN_TEST_REDIS_URL": "redis://", "JWTWARDEN_TEST_POSTGRES_URL": "pg"}
     assert unknown_variables(environ, FIELDS) == ([], [])

@@ -21,6 +21,8 @@ __all__ = ["SettingsSources", "describe_settings_errors", "unknown_variables"]
 PREFIX = "JWTWARDEN_"
 # Variables that are not Settings fields but are read by jwtwarden (the CLI, key stores).
 OTHER_VARIABLES = frozenset({"JWTWARDEN_CONFIG", "JWTWARDEN_KEY_DIR", "JWTWARDEN_KEYS"})
+# The test suite's own variables (JWTWARDEN_TEST_REDIS_URL...): never settings, never typos.
+OTHER_PREFIXES = ("JWTWARDEN_TEST_",)
 _PROBLEM = re.compile(r"^(JWTWARDEN_[A-Z0-9_]+): ")
 _PHRASES = (
     ("Value error, ", ""),
@@ -106,6 +108,8 @@ def unknown_variables(
     warnings: list[str] = []
     for variable in sorted(environ):
         if not variable.startswith(PREFIX) or variable in known:
+            continue
+        if variable.startswith(OTHER_PREFIXES):
             continue
         close = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.85)
         if close:
