@@ -176,3 +176,42 @@ def test_should_show_progress_for_a_slow_step_on_a_terminal_only() -> None:
     with slow_step("generating", enabled=False, console=Console(file=fast, force_terminal=True)):
         pass
     assert fast.getvalue() == ""
+
+
+def test_should_show_progress_for_an_rsa_4096_key_on_a_terminal_and_not_in_a_pipe(
+    tmp_path: Path,
+) -> None:
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    argv = [sys.executable, "-m", "jwtwarden", "keys", "generate", "--alg", "RS256"]
+    argv += ["--rsa-bits", "4096", "--dir", str(tmp_path / "tty")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTWARDEN_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the pty is its terminal
+        os.execve(sys.executable, argv, env)
+    output, deadline = b"", time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child ended and closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b"generating an RSA 4096-bit key: done" in output
+    piped = runner.invoke(app, [*argv[3:-1], str(tmp_path / "piped")])
+    assert piped.exit_code == 0, piped.output
+    assert "generating" not in piped.output  # no animation in a pipe or a log

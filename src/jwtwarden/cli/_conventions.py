@@ -95,7 +95,7 @@ def slow_step(label: str, *, enabled: bool, console: Console | None = None) -> I
         return
     with console.status(f"{label}..."):
         yield
-    console.print(f"{label}: done")
+    console.print(f"{label}: done", highlight=False, markup=False)
 
 
 def announce(message: str) -> None:
