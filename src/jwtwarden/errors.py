@@ -33,6 +33,7 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- ClaimLintError                  claim_refused (secrets in claims, reserved names)
     |   +-- TokenBudgetError                token_over_budget
     |   +-- NoSigningKeyError               no_signing_key
+    |   +-- ClaimsHookError                 claims_hook_failed (raised, timed out, bad output)
     +-- RevocationUnavailableError          revocation_unavailable (a hook could not answer)
     +-- SessionError                        the session service refuses (auth server)
     |   +-- InvalidCredentialsError         invalid_credentials (login; never says which check)
@@ -42,6 +43,8 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
+    |   +-- UserNotFoundError               user_not_found (admin, CLI)
+    |   +-- UnknownRoleError                unknown_role (not in the configured roles)
     +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
     |   +-- InvalidClientError              invalid_client (carries ``header_used``)
     |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
@@ -78,6 +81,7 @@ __all__ = [
     "CSRFError",
     "ClaimError",
     "ClaimLintError",
+    "ClaimsHookError",
     "ClientNotFoundError",
     "ClientRegistryError",
     "ExpiredTokenError",
@@ -123,10 +127,12 @@ __all__ = [
     "TokenTooOldError",
     "UnauthorizedClientError",
     "UnknownKeyError",
+    "UnknownRoleError",
     "UnsupportedCriticalHeaderError",
     "UnsupportedGrantTypeError",
     "UnsupportedSerializationError",
     "UserExistsError",
+    "UserNotFoundError",
     "WeakKeyError",
     "WebSessionError",
     "WrongAudienceError",
@@ -318,6 +324,14 @@ class NoSigningKeyError(IssueError):
     code = "no_signing_key"
 
 
+class ClaimsHookError(IssueError):
+    """The claims hook (``JWTWARDEN_CLAIMS_HOOK``) raised, timed out, or returned claims that
+    are not a JSON object, override a registered claim, fail the claim lint or the size
+    budget: the token is not issued (never issued without the claims)."""
+
+    code = "claims_hook_failed"
+
+
 # --- sessions (the auth server) -------------------------------------------------------------
 
 
@@ -373,6 +387,18 @@ class UserExistsError(SessionError):
     """An account with this email already exists."""
 
     code = "user_exists"
+
+
+class UserNotFoundError(SessionError):
+    """No account has this id (the admin API and the CLI; never a login answer)."""
+
+    code = "user_not_found"
+
+
+class UnknownRoleError(SessionError):
+    """A role that the configuration (``JWTWARDEN_ROLES``) does not define."""
+
+    code = "unknown_role"
 
 
 # --- OAuth 2 (the token endpoint and the client registry) ---------------------------------

@@ -39,6 +39,7 @@ import pytest
 from sqlalchemy import event
 
 import jwtwarden.stores
+from jwtwarden.accounts.roles import RoleAssignment
 from jwtwarden.clock import FixedClock
 from jwtwarden.keys.generate import generate_key
 from jwtwarden.keys.records import KeyRecord, KeyState
@@ -49,6 +50,7 @@ from jwtwarden.stores.sql import (
     SQLDenylist,
     SQLKeyStore,
     SQLLease,
+    SQLRoleStore,
     SQLSessionStore,
     SQLUserStore,
     create_engine,
@@ -63,7 +65,14 @@ KEK = secrets.token_bytes(32)
 
 # Tables that grow with use (one row per account, login, refresh, denial) ...
 BIG = frozenset(
-    {"jw_users", "jw_sessions", "jw_refresh_tokens", "jw_denylist", "jw_oauth_assertion_jtis"}
+    {
+        "jw_users",
+        "jw_sessions",
+        "jw_refresh_tokens",
+        "jw_denylist",
+        "jw_oauth_assertion_jtis",
+        "jw_user_roles",  # a few per account
+    }
 )
 # ... and tables whose size the deployment fixes.
 SMALL = {
@@ -91,7 +100,8 @@ def test_should_classify_every_table_as_big_or_small() -> None:
 
 # --- the data -------------------------------------------------------------------------------
 # Row i: user u{i} (u{i}@example.com), session s{i} of user u{i}, refresh token sha256(t{i})
-# of session s{i}, denylist entry ("j", jti{i}). Sessions 0-9 and denials 0-9 have expired
+# of session s{i}, denylist entry ("j", jti{i}), role assignment ("reader", every client) of
+# u{i}. Sessions 0-9 and denials 0-9 have expired
 # (purge has something to delete); tokens 10-19 have expired (idle), their sessions have not.
 
 
@@ -103,7 +113,7 @@ def _fill_sqlite(path: Path) -> None:
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany(
-            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?)",
+            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?, 0)",
             ((f"u{i}", f"u{i}@example.com", NOW - ROWS + i) for i in range(ROWS)),
         )
         conn.executemany(
@@ -122,6 +132,10 @@ def _fill_sqlite(path: Path) -> None:
             ((f"jti{i}", NOW + (-1 if i < 10 else 3600)) for i in range(ROWS)),
         )
         conn.executemany(
+            "INSERT INTO jw_user_roles VALUES (?, 'reader', '', ?)",
+            ((f"u{i}", NOW) for i in range(ROWS)),
+        )
+        conn.executemany(
             "INSERT INTO jw_oauth_assertion_jtis VALUES (?, ?)",
             ((token_hash(f"a{i}"), NOW + (-1 if i < 10 else 300)) for i in range(ROWS)),
         )
@@ -130,7 +144,9 @@ def _fill_sqlite(path: Path) -> None:
 
 _FILL_POSTGRES = f"""
 INSERT INTO jw_users SELECT 'u' || i, 'u' || i || '@example.com', 'x', 1, false, false,
-    {NOW} - {ROWS} + i FROM generate_series(0, {ROWS - 1}) AS i;
+    {NOW} - {ROWS} + i, false FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_user_roles SELECT 'u' || i, 'reader', '', {NOW}
+    FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_sessions SELECT 's' || i, 'u' || i, 'app', 'openid', 1, {NOW} - 60,
     CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 86400 END, NULL, NULL
     FROM generate_series(0, {ROWS - 1}) AS i;
@@ -205,6 +221,7 @@ class Stores:
     lease: SQLLease
     keys: SQLKeyStore
     replay: SQLAssertionReplayStore
+    roles: SQLRoleStore
 
 
 @pytest.fixture
@@ -229,6 +246,7 @@ async def recorded(
         lease=SQLLease(engine, "chores", holder="test", ttl=60),
         keys=keys,
         replay=SQLAssertionReplayStore(engine),
+        roles=SQLRoleStore(engine),
     )
     yield stores, recorder
     keys.close()
@@ -435,6 +453,36 @@ SCENARIOS = [
         lambda s: s.users.list_users(limit=1000, offset=5000),
     ),
     Scenario(
+        "an account is deleted with its sessions, tokens and roles",
+        "SQLUserStore.delete_user",
+        "request",
+        lambda s: s.users.delete_user("u406"),
+    ),
+    Scenario(
+        "an account's email is marked verified",
+        "SQLUserStore.set_email_verified",
+        "request",
+        lambda s: s.users.set_email_verified("u407", "u407@example.com"),
+    ),
+    Scenario(
+        "a login reads the account's roles",
+        "SQLRoleStore.roles_of",
+        "request",
+        lambda s: s.roles.roles_of("u408"),
+    ),
+    Scenario(
+        "a role is assigned",
+        "SQLRoleStore.assign",
+        "request",
+        lambda s: s.roles.assign("u409", RoleAssignment(role="editor"), now=NOW),
+    ),
+    Scenario(
+        "a role is unassigned",
+        "SQLRoleStore.unassign",
+        "request",
+        lambda s: s.roles.unassign("u410", RoleAssignment(role="reader")),
+    ),
+    Scenario(
         "an access token is denied",
         "SQLDenylist.deny_token",
         "request",
@@ -514,7 +562,7 @@ def _public_methods(cls: type) -> set[str]:
 
 def test_should_have_a_scenario_for_every_store_method() -> None:
     methods: set[str] = set()
-    stores = (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
+    stores = (SQLUserStore, SQLRoleStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
     for cls in (*stores, SQLAssertionReplayStore):
         methods |= _public_methods(cls)
     assert methods - set(NO_TABLE) == {s.covers for s in SCENARIOS}

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
+    ClaimsHookError,
     ClientNotFoundError,
     InvalidClientError,
     InvalidCredentialsError,
@@ -50,8 +51,10 @@ from ..errors import (
     RevocationUnavailableError,
     StoreUnavailableError,
     UnauthorizedClientError,
+    UnknownRoleError,
     UnsupportedGrantTypeError,
     UserExistsError,
+    UserNotFoundError,
 )
 from .errors import (
     InvalidClient,
@@ -232,6 +235,14 @@ def _map(exc: Exception) -> OAuthError:
         return InvalidRequest(exc.detail)
     if isinstance(exc, UserExistsError):
         return InvalidRequest("an account with this email already exists")
+    if isinstance(exc, UserNotFoundError):
+        return NotFound("no such user")
+    if isinstance(exc, UnknownRoleError):
+        return InvalidRequest(exc.detail)
+    if isinstance(exc, ClaimsHookError):
+        # Not issued rather than issued without the claims (accounts.claims_hook); the cause
+        # was logged where it happened, the client learns only that it was the server's fault.
+        return ServerError("the token could not be issued", log_detail=exc.code)
     if isinstance(exc, InvalidTokenError):
         return InvalidToken()
     if isinstance(exc, StoreUnavailableError):
@@ -352,6 +363,7 @@ def create_app(
         app.add_exception_handler(exc_class, handler)
     from .routes.admin import router as admin_routes
     from .routes.admin_clients import router as admin_client_routes
+    from .routes.admin_users import router as admin_user_routes
     from .routes.auth import router as auth_routes
     from .routes.discovery import metadata_routes
     from .routes.discovery import router as discovery_routes
@@ -360,7 +372,8 @@ def create_app(
     # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
+    routers = (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes)
+    for router in (*routers, admin_user_routes):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
     if settings.inspector:

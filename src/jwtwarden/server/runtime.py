@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
+from ..accounts.admin import AccountAdmin
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, Issuer
@@ -48,6 +49,7 @@ from ..stores.sql import (
 )
 from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
+from .accounts_parts import claims_hook_runner, user_scopes
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .oauth_parts import (
@@ -151,7 +153,12 @@ class Runtime:
         self.ring = self._key_ring()
         self.issuer = self._issuer()
         self.hasher = _password_hasher(settings)
+        self.user_scopes = user_scopes(settings, self.engine)
+        self.claims_hook = claims_hook_runner(settings)
         self.service = self._session_service()
+        self.accounts = AccountAdmin(
+            self.service, roles=self.user_scopes.store, table=self.user_scopes.table, clock=clock
+        )
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
@@ -259,6 +266,8 @@ class Runtime:
             clock=self.clock,
             on_event=self.metrics.event,
             successor_key=successor_key(settings.kek_bytes, settings.data_dir),
+            user_scopes=self.user_scopes,
+            claims_hook=self.claims_hook,
         )
 
     def _oauth_parts(self) -> None:
@@ -344,6 +353,8 @@ class Runtime:
         close = getattr(self.key_store, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
+        if self.claims_hook is not None:
+            self.claims_hook.close()
         await close_driver_pool(self.engine)  # lets requests still running finish first
         await self.engine.dispose()
 

@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     scopes: _StrList = ()
     password_min_length: int = Field(default=8, ge=8, le=128)
 
+    # --- accounts (issue 15; docs/accounts.md) ----------------------------------------------
+    # role -> the scopes it grants, as JSON ({"editor": ["items:read", "items:write"]}) or a TOML
+    # table; each scope one of ``scopes`` or an identity scope (openid, profile, email).
+    roles: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Roles every account holds (on top of its assigned ones); each one of ``roles``.
+    default_roles: _StrList = ()
+    # A dotted path ("myapp.claims:add_claims") to a callable adding claims to each token.
+    claims_hook: str | None = None
+    claims_hook_timeout: float = Field(default=1.0, gt=0, le=30)
+
     # --- browsers ---------------------------------------------------------------------------
     cookie_mode: bool = False
     cookie_access_token: bool = False
@@ -177,7 +187,9 @@ class Settings(BaseSettings):
 
     # --- field checks -----------------------------------------------------------------------
 
-    @field_validator("audience", "client_ids", "scopes", "allowed_origins", mode="before")
+    @field_validator(
+        "audience", "client_ids", "scopes", "allowed_origins", "default_roles", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -266,6 +278,7 @@ class Settings(BaseSettings):
                 "JWTWARDEN_COOKIE_MODE: cookie_mode needs allowed_origins (the browser apps' "
                 "origins)"
             )
+        problems.extend(self._role_problems())
         if self.denylist == "redis" and self.redis_url is None:
             problems.append("JWTWARDEN_DENYLIST: denylist=redis needs redis_url")
         if self.redis_url is not None:
@@ -284,6 +297,25 @@ class Settings(BaseSettings):
             problems.append(f"JWTWARDEN_KEK: {exc}")
         if self.environment != DEVELOPMENT:
             problems.extend(self._production_problems(parts.scheme, parts.hostname))
+        return problems
+
+    def _role_problems(self) -> list[str]:
+        from ..oauth.clients import IDENTITY_SCOPES
+
+        offered = set(self.scopes) | IDENTITY_SCOPES
+        problems: list[str] = []
+        for role, scopes in sorted(self.roles.items()):
+            for scope in scopes:
+                if scope not in offered:
+                    problems.append(
+                        f"JWTWARDEN_ROLES: role {role!r} grants {scope!r}, which is not one of "
+                        "JWTWARDEN_SCOPES nor an identity scope (openid, profile, email)"
+                    )
+        try:
+            self.role_table  # noqa: B018 - validates names and default roles
+        except ValueError as exc:
+            name = "JWTWARDEN_DEFAULT_ROLES" if "default roles" in str(exc) else "JWTWARDEN_ROLES"
+            problems.append(f"{name}: {exc}")
         return problems
 
     def _production_problems(self, scheme: str, hostname: str | None) -> list[str]:
@@ -323,6 +355,16 @@ class Settings(BaseSettings):
     def audiences(self) -> tuple[str, ...]:
         """The ``aud`` of access tokens: configured, or the issuer URL."""
         return self.audience or (self.issuer_url,)
+
+    @property
+    def role_table(self) -> Any:
+        """The configured roles as an ``accounts.roles.RoleTable`` (ValueError if invalid)."""
+        from ..accounts.roles import RoleTable
+
+        return RoleTable(
+            roles={name: frozenset(scopes) for name, scopes in self.roles.items()},
+            default_roles=frozenset(self.default_roles),
+        )
 
     @property
     def database(self) -> str:

@@ -11,6 +11,9 @@ password change. Framework-free; the HTTP server is a thin edge over it.
   again; any other spent token presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2):
   the family is revoked and the service denies its live access tokens by ``sid``.
 - Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
+- The scope an account may have comes from its roles (``accounts.roles.UserScopes``): a login
+  asking beyond them is ``invalid_scope``, a refresh is narrowed to what they grant now. The
+  claims hook (``accounts.claims_hook``), when configured, adds claims; if it fails, no token.
 """
 
 from __future__ import annotations
@@ -21,20 +24,21 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..accounts.claims_hook import ClaimsHookRunner
+from ..accounts.roles import NoRoleStore, RoleTable, UserScopes
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RefreshTokenReuseError,
 )
-from ..revocation.checks import AUTH_VERSION_CLAIM
 from ..revocation.denylist import Denylist
+from .access_tokens import hook_claims, mint_access_token, refresh_inputs
 from .config import (
     AccessTokenMinter,
     SessionConfig,
     TokenPair,
     granted_scope,
-    narrow_scope,
     normalize_email,
 )
 from .passwords import PasswordHasher
@@ -78,6 +82,8 @@ class SessionService:
         clock: Clock = SYSTEM_CLOCK,
         on_event: EventSink | None = None,
         successor_key: bytes | None = None,
+        user_scopes: UserScopes | None = None,
+        claims_hook: ClaimsHookRunner | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -87,6 +93,9 @@ class SessionService:
         self.config = config
         self.clock = clock
         self._on_event = on_event
+        # No roles wired in: an account gets the identity scopes only (fail closed).
+        self.user_scopes = user_scopes or UserScopes(RoleTable(), NoRoleStore())
+        self.claims_hook = claims_hook
         if successor_key is None:
             # One process only: a retry served by another process (or after a restart) would
             # derive another successor and count as reuse. The server passes one derived from
@@ -167,18 +176,27 @@ class SessionService:
     ) -> TokenPair:
         """Check the credentials and start a new session (its own refresh-token family).
 
+        Without ``scope`` the session has no scope (nothing is granted unasked); with one, every
+        scope must be configured and granted to the account by its roles.
+
         Raises:
             InvalidCredentialsError: any credential failure, always the same.
-            InvalidScopeError: a scope that is not configured.
+            InvalidScopeError: a scope that is not configured, or beyond the account's roles
+                (checked after the credentials, so it tells nothing to a guesser).
+            ClaimsHookError: the claims hook failed; no session was started.
             ValueError: an unknown client id (the edge checks it first).
         """
-        granted = granted_scope(scope, self.config.scopes)
+        granted_scope(scope, self.config.scopes)  # malformed or unknown: before any work
         client = self._client(client_id)
         try:
             user = await self.authenticate(email, password)
         except InvalidCredentialsError:
             self._event("login_failed")
             raise
+        granted = await self.user_scopes.grant(
+            user.id, client_id=client, requested=scope or "", offered=self.config.scopes
+        )
+        extra = await hook_claims(self.claims_hook, user, client, granted)
         now = self.clock.now()
         session = SessionRecord(
             id=secrets.token_urlsafe(16),
@@ -189,7 +207,7 @@ class SessionService:
             created_at=now,
             expires_at=now + self.config.refresh_absolute_ttl,
         )
-        access, claims = self._mint(session, user.auth_version, granted)
+        access, claims = self._mint(session, user.auth_version, granted, extra)
         refresh, digest = new_refresh_token()
         await self.sessions.create_session(session, self._new_token(digest, now, session))
         self._event("login_succeeded", user_id=user.id, sid=session.id)
@@ -213,19 +231,29 @@ class SessionService:
         bind a refresh token to the client it was issued to. A token of another client is
         refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
 
+        The scope is also narrowed to what the account's roles grant now: a role removed since
+        the login is gone from the next access token (``scope`` in the answer says so, RFC 6749
+        5.1), and naming its scope explicitly is ``invalid_scope``.
+
         Raises:
             InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
             RefreshTokenReuseError: the token was already spent; the session is now revoked.
-            InvalidScopeError: ``scope`` asks for more than the session was granted.
+            InvalidScopeError: ``scope`` asks for more than the session was granted, or for a
+                scope the account's roles no longer grant.
+            ClaimsHookError: the claims hook failed; the token stays as it was.
         """
         digest = refresh_token_hash(refresh_token)
         if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
+        allowed, extra = await refresh_inputs(
+            digest, self.sessions, self.users, self.user_scopes, self.claims_hook
+        )
 
         def mint(session: SessionRecord) -> Minted:
-            # Inside the store's transaction: raising here rolls the spend back.
-            narrowed = narrow_scope(session.scope, scope)
-            token, claims = self._mint(session, session.auth_version, narrowed)
+            # Inside the store's transaction: raising here rolls the spend back. Called only
+            # for a spend or a retry, so a refused scope never hides reuse detection.
+            narrowed = self.user_scopes.narrow(session.scope, scope, allowed)
+            token, claims = self._mint(session, session.auth_version, narrowed, extra)
             return Minted(access_token=token, claims=claims, scope=narrowed)
 
         outcome = await self._rotator.refresh(
@@ -367,21 +395,14 @@ class SessionService:
             self._event("deny_failed", sid=sid)
             raise
 
-    def _mint(self, session: SessionRecord, auth_version: int, scope: str) -> tuple[str, Any]:
-        claims: dict[str, Any] = {
-            "sid": session.id,
-            AUTH_VERSION_CLAIM: auth_version,
-            "client_id": session.client_id,
-        }
-        if scope:
-            claims["scope"] = scope
-        return self.minter.mint_with_claims(
-            "access",
-            sub=session.user_id,
-            audience=list(self.config.audience),
-            claims=claims,
-            ttl=self.config.access_token_ttl,
-        )
+    def _mint(
+        self,
+        session: SessionRecord,
+        auth_version: int,
+        scope: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, Any]:
+        return mint_access_token(self.minter, self.config, session, auth_version, scope, extra)
 
     def _new_token(self, digest: bytes, now: float, session: SessionRecord) -> NewRefreshToken:
         expires = min(now + self.config.refresh_idle_ttl, session.expires_at)

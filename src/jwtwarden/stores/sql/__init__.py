@@ -9,7 +9,7 @@ One module per concern, none importing another but ``engine``, ``schema`` and ``
 - ``engine``: ``async_url``, ``create_engine``, ``prepare_sqlite_file``;
 - ``schema``: the tables (``metadata``, what the migrations create);
 - ``driver``: the hot paths' own asyncpg pool, under SQLAlchemy's;
-- ``users``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each;
+- ``users``, ``roles``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each;
 - ``clients``: the OAuth client registry and the ``private_key_jwt`` replay store.
 """
 
@@ -20,6 +20,7 @@ from .denylist import SQLDenylist
 from .engine import async_url, create_engine, prepare_sqlite_file
 from .keys import SQLKeyStore
 from .leases import SQLLease
+from .roles import SQLRoleStore
 from .schema import metadata
 from .sessions import SQLSessionStore
 from .users import SQLUserStore
@@ -30,6 +31,7 @@ __all__ = [
     "SQLDenylist",
     "SQLKeyStore",
     "SQLLease",
+    "SQLRoleStore",
     "SQLSessionStore",
     "SQLUserStore",
     "async_url",

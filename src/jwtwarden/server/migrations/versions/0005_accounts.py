@@ -1,0 +1,48 @@
+"""Accounts (issue 15): ``jw_users.email_verified`` and the role assignments ``jw_user_roles``.
+
+Written on top of 0003 while the ``authorize`` branch adds 0004 in parallel: the integrator
+re-chains this revision onto 0004 at merge (``down_revision = "0004"``); nothing in it depends
+on 0004's tables.
+
+Existing accounts get ``email_verified = false``: nothing ever verified their addresses.
+
+Revision ID: 0005
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (SQLite allows it with a constant default): no batch mode, whose
+    # copy-and-swap of jw_users would fire the ON DELETE CASCADE of every session on SQLite.
+    op.add_column(
+        "jw_users",
+        sa.Column("email_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+    op.create_table(
+        "jw_user_roles",
+        sa.Column(
+            "user_id",
+            sa.String(64),
+            sa.ForeignKey("jw_users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("role", sa.String(64), primary_key=True),
+        sa.Column("client_id", sa.String(128), primary_key=True),
+        sa.Column("created_at", sa.Double, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("jw_user_roles")
+    # ALTER TABLE ... DROP COLUMN: PostgreSQL, and SQLite since 3.35 (no table copy).
+    op.execute("ALTER TABLE jw_users DROP COLUMN email_verified")
