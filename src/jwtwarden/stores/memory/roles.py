@@ -20,7 +20,10 @@ class MemoryRoleStore:
     def __init__(self, users: MemoryUserStore) -> None:
         self._users = users
         self._roles: dict[str, set[RoleAssignment]] = {}
-        users.on_delete(lambda user_id: self._roles.pop(user_id, None))
+        users.on_delete(self._forget_user)
+
+    def _forget_user(self, user_id: str) -> None:
+        self._roles.pop(user_id, None)
 
     async def roles_of(self, user_id: str) -> list[RoleAssignment]:
         return sorted(self._roles.get(user_id, ()), key=_order)
