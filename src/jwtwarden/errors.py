@@ -45,6 +45,8 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- UserExistsError                 user_exists
     |   +-- UserNotFoundError               user_not_found (admin, CLI)
     |   +-- UnknownRoleError                unknown_role (not in the configured roles)
+    |   +-- InvalidLinkError                invalid_link (an account e-mail link: bad, used, old)
+    |   +-- SignupDisabledError             signup_disabled
     +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
     |   +-- InvalidClientError              invalid_client (carries ``header_used``)
     |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
@@ -92,6 +94,7 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidGrantError",
     "InvalidKeyError",
+    "InvalidLinkError",
     "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
@@ -120,6 +123,7 @@ __all__ = [
     "SessionError",
     "SessionTooLargeError",
     "SignInError",
+    "SignupDisabledError",
     "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
@@ -393,6 +397,19 @@ class UserNotFoundError(SessionError):
     """No account has this id (the admin API and the CLI; never a login answer)."""
 
     code = "user_not_found"
+
+
+class InvalidLinkError(SessionError):
+    """An account e-mail link (reset, verification) is malformed, expired, of another purpose,
+    or no longer matches the account (used, superseded). One error for every cause."""
+
+    code = "invalid_link"
+
+
+class SignupDisabledError(SessionError):
+    """Self-service sign-up is off (``JWTWARDEN_SIGNUP``)."""
+
+    code = "signup_disabled"
 
 
 class UnknownRoleError(SessionError):

@@ -113,7 +113,7 @@ def _fill_sqlite(path: Path) -> None:
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany(
-            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?, 0)",
+            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?, 0, NULL)",
             ((f"u{i}", f"u{i}@example.com", NOW - ROWS + i) for i in range(ROWS)),
         )
         conn.executemany(
@@ -144,7 +144,7 @@ def _fill_sqlite(path: Path) -> None:
 
 _FILL_POSTGRES = f"""
 INSERT INTO jw_users SELECT 'u' || i, 'u' || i || '@example.com', 'x', 1, false, false,
-    {NOW} - {ROWS} + i, false FROM generate_series(0, {ROWS - 1}) AS i;
+    {NOW} - {ROWS} + i, false, NULL FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_user_roles SELECT 'u' || i, 'reader', '', {NOW}
     FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_sessions SELECT 's' || i, 'u' || i, 'app', 'openid', 1, {NOW} - 60,
@@ -463,6 +463,18 @@ SCENARIOS = [
         "SQLUserStore.set_email_verified",
         "request",
         lambda s: s.users.set_email_verified("u407", "u407@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is recorded as pending",
+        "SQLUserStore.set_pending_email",
+        "request",
+        lambda s: s.users.set_pending_email("u411", "new411@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is confirmed",
+        "SQLUserStore.confirm_email",
+        "request",
+        lambda s: s.users.confirm_email("u412", "new412@example.com"),
     ),
     Scenario(
         "a login reads the account's roles",

@@ -36,6 +36,7 @@ from ..errors import (
     InvalidClientError,
     InvalidCredentialsError,
     InvalidGrantError,
+    InvalidLinkError,
     InvalidRefreshTokenError,
     InvalidScopeError,
     InvalidTargetError,
@@ -49,6 +50,7 @@ from ..errors import (
     RateLimitedError,
     RefreshTokenReuseError,
     RevocationUnavailableError,
+    SignupDisabledError,
     StoreUnavailableError,
     UnauthorizedClientError,
     UnknownRoleError,
@@ -57,6 +59,7 @@ from ..errors import (
     UserNotFoundError,
 )
 from .errors import (
+    AccessDenied,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -239,6 +242,10 @@ def _map(exc: Exception) -> OAuthError:
         return NotFound("no such user")
     if isinstance(exc, UnknownRoleError):
         return InvalidRequest(exc.detail)
+    if isinstance(exc, InvalidLinkError):
+        return InvalidGrant("the link is invalid, used or expired")
+    if isinstance(exc, SignupDisabledError):
+        return AccessDenied("self-service sign-up is disabled")
     if isinstance(exc, ClaimsHookError):
         # Not issued rather than issued without the claims (accounts.claims_hook); the cause
         # was logged where it happened, the client learns only that it was the server's fault.
@@ -361,6 +368,7 @@ def create_app(
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
+    from .routes.account import router as account_routes
     from .routes.admin import router as admin_routes
     from .routes.admin_clients import router as admin_client_routes
     from .routes.admin_users import router as admin_user_routes
@@ -373,7 +381,7 @@ def create_app(
     # introspection): FastAPI's include_router matching costs tens of microseconds more per
     # request, growing with every route tried before the match (docs/benchmarks-server.md).
     routers = (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes)
-    for router in (*routers, admin_user_routes):
+    for router in (*routers, admin_user_routes, account_routes):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(metadata_routes(settings.issuer_url))
     if settings.inspector:

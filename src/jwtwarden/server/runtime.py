@@ -49,7 +49,7 @@ from ..stores.sql import (
 )
 from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
-from .accounts_parts import claims_hook_runner, user_scopes
+from .accounts_parts import account_lifecycle, claims_hook_runner, user_scopes
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .oauth_parts import (
@@ -159,6 +159,7 @@ class Runtime:
         self.accounts = AccountAdmin(
             self.service, roles=self.user_scopes.store, table=self.user_scopes.table, clock=clock
         )
+        self.lifecycle = account_lifecycle(settings, self.service, self.accounts, clock)
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
@@ -339,6 +340,8 @@ class Runtime:
         self._chores = asyncio.create_task(self._chores_loop(), name="jwtwarden-chores")
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.lifecycle.drain(), 10.0)  # queued mail goes out
         if self._chores is not None:
             self._chores.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -134,6 +134,18 @@ class Settings(BaseSettings):
     # A dotted path ("myapp.claims:add_claims") to a callable adding claims to each token.
     claims_hook: str | None = None
     claims_hook_timeout: float = Field(default=1.0, gt=0, le=30)
+    # Self-service sign-up (POST /account/signup): off unless asked for.
+    signup: bool = False
+    # Where account e-mail links point (the hosted pages by default: ISSUER/account).
+    account_link_base: str | None = None
+    # Mail: SMTP submission if smtp_host is set; else, in development, .eml files in
+    # DATA_DIR/outbox; else none (the links cannot be sent: logged).
+    mail_from: str = "jwtwarden@localhost"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["tls", "starttls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
 
     # --- browsers ---------------------------------------------------------------------------
     cookie_mode: bool = False
@@ -279,6 +291,16 @@ class Settings(BaseSettings):
                 "origins)"
             )
         problems.extend(self._role_problems())
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            problems.append("JWTWARDEN_SMTP_USERNAME: set both smtp_username and smtp_password")
+        if self.smtp_username is not None and self.smtp_security == "none":
+            problems.append(
+                "JWTWARDEN_SMTP_SECURITY: SMTP credentials need tls or starttls (RFC 8314)"
+            )
+        if self.signup and self.smtp_host is None and not self.is_development:
+            problems.append(
+                "JWTWARDEN_SIGNUP: sign-up needs mail outside development (JWTWARDEN_SMTP_HOST)"
+            )
         if self.denylist == "redis" and self.redis_url is None:
             problems.append("JWTWARDEN_DENYLIST: denylist=redis needs redis_url")
         if self.redis_url is not None:
@@ -355,6 +377,11 @@ class Settings(BaseSettings):
     def audiences(self) -> tuple[str, ...]:
         """The ``aud`` of access tokens: configured, or the issuer URL."""
         return self.audience or (self.issuer_url,)
+
+    @property
+    def link_base(self) -> str:
+        """The URL account e-mail links point under."""
+        return self.account_link_base or self.issuer_url.rstrip("/") + "/account"
 
     @property
     def role_table(self) -> Any:

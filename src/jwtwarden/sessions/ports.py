@@ -42,6 +42,7 @@ class UserRecord:
     disabled: bool = False
     created_at: float = 0.0
     email_verified: bool = False
+    pending_email: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,6 +162,20 @@ class UserStore(Protocol):
     async def set_email_verified(self, user_id: str, email: str) -> bool:
         """Mark the account's email verified if it is still ``email`` (a link sent to an old
         address must not verify a new one); whether it was marked."""
+        ...
+
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        """Record (or clear) the address an e-mail change waits to verify; whether the
+        account exists. A new request replaces the old one, whose link is then dead."""
+        ...
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        """Make the pending address ``email`` the account's (verified), if it is still the
+        pending one; whether it was changed.
+
+        Raises:
+            UserExistsError: another account has that address by now.
+        """
         ...
 
 

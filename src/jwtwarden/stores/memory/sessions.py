@@ -96,6 +96,28 @@ class MemoryUserStore:
                 forget(user_id)
             return True
 
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        async with self._lock:
+            user = self._by_id.get(user_id)
+            if user is None:
+                return False
+            self._by_id[user_id] = replace(user, pending_email=email)
+            return True
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        async with self._lock:
+            user = self._by_id.get(user_id)
+            if user is None or user.pending_email != email:
+                return False
+            if self._by_email.get(email, user_id) != user_id:
+                raise UserExistsError("an account with this email already exists")
+            del self._by_email[user.email]
+            self._by_email[email] = user_id
+            self._by_id[user_id] = replace(
+                user, email=email, pending_email=None, email_verified=True
+            )
+            return True
+
     async def set_email_verified(self, user_id: str, email: str) -> bool:
         async with self._lock:
             user = self._by_id.get(user_id)

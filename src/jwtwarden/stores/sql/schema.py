@@ -47,6 +47,8 @@ users = Table(
     Column("created_at", Double, nullable=False),
     # Migration 0005 (issue 15): the owner of ``email`` followed a verification link.
     Column("email_verified", Boolean, nullable=False, server_default=false()),
+    # An e-mail change waiting for its verification link to be followed (migration 0005).
+    Column("pending_email", String(254), nullable=True),
     # The admin listing's order (migration 0002): a page is a walk of this index, not a sort.
     Index("ix_jw_users_created_at_id", "created_at", "id"),
 )

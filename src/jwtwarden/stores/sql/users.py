@@ -41,6 +41,7 @@ def _record(row: Any) -> UserRecord:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         email_verified=bool(row.email_verified),
+        pending_email=row.pending_email,
     )
 
 
@@ -54,6 +55,7 @@ def _record_from_mapping(row: Any) -> UserRecord:
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
         email_verified=bool(row["email_verified"]),
+        pending_email=row["pending_email"],
     )
 
 
@@ -79,6 +81,7 @@ class SQLUserStore:
             "disabled": user.disabled,
             "created_at": user.created_at,
             "email_verified": user.email_verified,
+            "pending_email": user.pending_email,
         }
         try:
             async with self.engine.begin() as conn:
@@ -172,4 +175,23 @@ class SQLUserStore:
         )
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        stmt = update(users).where(users.c.id == user_id).values(pending_email=email)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id, users.c.pending_email == email)
+            .values(email=email, pending_email=None, email_verified=True)
+        )
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(stmt)
+        except exc.IntegrityError:
+            raise UserExistsError("an account with this email already exists") from None
         return bool(result.rowcount)

@@ -1,4 +1,5 @@
-"""Accounts (issue 15): ``jw_users.email_verified`` and the role assignments ``jw_user_roles``.
+"""Accounts (issue 15): ``jw_users.email_verified`` and ``pending_email`` (an e-mail change
+waiting for its link), and the role assignments ``jw_user_roles``.
 
 Written on top of 0003 while the ``authorize`` branch adds 0004 in parallel: the integrator
 re-chains this revision onto 0004 at merge (``down_revision = "0004"``); nothing in it depends
@@ -28,6 +29,7 @@ def upgrade() -> None:
         "jw_users",
         sa.Column("email_verified", sa.Boolean, nullable=False, server_default=sa.false()),
     )
+    op.add_column("jw_users", sa.Column("pending_email", sa.String(254), nullable=True))
     op.create_table(
         "jw_user_roles",
         sa.Column(
@@ -45,4 +47,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("jw_user_roles")
     # ALTER TABLE ... DROP COLUMN: PostgreSQL, and SQLite since 3.35 (no table copy).
+    op.execute("ALTER TABLE jw_users DROP COLUMN pending_email")
     op.execute("ALTER TABLE jw_users DROP COLUMN email_verified")
