@@ -59,12 +59,14 @@ def test_should_list_and_show_accounts_without_their_password_hashes(data: Path)
 
 def test_should_add_and_remove_roles_and_refuse_unknown_ones(data: Path) -> None:
     ada = _create(data, "ada@example.test")
-    added = _json(data, "users", "roles", ada, "--add", "editor", "--add", "reader")
+    added = _json(data, "users", "roles", "ada@example.test", "--add", "editor", "--add", "reader")
     assert added["roles"] == [
         {"role": "editor", "client_id": None},
         {"role": "reader", "client_id": None},
     ]
-    scoped = _json(data, "users", "roles", ada, "--add", "reader", "--client", "app-1")
+    scoped = _json(
+        data, "users", "roles", "ada@example.test", "--add", "reader", "--client", "app-1"
+    )
     assert {"role": "reader", "client_id": "app-1"} in scoped["roles"]
     removed = _json(data, "users", "roles", ada, "--remove", "editor")
     assert [r["role"] for r in removed["roles"]] == ["reader", "reader"]

@@ -195,3 +195,36 @@ async def test_should_refuse_to_start_with_a_claims_hook_that_cannot_be_loaded(
     with pytest.raises(ValueError, match="JWTWARDEN_CLAIMS_HOOK: cannot import module"):
         async with app.router.lifespan_context(app):
             pass
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"scopes": "read", "roles": {"r": ["write"]}}, "JWTWARDEN_ROLES: role 'r' grants 'write'"),
+        ({"roles": {"r": ["openid"]}, "default_roles": "x"}, "JWTWARDEN_DEFAULT_ROLES"),
+        ({"roles": {"a b": ["openid"]}}, "JWTWARDEN_ROLES: role 'a b'"),
+        ({"smtp_username": "u"}, "JWTWARDEN_SMTP_USERNAME"),
+        (
+            {"smtp_username": "u", "smtp_password": "p", "smtp_security": "none"},
+            "JWTWARDEN_SMTP_SECURITY",
+        ),
+        (
+            {"signup": True, "environment": "staging", "issuer": "https://a.test", "kek": "A" * 43},
+            "JWTWARDEN_SIGNUP",
+        ),
+    ],
+    ids=[
+        "should refuse a role granting a scope the server does not offer",
+        "should refuse a default role that is not defined",
+        "should refuse a role name with a space",
+        "should refuse an SMTP user without a password",
+        "should refuse SMTP credentials over cleartext",
+        "should refuse sign-up without mail outside development",
+    ],
+)
+def test_account_settings_that_are_refused(settings: dict[str, Any], problem: str) -> None:
+    from jwtwarden.server.settings import format_settings_errors
+
+    with pytest.raises(ValueError) as refused:
+        Settings(**settings)
+    assert problem in format_settings_errors(refused.value)

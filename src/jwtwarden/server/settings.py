@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ._account_settings import account_problems
 from ._weakening import is_loopback_host, weakening_problems
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
@@ -290,17 +291,7 @@ class Settings(BaseSettings):
                 "JWTWARDEN_COOKIE_MODE: cookie_mode needs allowed_origins (the browser apps' "
                 "origins)"
             )
-        problems.extend(self._role_problems())
-        if (self.smtp_username is None) != (self.smtp_password is None):
-            problems.append("JWTWARDEN_SMTP_USERNAME: set both smtp_username and smtp_password")
-        if self.smtp_username is not None and self.smtp_security == "none":
-            problems.append(
-                "JWTWARDEN_SMTP_SECURITY: SMTP credentials need tls or starttls (RFC 8314)"
-            )
-        if self.signup and self.smtp_host is None and not self.is_development:
-            problems.append(
-                "JWTWARDEN_SIGNUP: sign-up needs mail outside development (JWTWARDEN_SMTP_HOST)"
-            )
+        problems.extend(account_problems(self))
         if self.denylist == "redis" and self.redis_url is None:
             problems.append("JWTWARDEN_DENYLIST: denylist=redis needs redis_url")
         if self.redis_url is not None:
@@ -319,25 +310,6 @@ class Settings(BaseSettings):
             problems.append(f"JWTWARDEN_KEK: {exc}")
         if self.environment != DEVELOPMENT:
             problems.extend(self._production_problems(parts.scheme, parts.hostname))
-        return problems
-
-    def _role_problems(self) -> list[str]:
-        from ..oauth.clients import IDENTITY_SCOPES
-
-        offered = set(self.scopes) | IDENTITY_SCOPES
-        problems: list[str] = []
-        for role, scopes in sorted(self.roles.items()):
-            for scope in scopes:
-                if scope not in offered:
-                    problems.append(
-                        f"JWTWARDEN_ROLES: role {role!r} grants {scope!r}, which is not one of "
-                        "JWTWARDEN_SCOPES nor an identity scope (openid, profile, email)"
-                    )
-        try:
-            self.role_table  # noqa: B018 - validates names and default roles
-        except ValueError as exc:
-            name = "JWTWARDEN_DEFAULT_ROLES" if "default roles" in str(exc) else "JWTWARDEN_ROLES"
-            problems.append(f"{name}: {exc}")
         return problems
 
     def _production_problems(self, scheme: str, hostname: str | None) -> list[str]:
