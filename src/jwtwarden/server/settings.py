@@ -10,6 +10,10 @@ development keys sealed under a generated KEK, the in-process denylist, and the 
 issuer, and refuses an ``http`` issuer on a non-loopback host. Combinations that would silently
 drop a guarantee (an in-process denylist or rate limiter shared by several workers, a trusted
 proxy list that takes in the Internet...) are refused in every environment (``_weakening``).
+
+Size: past 400 lines because every setting is one declaration here, with its comment, in the
+order docs/server.md lists them (a reader finds a setting in one place); the checks that span
+settings live apart (``_weakening``, ``_account_settings``).
 """
 
 from __future__ import annotations

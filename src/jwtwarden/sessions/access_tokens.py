@@ -56,16 +56,22 @@ def mint_access_token(
 
 
 async def hook_claims(
-    runner: ClaimsHookRunner | None, user: UserRecord, client_id: str, scope: str
+    runner: ClaimsHookRunner | None,
+    user: UserRecord,
+    client_id: str,
+    scope: str,
+    *,
+    token_type: str = "access",  # noqa: S107 - a profile name, not a secret
 ) -> dict[str, Any] | None:
-    """The claims hook's claims for an access token, or ``None`` without a hook.
+    """The claims hook's claims for a token (``access``; ``id`` for an ID token), or ``None``
+    without a hook.
 
     Raises:
         ClaimsHookError: the hook failed (see ``accounts.claims_hook``).
     """
     if runner is None:
         return None
-    request = ClaimsHookRequest(token_type="access", user=user, client_id=client_id, scope=scope)
+    request = ClaimsHookRequest(token_type=token_type, user=user, client_id=client_id, scope=scope)
     return await runner.claims(request)
 
 
