@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.server.support import App, clean_env, run_cli
 from typer.testing import CliRunner
 
 from jwtwarden.cli import app as cli
 from jwtwarden.server.app import create_app
 from jwtwarden.server.settings import Settings
+from tests.server.support import App, clean_env, run_cli
 
 PASSWORD = "a perfectly long password"
 ENV = {
