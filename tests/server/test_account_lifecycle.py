@@ -237,3 +237,30 @@ async def test_should_never_log_a_link_token(
         await _post(server, "/account/password/reset", {"token": token, "password": NEW_PASSWORD})
         await _post(server, "/account/password/reset", {"token": token, "password": NEW_PASSWORD})
     assert token not in caplog.text and token.split(".")[2] not in caplog.text
+
+
+async def test_should_rate_limit_forgot_password_per_address_asked_for(tmp_path: Path) -> None:
+    async for limited in _server(tmp_path, rate_limit_login_account=2):
+        answers = [
+            (
+                await _post(limited, "/account/password/forgot", {"email": "ada@example.test"})
+            ).status_code
+            for _ in range(3)
+        ]
+        assert answers == [202, 202, 429]
+        # Its own buckets: the account can still log in.
+        assert (await _login(limited, "ada@example.test", PASSWORD)).status_code == 200
+        assert len(await limited.mail()) == 2
+
+
+async def test_should_resend_a_verification_link_until_the_address_is_verified(
+    server: Server,
+) -> None:
+    access = (await _login(server, "ada@example.test", PASSWORD)).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    resent = await _post(server, "/account/verify/resend", {}, headers=bearer)
+    assert resent.status_code == 202
+    token = await server.last_link("ada@example.test")
+    assert (await _post(server, "/account/verify", {"token": token})).status_code == 200
+    await _post(server, "/account/verify/resend", {}, headers=bearer)
+    assert len(await server.mail()) == 1  # verified: nothing more to send
