@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tests.unit._verify_support import key_for
 from typer.testing import CliRunner
 
 from jwtwarden import KeySet, generate_key
 from jwtwarden._jose.sign import sign_compact
+from tests._verify_support import key_for
 
 ISS = "https://issuer.example"
 AUD = "https://api.example"
@@ -100,3 +100,4 @@ def test_should_verify_with_an_alg_less_set_and_two_algorithms(tmp_path: Path):
     assert ok.exit_code == 0, ok.stdout + ok.stderr
     ambiguous = _run("verify", token, *args, "--algorithm", "RS256", "--algorithm", "PS256")
     assert ambiguous.exit_code == 2 and "ambiguous" in ambiguous.stderr
+    assert "[ambiguous_key]" in ambiguous.stderr  # a stable code, not only a message
