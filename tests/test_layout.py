@@ -58,6 +58,8 @@ TOP_LEVEL_TESTS: dict[str, str] = {
     "names": "one word, one meaning across src/ (a guard over src/)",
     "public_api": "the exported names of jwtwarden and its facades",
     "services": "tests/_services.py, the PostgreSQL and Redis the tests run on",
+    "ci_run": ".ci/run, the CI script: both legs (newest, lowest versions) and its exit code",
+    "logging_state": "tests/_logging_state.py, the conftest guard over jwtwarden's loggers",
     "messages": "refusals that say what to do: the messages of the verifier's errors",
     "smoke_roundtrip": "one sign-and-verify round trip (verify.py)",
     "jws_verifier_setup": "JWSVerifier's construction (verify.py)",
