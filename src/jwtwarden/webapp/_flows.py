@@ -51,6 +51,7 @@ __all__ = [
     "begin_sign_in",
     "current_session",
     "finish_sign_in",
+    "no_longer_valid",
     "refresh_session",
     "safe_return_path",
     "sign_in_cookie_name",
@@ -314,7 +315,16 @@ def refresh_session(session: WebSession, settings: WebAppSettings, now: float) -
     )
 
 
+def no_longer_valid(exc: InvalidTokenError) -> SessionEndedError:
+    """What a live session's access token refused by the verifier means: the provider no
+    longer vouches for it (its key withdrawn, the token revoked by a hook): the session ends."""
+    return SessionEndedError(f"the session's access token is no longer valid [{exc.code}]")
+
+
 def current_session(session: WebSession, settings: WebAppSettings, now: float) -> Flow:
+    """The per-request check: refresh when due (RFC 6749 6), then the access token through
+    the cached verifier. ``RelyingParty.authenticate`` runs the same check without the flow
+    for a live session of a known provider (the hot path)."""
     if session.due(now, settings.refresh_margin):
         session = yield Refresh(session)
     provider: Provider = yield Discover()
@@ -322,8 +332,5 @@ def current_session(session: WebSession, settings: WebAppSettings, now: float) -
         try:
             yield Verify(provider.access_verifier, session.access_token)
         except InvalidTokenError as exc:
-            # The provider no longer vouches for it (key withdrawn, token revoked by a hook).
-            raise SessionEndedError(
-                f"the session's access token is no longer valid [{exc.code}]"
-            ) from None
+            raise no_longer_valid(exc) from None
     return session

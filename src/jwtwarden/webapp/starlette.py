@@ -22,11 +22,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from starlette.applications import Starlette
-from starlette.requests import HTTPConnection, Request, cookie_parser
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import SessionEndedError, WebSessionError
+from ..errors import SessionEndedError, StoreUnavailableError, WebSessionError
 from .client import SESSION_COOKIE, RelyingParty
 from .csrf import CSRF_FIELD, CSRF_HEADER
 from .pages import (
@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _KEY = "jwtwarden.webapp"
+_NEEDLE = SESSION_COOKIE.encode("ascii")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -62,25 +63,50 @@ class SignInRequired(Exception):
 class _RequestState:
     """One request's view of its session; the middleware writes the cookies it decided."""
 
-    __slots__ = ("checked", "cookies", "read", "rp", "session")
+    __slots__ = ("checked", "cookies", "read", "rp", "session", "unavailable")
 
-    def __init__(self, rp: RelyingParty, session: WebSession | None) -> None:
+    def __init__(
+        self,
+        rp: RelyingParty,
+        session: WebSession | None,
+        unavailable: StoreUnavailableError | None = None,
+    ) -> None:
         self.rp = rp
         self.session = session
+        # The store could not answer: a page that needs the session answers 503 (raised
+        # where the exception handlers see it, not in this middleware).
+        self.unavailable = unavailable
         self.checked = False
         self.read = False
         self.cookies: list[str] = []
 
-    def replace(self, session: WebSession) -> None:
-        value, max_age = self.rp.seal_session(session)  # SessionTooLargeError here, not later
+    async def replace(self, session: WebSession) -> None:
+        # SessionTooLargeError (and a store's StoreUnavailableError) here, not later.
+        value, max_age = await self.rp.aseal_session(session)
         self.session = session
         self.checked = True
         self.cookies.append(set_cookie(SESSION_COOKIE, value, max_age))
 
-    def clear(self) -> None:
+    async def clear(self, ended: WebSession | None) -> None:
+        """Sign the browser out; with a server-side store, the session ``ended`` is deleted."""
         self.session = None
         self.checked = True
         self.cookies.append(clear_cookie(SESSION_COOKIE))
+        if ended is not None and self.rp.jar.store is not None:
+            await self.rp.adelete_session(ended.sid)
+
+
+def session_cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The session cookie's value among the request's ``Cookie`` headers (the last one), read
+    as Starlette's parser splits them, without parsing the other cookies."""
+    value = None
+    for name, raw in headers:
+        if name == b"cookie" and _NEEDLE in raw:
+            for chunk in raw.decode("latin-1").split(";"):
+                key, sep, found = chunk.partition("=")
+                if sep and key.strip() == SESSION_COOKIE:
+                    value = found.strip()
+    return value
 
 
 class WebSessionMiddleware:
@@ -95,14 +121,14 @@ class WebSessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        session = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                raw = cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE)
-                if raw is not None:
-                    session = self.rp.open_session(raw)
-                    break
-        state = _RequestState(self.rp, session)
+        raw = session_cookie(scope["headers"])
+        session, unavailable = None, None
+        if raw is not None:
+            try:
+                session = await self.rp.aopen_session(raw)
+            except StoreUnavailableError as exc:
+                unavailable = exc
+        state = _RequestState(self.rp, session, unavailable)
         scope[_KEY] = state
 
         async def send_with_cookies(message: Message) -> None:
@@ -135,15 +161,19 @@ async def current_session(conn: HTTPConnection) -> WebSession | None:
     """
     state = _state(conn)
     state.read = True
+    if state.unavailable is not None:
+        raise StoreUnavailableError(
+            state.unavailable.detail, driver_error=state.unavailable.driver_error
+        )
     if state.session is None or state.checked:
         return state.session
     try:
         fresh = await state.rp.aauthenticate(state.session)
     except SessionEndedError:
-        state.clear()
+        await state.clear(state.session)
         raise
     if fresh is not state.session:
-        state.replace(fresh)
+        await state.replace(fresh)
     state.checked = True
     return fresh
 
@@ -203,6 +233,8 @@ class WebApp:
         if (settings is None) == (rp is None):
             raise TypeError("give settings or rp")
         self.rp = rp if rp is not None else RelyingParty(settings)  # type: ignore[arg-type]
+        if self.rp.jar.store is not None and not self.rp.jar.store_is_async:
+            raise TypeError("Starlette and FastAPI need an async WebSessionStore")
         self.settings = self.rp.settings
         self._headers = page_headers(self.settings.provider_origin)
 
@@ -218,6 +250,7 @@ class WebApp:
         app.add_route(s.logout_path, self.logout, methods=["GET", "POST"])
         app.add_exception_handler(SignInRequired, self._sign_in_required)
         app.add_exception_handler(WebSessionError, self._error)
+        app.add_exception_handler(StoreUnavailableError, self._error)
 
     async def login(self, request: Request) -> Response:
         """Start a sign-in: set the sign-in cookie, redirect to the provider."""
@@ -234,7 +267,7 @@ class WebApp:
         """Complete the sign-in and go where the user was going."""
         params = dict(request.query_params)
         result = await self.rp.afinish_sign_in(params, request.cookies.get)
-        _state(request).replace(result.session)
+        await _state(request).replace(result.session)
         response = RedirectResponse(result.return_to, status_code=303)
         response.headers.append("set-cookie", clear_cookie(result.cookie_name))
         return response
@@ -251,7 +284,7 @@ class WebApp:
         session = state.session
         if session is not None:
             await self.rp.arevoke(session)
-        state.clear()
+        await state.clear(session)
         return RedirectResponse(self.rp.end_session_url(session), status_code=303)
 
     async def _sign_in_required(self, request: Request, exc: Exception) -> Response:
@@ -262,7 +295,7 @@ class WebApp:
         return self._html(401, sign_in_page(self.settings.login_path))
 
     async def _error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WebSessionError)
+        assert isinstance(exc, WebSessionError | StoreUnavailableError)
         status, body = error_page(exc, self.settings.login_path)
         response = self._html(status, body)
         if status == 503:

@@ -7,7 +7,9 @@ against the same contract as these.
 - ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
 - ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``);
 - ``MemoryClientStore``, ``MemoryAssertionReplayStore``: the OAuth ports
-  (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``).
+  (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``);
+- ``MemoryWebSessionStore``, ``SyncMemoryWebSessionStore``: the web-app SDK's server-side
+  session store ports (``jwtwarden.webapp.store``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
 from .ratelimit import MemoryRateLimiter
 from .sessions import MemorySessionStore, MemoryUserStore
+from .websessions import MemoryWebSessionStore, SyncMemoryWebSessionStore
 
 __all__ = [
     "MemoryAssertionReplayStore",
@@ -26,4 +29,6 @@ __all__ = [
     "MemoryRateLimiter",
     "MemorySessionStore",
     "MemoryUserStore",
+    "MemoryWebSessionStore",
+    "SyncMemoryWebSessionStore",
 ]
