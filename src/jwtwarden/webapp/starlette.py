@@ -19,11 +19,12 @@ that is down is a 503 and the session stays. A visitor without a session is sent
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import SessionEndedError, StoreUnavailableError, WebSessionError
@@ -109,13 +110,30 @@ def session_cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
     return value
 
 
-class WebSessionMiddleware:
-    """Pure ASGI middleware: opens the session cookie, and writes the cookies the request
-    changed (and ``Cache-Control: no-store`` once a page read the user) on the response."""
+_Endpoint = Callable[[Request], Awaitable[Response]]
+_Handler = Callable[[Request, Exception], Awaitable[Response]]
 
-    def __init__(self, app: ASGIApp, rp: RelyingParty) -> None:
+
+class WebSessionMiddleware:
+    """Pure ASGI middleware: opens the session cookie, answers the SDK's own routes
+    (``routes``: path -> (methods, endpoint, error handler)), and writes the cookies the
+    request changed (and ``Cache-Control: no-store`` once a page read the user) on the
+    response.
+
+    The SDK's routes are answered here rather than added to the application's router: a
+    router tries its routes in order, and three more in front of every page of the
+    application were a cost on every request (bench/webapp_bench.py).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        rp: RelyingParty,
+        routes: Mapping[str, tuple[frozenset[str], _Endpoint, _Handler]] | None = None,
+    ) -> None:
         self.app = app
         self.rp = rp
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,7 +150,7 @@ class WebSessionMiddleware:
         scope[_KEY] = state
 
         async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (state.cookies or state.read):
                 headers = list(message.get("headers", []))
                 headers += [(b"set-cookie", c.encode("latin-1")) for c in state.cookies]
                 if state.read:
@@ -142,7 +160,23 @@ class WebSessionMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_cookies)
+        route = self.routes.get(scope["path"])
+        if route is None:
+            await self.app(scope, receive, send_with_cookies)
+            return
+        methods, endpoint, handler = route
+        request = Request(scope, receive)
+        if scope["method"] not in methods:
+            allow = ", ".join(sorted(methods))
+            response: Response = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"Allow": allow}
+            )
+        else:
+            try:
+                response = await endpoint(request)
+            except (WebSessionError, StoreUnavailableError) as exc:
+                response = await handler(request, exc)
+        await response(scope, receive, send_with_cookies)
 
 
 def _state(conn: HTTPConnection) -> _RequestState:
@@ -242,12 +276,20 @@ class WebApp:
         return HTMLResponse(body, status_code=status, headers=self._headers)
 
     def install(self, app: Starlette) -> None:
-        """Add the routes, the session middleware and the error pages to ``app``."""
+        """Add the session middleware (which answers the SDK's routes: sign-in, callback,
+        sign-out) and the error pages of the application's own routes to ``app``.
+
+        Middleware added to ``app`` after ``install`` runs around the SDK's routes too;
+        middleware added before it runs for the application's routes only.
+        """
         s = self.settings
-        app.add_middleware(WebSessionMiddleware, rp=self.rp)
-        app.add_route(s.login_path, self.login, methods=["GET"])
-        app.add_route(s.callback_path, self.callback, methods=["GET"])
-        app.add_route(s.logout_path, self.logout, methods=["GET", "POST"])
+        get, get_post = frozenset({"GET", "HEAD"}), frozenset({"GET", "HEAD", "POST"})
+        routes = {
+            s.login_path: (get, self.login, self._error),
+            s.callback_path: (get, self.callback, self._error),
+            s.logout_path: (get_post, self.logout, self._error),
+        }
+        app.add_middleware(WebSessionMiddleware, rp=self.rp, routes=routes)
         app.add_exception_handler(SignInRequired, self._sign_in_required)
         app.add_exception_handler(WebSessionError, self._error)
         app.add_exception_handler(StoreUnavailableError, self._error)
