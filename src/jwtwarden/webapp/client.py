@@ -4,9 +4,9 @@ It runs the flows of ``_flows`` (sign-in, callback, refresh, the per-request che
 sync driver (``begin_sign_in``, ``finish_sign_in``, ``authenticate``...) or an async one
 (``abegin_sign_in``...), and owns what they share: the discovered provider, the HTTP clients,
 the cookie sealer, the CSRF keys, where sessions are kept (``jar.SessionJar``: in the cookie,
-or in a server-side store) and the refresh coordination (``_refresh.Refreshes``: one refresh
-per session however many requests find it due). The requests to the provider are
-``_http.ProviderRequests``.
+or in a server-side store) and the refresh coordination (one refresh
+per session however many requests find it due, ``_refreshes.Refreshes``). The requests to
+the provider are ``_http.ProviderRequests``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..errors import (
     JWKSFetchError,
     JWTWardenError,
     ProviderUnavailableError,
+    WebSessionError,
 )
 from ..jwks.guard import SSRFGuard
 from ._flows import (
@@ -39,7 +40,7 @@ from ._flows import (
     refresh_session,
 )
 from ._http import ProviderRequests
-from ._refresh import Refreshes
+from ._refreshes import Outcome, Refreshes
 from .csrf import CSRFProtection
 from .jar import SESSION_COOKIE, SessionJar
 from .provider import Provider, parse_metadata
@@ -99,11 +100,7 @@ class RelyingParty:
         self._lock = threading.Lock()
         self._refreshes = Refreshes()
         self._http = ProviderRequests(settings, self.guard)
-
-    @property
-    def refresh_count(self) -> int:
-        """How many refreshes this process asked the provider for."""
-        return self._refreshes.count
+        self.refresh_count = 0
 
     # --- where sessions are kept (jar.SessionJar) ---------------------------------------------
 
@@ -252,13 +249,21 @@ class RelyingParty:
         return provider if provider is not None else self._keep(self._http.discovery())
 
     def _refresh(self, session: WebSession) -> WebSession:
-        def refresh() -> WebSession:
-            result: WebSession = self._run(
+        return self._refreshes.refresh(
+            session, lambda: self._refresh_once(session), self.settings.timeout * 4
+        )
+
+    def _refresh_once(self, session: WebSession) -> Outcome:
+        self.refresh_count += 1
+        try:
+            refreshed: WebSession = self._run(
                 refresh_session(session, self.settings, self.clock.now())
             )
-            return result
-
-        return self._refreshes.run(session, refresh, self.settings.timeout * 4)
+            return refreshed
+        except WebSessionError as exc:
+            return exc
+        except JWTWardenError as exc:
+            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
 
     # --- the async driver -----------------------------------------------------------------------
 
@@ -330,13 +335,21 @@ class RelyingParty:
         return provider if provider is not None else self._keep(await self._http.adiscovery())
 
     async def _arefresh(self, session: WebSession) -> WebSession:
-        async def refresh() -> WebSession:
-            result: WebSession = await self._arun(
+        return await self._refreshes.arefresh(
+            session, lambda: self._arefresh_once(session), self.settings.timeout * 4
+        )
+
+    async def _arefresh_once(self, session: WebSession) -> Outcome:
+        self.refresh_count += 1
+        try:
+            refreshed: WebSession = await self._arun(
                 refresh_session(session, self.settings, self.clock.now())
             )
-            return result
-
-        return await self._refreshes.arun(session, refresh, self.settings.timeout * 4)
+            return refreshed
+        except WebSessionError as exc:
+            return exc
+        except JWTWardenError as exc:
+            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
 
     # --- shared pieces --------------------------------------------------------------------------
 
