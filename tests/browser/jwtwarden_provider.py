@@ -70,6 +70,8 @@ def jwtwarden_provider(
     with tempfile.TemporaryDirectory(prefix="jwtwarden-serve-") as tmp:
         folder = Path(tmp)
         env = clean_env({"JWTWARDEN_DATA_DIR": str(folder / "data"), "JWTWARDEN_ISSUER": issuer})
+        if audience is not None:
+            env["JWTWARDEN_AUDIENCE"] = audience  # the server serves it; the client gets it
         _cli(["users", "create", email, "--password-stdin"], env, stdin=PASSWORD + "\n")
         create = [
             "clients", "create", "--name", "web app", "--json",

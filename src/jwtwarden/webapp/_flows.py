@@ -47,6 +47,7 @@ __all__ = [
     "Refresh",
     "SignInResult",
     "SignInStart",
+    "UserInfo",
     "Verify",
     "begin_sign_in",
     "current_session",
@@ -71,6 +72,13 @@ class Post(NamedTuple):
     url: str
     form: dict[str, str]
     authenticate: bool = True
+
+
+class UserInfo(NamedTuple):
+    """Effect: GET the userinfo endpoint with the access token (Core 5.3.1); the JSON object."""
+
+    url: str
+    access_token: str
 
 
 class Verify(NamedTuple):
@@ -208,6 +216,16 @@ def finish_sign_in(
     _check_id_token(settings, verified, data["access_token"])
     expires_at = yield from _access_expiry(provider, settings, data, now)
     claims = {k: verified.claims[k] for k in settings.user_claims if k in verified.claims}
+    missing = [k for k in settings.user_claims if k not in claims]
+    endpoint = provider.metadata.userinfo_endpoint
+    if missing and endpoint is not None:
+        # Core 5.4: with the code flow, the claims of the profile and email scopes come from
+        # the UserInfo endpoint, not the ID token.
+        info: dict[str, Any] = yield UserInfo(endpoint, data["access_token"])
+        if info.get("sub") != verified.claims["sub"]:
+            # Core 5.3.4: the sub of the UserInfo response MUST equal the ID token's.
+            raise SignInError("the userinfo response is about another user (Core 5.3.4)")
+        claims.update({k: info[k] for k in missing if k in info})
     refresh = data.get("refresh_token")
     session = WebSession.new(
         claims=claims,

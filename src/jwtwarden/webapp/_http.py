@@ -14,14 +14,17 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from .._jose.strict_json import JSONRefused, loads_object
 from ..errors import JWKSFetchError, ProviderUnavailableError
 from ..jwks._fetch import ACCEPT_JSON, FetchSettings, afetch, fetch
 from ..jwks.discovery import MAX_DISCOVERY_BYTES, discovery_url
 from ..jwks.guard import SSRFGuard, Target
-from ._flows import Post
+from ._flows import Post, UserInfo
 from .settings import WebAppSettings
 
-__all__ = ["ProviderRequests"]
+__all__ = ["MAX_USERINFO_BYTES", "ProviderRequests"]
+
+MAX_USERINFO_BYTES = 64 * 1024
 
 
 class ProviderRequests:
@@ -81,6 +84,65 @@ class ProviderRequests:
                 f"the provider did not answer ({type(exc).__name__})"
             ) from None
 
+    def userinfo(self, effect: UserInfo) -> dict[str, Any]:
+        """The userinfo endpoint's JSON object for the access token (Core 5.3, sync)."""
+        try:
+            target = self.guard.check(effect.url)
+        except JWKSFetchError as exc:
+            raise ProviderUnavailableError(f"the provider's userinfo: {exc.detail}") from None
+        try:
+            with (
+                httpx.Client(**self._client_options()) as client,
+                client.stream(**self._userinfo_request(target, effect)) as response,
+            ):
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_USERINFO_BYTES:
+                        break
+                return _userinfo(response.status_code, body)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailableError(
+                f"the provider's userinfo did not answer ({type(exc).__name__})"
+            ) from None
+
+    async def auserinfo(self, effect: UserInfo) -> dict[str, Any]:
+        """The async twin of ``userinfo``."""
+        try:
+            target = await self.guard.acheck(effect.url)
+        except JWKSFetchError as exc:
+            raise ProviderUnavailableError(f"the provider's userinfo: {exc.detail}") from None
+        try:
+            async with (
+                httpx.AsyncClient(**self._client_options()) as client,
+                client.stream(**self._userinfo_request(target, effect)) as response,
+            ):
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_USERINFO_BYTES:
+                        break
+                return _userinfo(response.status_code, body)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailableError(
+                f"the provider's userinfo did not answer ({type(exc).__name__})"
+            ) from None
+
+    @staticmethod
+    def _userinfo_request(target: Target, effect: UserInfo) -> dict[str, Any]:
+        headers = {
+            **target.headers(),
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",  # no compressed body past the size cap
+            "Authorization": f"Bearer {effect.access_token}",  # RFC 6750 2.1
+        }
+        return {
+            "method": "GET",
+            "url": target.pinned_url(target.addresses[0]),
+            "headers": headers,
+            "extensions": target.extensions(),
+        }
+
     def _fetch_settings(self) -> FetchSettings:
         return FetchSettings(
             guard=self.guard, timeout=self.settings.timeout, max_bytes=MAX_DISCOVERY_BYTES
@@ -110,3 +172,15 @@ class ProviderRequests:
             data=form,
             extensions=target.extensions(),
         )
+
+
+def _userinfo(status: int, body: bytes) -> dict[str, Any]:
+    if status != 200:
+        raise ProviderUnavailableError(f"the provider's userinfo answered HTTP {status}")
+    if len(body) > MAX_USERINFO_BYTES:
+        raise ProviderUnavailableError("the provider's userinfo answer is too large")
+    try:
+        # A signed or encrypted userinfo (application/jwt, Core 5.3.2) is not JSON: refused.
+        return loads_object(body, "the userinfo response")
+    except JSONRefused as exc:
+        raise ProviderUnavailableError(str(exc)) from None

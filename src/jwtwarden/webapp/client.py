@@ -32,6 +32,7 @@ from ._flows import (
     Post,
     SignInResult,
     SignInStart,
+    UserInfo,
     Verify,
     begin_sign_in,
     current_session,
@@ -237,6 +238,8 @@ class RelyingParty:
             return self._discover()
         if isinstance(effect, Post):
             return self._http.post(effect)
+        if isinstance(effect, UserInfo):
+            return self._http.userinfo(effect)
         if isinstance(effect, Verify):
             try:
                 return effect.verifier.verify(effect.token)
@@ -323,6 +326,8 @@ class RelyingParty:
             return await self._adiscover()
         if isinstance(effect, Post):
             return await self._http.apost(effect)
+        if isinstance(effect, UserInfo):
+            return await self._http.auserinfo(effect)
         if isinstance(effect, Verify):
             try:
                 return await effect.verifier.verify_async(effect.token)
