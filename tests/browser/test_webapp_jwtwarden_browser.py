@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ import pytest
 from jwtwarden.webapp import SESSION_COOKIE, CookieSealer
 
 from ..jwks._servers import free_port
-from .conftest import Site, load_example, screenshot, serve
+from .conftest import load_example, screenshot, serve
 from .jwtwarden_provider import PASSWORD, HostedProvider, jwtwarden_provider
 
 API = "https://api.example"
@@ -31,8 +32,21 @@ ACCESS_TOKEN_TTL = 300
 REFRESH_MARGIN = 296  # due 4 s after it was issued
 
 
-class HostedSite(Site):
+@dataclass
+class HostedSite:
+    """examples/webapp.py and the ``jwtwarden serve`` it signs in with."""
+
+    base: str
     hosted: HostedProvider
+    session_secret: str
+
+    @property
+    def client_id(self) -> str:
+        return self.hosted.client_id
+
+    @property
+    def client_secret(self) -> str | None:
+        return self.hosted.client_secret
 
 
 @pytest.fixture
@@ -54,9 +68,7 @@ def hosted(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostedSite]:
         }.items():
             monkeypatch.setenv(name, value)
         with serve(load_example("webapp").app, port):
-            site = HostedSite(base, None, provider.client_id, provider.client_secret, session_secret)  # type: ignore[arg-type]
-            site.hosted = provider
-            yield site
+            yield HostedSite(base, provider, session_secret)
 
 
 def sign_in(page: Any, site: HostedSite, *, shot: bool = False) -> None:
@@ -72,14 +84,14 @@ def sign_in(page: Any, site: HostedSite, *, shot: bool = False) -> None:
     page.wait_for_url(f"{site.base}/me")
 
 
-def session_cookie(context: Any, site: Site) -> dict[str, Any] | None:
+def session_cookie(context: Any, site: HostedSite) -> dict[str, Any] | None:
     for cookie in context.cookies(site.base):
         if cookie["name"] == SESSION_COOKIE:
             return dict(cookie)
     return None
 
 
-def tokens(context: Any, site: Site) -> dict[str, str]:
+def tokens(context: Any, site: HostedSite) -> dict[str, str]:
     cookie = session_cookie(context, site)
     assert cookie is not None
     payload = CookieSealer(site.session_secret).open(SESSION_COOKIE, cookie["value"])
