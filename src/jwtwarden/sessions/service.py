@@ -32,16 +32,17 @@ from ..errors import (
     InvalidRefreshTokenError,
     RefreshTokenReuseError,
 )
-from ..revocation.checks import AUTH_VERSION_CLAIM
 from ..revocation.denylist import Denylist
 from .config import (
     AccessTokenMinter,
     SessionConfig,
+    SessionLimits,
     TokenPair,
     granted_scope,
     narrow_scope,
     normalize_email,
 )
+from .minting import idle_ttl, mint_access, token_pair
 from .passwords import PasswordHasher
 from .ports import NewRefreshToken, SessionRecord, SessionStore, UserRecord, UserStore
 from .rotation import Minted, Rotator, Verdict
@@ -50,6 +51,7 @@ from .tokens import new_refresh_token, refresh_token_hash
 __all__ = [
     "AccessTokenMinter",
     "SessionConfig",
+    "SessionLimits",
     "SessionService",
     "TokenPair",
     "normalize_email",
@@ -184,26 +186,56 @@ class SessionService:
         except InvalidCredentialsError:
             self._event("login_failed")
             raise
+        pair = await self.start_session(user, client_id=client, scope=granted)
+        self._event("login_succeeded", user_id=user.id, sid=pair.session_id)
+        return pair
+
+    async def start_session(
+        self,
+        user: UserRecord,
+        *,
+        client_id: str,
+        scope: str,
+        session_id: str | None = None,
+        limits: SessionLimits | None = None,
+    ) -> TokenPair:
+        """Start a session (a new refresh-token family) for an authenticated ``user``: a
+        login, or an authorization code's redemption (``oauth.grants.authorization_code``,
+        which fixes ``session_id`` beforehand so that a replay of the code can revoke it).
+        ``scope`` is already granted; ``limits`` are the client's (within the server's)."""
         now = self.clock.now()
+        absolute = self.config.refresh_absolute_ttl
+        if limits is not None and limits.refresh_absolute_ttl is not None:
+            absolute = min(absolute, limits.refresh_absolute_ttl)
         session = SessionRecord(
-            id=secrets.token_urlsafe(16),
+            id=session_id or secrets.token_urlsafe(16),
             user_id=user.id,
-            client_id=client,
-            scope=granted,
+            client_id=client_id,
+            scope=scope,
             auth_version=user.auth_version,
             created_at=now,
-            expires_at=now + self.config.refresh_absolute_ttl,
+            expires_at=now + absolute,
         )
-        access, claims = self._mint(session, user.auth_version, granted)
+        access, claims = mint_access(
+            self.minter, self.config, session, user.auth_version, scope, limits
+        )
         refresh, digest = new_refresh_token()
-        await self.sessions.create_session(session, self._new_token(digest, now, session))
-        self._event("login_succeeded", user_id=user.id, sid=session.id)
-        return self._pair(access, claims, refresh, session, granted)
+        idle = idle_ttl(self.config, limits)
+        first = NewRefreshToken(
+            token_hash=digest, issued_at=now, expires_at=min(now + idle, session.expires_at)
+        )
+        await self.sessions.create_session(session, first)
+        return token_pair(self.config, access, claims, refresh, session, scope, limits)
 
     # --- refresh --------------------------------------------------------------------------
 
     async def refresh(
-        self, refresh_token: object, *, scope: str | None = None, client_id: str | None = None
+        self,
+        refresh_token: object,
+        *,
+        scope: str | None = None,
+        client_id: str | None = None,
+        limits: SessionLimits | None = None,
     ) -> TokenPair:
         """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
 
@@ -217,6 +249,7 @@ class SessionService:
         one a public client names); when given it must be the session's: RFC 6749 6 and 10.4
         bind a refresh token to the client it was issued to. A token of another client is
         refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
+        ``limits``: the presenting client's audiences and lifetimes (within the server's).
 
         Raises:
             InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
@@ -230,19 +263,32 @@ class SessionService:
         def mint(session: SessionRecord) -> Minted:
             # Inside the store's transaction: raising here rolls the spend back.
             narrowed = narrow_scope(session.scope, scope)
-            token, claims = self._mint(session, session.auth_version, narrowed)
+            token, claims = mint_access(
+                self.minter, self.config, session, session.auth_version, narrowed, limits
+            )
             return Minted(access_token=token, claims=claims, scope=narrowed)
 
         outcome = await self._rotator.refresh(
-            refresh_token, digest, now=self.clock.now(), client_id=client_id, mint=mint
+            refresh_token,
+            digest,
+            now=self.clock.now(),
+            client_id=client_id,
+            mint=mint,
+            idle_ttl=idle_ttl(self.config, limits),
         )
         verdict, session = outcome.verdict, outcome.session
         if outcome.minted is not None and session is not None:
             assert outcome.refresh_token is not None
             minted = outcome.minted
             self._event("refreshed", sid=session.id, retry=verdict is Verdict.RETRIED)
-            return self._pair(
-                minted.access_token, minted.claims, outcome.refresh_token, session, minted.scope
+            return token_pair(
+                self.config,
+                minted.access_token,
+                minted.claims,
+                outcome.refresh_token,
+                session,
+                minted.scope,
+                limits,
             )
         if verdict is Verdict.REUSED and session is not None:
             _log.warning(
@@ -259,7 +305,13 @@ class SessionService:
 
     # --- ending sessions ------------------------------------------------------------------
 
-    async def logout(self, *, refresh_token: object = None, session_id: str | None = None) -> bool:
+    async def logout(
+        self,
+        *,
+        refresh_token: object = None,
+        session_id: str | None = None,
+        reason: str = "logout",
+    ) -> bool:
         """End the session named by a refresh token (spent or live) or by a ``sid``.
 
         Returns whether a session was found. Its live access tokens are denied by ``sid``.
@@ -268,13 +320,13 @@ class SessionService:
         session: SessionRecord | None = None
         digest = refresh_token_hash(refresh_token) if refresh_token is not None else None
         if digest is not None:
-            session = await self.sessions.revoke_by_token(digest, now=now, reason="logout")
+            session = await self.sessions.revoke_by_token(digest, now=now, reason=reason)
         if session is None and session_id:
-            session = await self.sessions.revoke_session(session_id, now=now, reason="logout")
+            session = await self.sessions.revoke_session(session_id, now=now, reason=reason)
         if session is None:
             return False
         await self._deny_session(session.id)
-        self._event("session_revoked", sid=session.id, reason="logout")
+        self._event("session_revoked", sid=session.id, reason=reason)
         return True
 
     async def session_of(self, refresh_token: object) -> str | None:
@@ -371,39 +423,6 @@ class SessionService:
             )
             self._event("deny_failed", sid=sid)
             raise
-
-    def _mint(self, session: SessionRecord, auth_version: int, scope: str) -> tuple[str, Any]:
-        claims: dict[str, Any] = {
-            "sid": session.id,
-            AUTH_VERSION_CLAIM: auth_version,
-            "client_id": session.client_id,
-        }
-        if scope:
-            claims["scope"] = scope
-        return self.minter.mint_with_claims(
-            "access",
-            sub=session.user_id,
-            audience=list(self.config.audience),
-            claims=claims,
-            ttl=self.config.access_token_ttl,
-        )
-
-    def _new_token(self, digest: bytes, now: float, session: SessionRecord) -> NewRefreshToken:
-        expires = min(now + self.config.refresh_idle_ttl, session.expires_at)
-        return NewRefreshToken(token_hash=digest, issued_at=now, expires_at=expires)
-
-    def _pair(
-        self, access: str, claims: Any, refresh: str, session: SessionRecord, scope: str
-    ) -> TokenPair:
-        return TokenPair(
-            access_token=access,
-            refresh_token=refresh,
-            expires_in=self.config.access_token_ttl,
-            session_id=session.id,
-            user_id=session.user_id,
-            scope=scope,
-            claims=dict(claims),
-        )
 
     def _client(self, client_id: str | None) -> str:
         if client_id is None or client_id == self.config.client_id:
