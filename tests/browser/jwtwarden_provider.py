@@ -72,7 +72,11 @@ def jwtwarden_provider(
         env = clean_env({"JWTWARDEN_DATA_DIR": str(folder / "data"), "JWTWARDEN_ISSUER": issuer})
         if audience is not None:
             env["JWTWARDEN_AUDIENCE"] = audience  # the server serves it; the client gets it
-        _cli(["users", "create", email, "--password-stdin"], env, stdin=PASSWORD + "\n")
+        _cli(
+            ["users", "create", email, "--password-stdin", "--create-database"],
+            env,
+            stdin=PASSWORD + "\n",
+        )
         create = [
             "clients", "create", "--name", "web app", "--json",
             "--type", "confidential" if confidential else "public",
