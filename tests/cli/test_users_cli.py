@@ -41,7 +41,13 @@ def _json(data: Path, *args: str, stdin: str = "") -> Any:
 
 def _create(data: Path, email: str) -> str:
     made = _run(
-        data, "users", "create", email, "--password-stdin", "--create-database", stdin=PASSWORD + "\n"
+        data,
+        "users",
+        "create",
+        email,
+        "--password-stdin",
+        "--create-database",
+        stdin=PASSWORD + "\n",
     )
     assert made.exit_code == 0, made.output
     return str(made.stdout.split()[2])
