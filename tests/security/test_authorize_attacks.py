@@ -462,7 +462,7 @@ def test_should_serve_pages_that_cannot_be_framed_cached_or_leak_their_url(
     assert "script-src" not in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"  # never another site
     assert '<html lang="en">' in page.text and '<label for="email">' in page.text
 
 

@@ -31,10 +31,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
+    ClaimsHookError,
     ClientNotFoundError,
     InvalidClientError,
     InvalidCredentialsError,
     InvalidGrantError,
+    InvalidLinkError,
     InvalidRefreshTokenError,
     InvalidScopeError,
     InvalidTargetError,
@@ -48,12 +50,16 @@ from ..errors import (
     RateLimitedError,
     RefreshTokenReuseError,
     RevocationUnavailableError,
+    SignupDisabledError,
     StoreUnavailableError,
     UnauthorizedClientError,
+    UnknownRoleError,
     UnsupportedGrantTypeError,
     UserExistsError,
+    UserNotFoundError,
 )
 from .errors import (
+    AccessDenied,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -229,6 +235,8 @@ def _map(exc: Exception) -> OAuthError:
         return exc
     if isinstance(exc, OAuthRequestError | ClientNotFoundError):
         return _map_oauth(exc)
+    if isinstance(exc, _ACCOUNT_ERRORS):
+        return _map_account(exc)
     if isinstance(exc, RateLimitedError):
         return TooManyRequests(exc.retry_after)
     if isinstance(exc, InvalidCredentialsError):
@@ -252,6 +260,30 @@ def _map(exc: Exception) -> OAuthError:
     if isinstance(exc, JWTWardenError):
         return InvalidRequest(log_detail=exc.code)
     return ServerError(log_detail=type(exc).__name__)
+
+
+_ACCOUNT_ERRORS = (
+    UserNotFoundError,
+    UnknownRoleError,
+    InvalidLinkError,
+    SignupDisabledError,
+    ClaimsHookError,
+)
+
+
+def _map_account(exc: Exception) -> OAuthError:
+    if isinstance(exc, UserNotFoundError):
+        return NotFound("no such user")
+    if isinstance(exc, UnknownRoleError):
+        return InvalidRequest(exc.detail)
+    if isinstance(exc, InvalidLinkError):
+        return InvalidGrant("the link is invalid, used or expired")
+    if isinstance(exc, SignupDisabledError):
+        return AccessDenied("self-service sign-up is disabled")
+    # ClaimsHookError: not issued rather than issued without the claims
+    # (accounts.claims_hook); the cause was logged where it happened, the client learns only
+    # that it was the server's fault.
+    return ServerError("the token could not be issued", log_detail=getattr(exc, "code", ""))
 
 
 def _map_oauth(exc: OAuthRequestError | ClientNotFoundError) -> OAuthError:

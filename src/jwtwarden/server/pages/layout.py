@@ -8,8 +8,11 @@ all), ``style-src 'nonce-…'``, ``form-action`` limited to this server (and, on
 page, the origin of the one redirect URI the flow goes back to: Chromium applies
 ``form-action`` to the redirect that follows a form's submission), ``frame-ancestors 'none'``
 and ``X-Frame-Options: DENY`` against clickjacking, ``base-uri 'none'``. Pages are never cached
-(``Cache-Control: no-store`` from the edge) and never leak their URL (``Referrer-Policy:
-no-referrer``: a page's query may hold an authorization request's ``state``).
+(``Cache-Control: no-store`` from the edge) and never leak their URL to another site
+(``Referrer-Policy: same-origin``: a page's query may hold an authorization request's
+``state``). Not ``no-referrer``: under it Chromium sends ``Origin: null`` with the page's own
+form posts (Fetch, "serializing a request origin"), and the sign-in's ``Origin`` check needs
+the real one.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ _LAYOUT = Template(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>$title</title>
 <style nonce="$nonce">$css</style>
 </head>
@@ -106,7 +109,7 @@ def page_response(
             "Content-Security-Policy": policy,
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": "same-origin",
             **(headers or {}),
         },
     )

@@ -3,6 +3,7 @@ embedding, the single-process server's defaults). Every other adapter of a port 
 against the same contract as these.
 
 - ``MemoryUserStore``, ``MemorySessionStore``: the session ports (``jwtwarden.sessions.ports``);
+- ``MemoryRoleStore``: the ``RoleStore`` port (``jwtwarden.accounts.roles``);
 - ``MemoryKeyStore``: the ``KeyStore`` port (``jwtwarden.keys.records``);
 - ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
 - ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``);
@@ -21,6 +22,7 @@ from .clients import MemoryAssertionReplayStore, MemoryClientStore
 from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
 from .ratelimit import MemoryRateLimiter
+from .roles import MemoryRoleStore
 from .sessions import MemorySessionStore, MemoryUserStore
 from .signin_links import MemorySignInLinkStore
 
@@ -31,6 +33,7 @@ __all__ = [
     "MemoryDenylist",
     "MemoryKeyStore",
     "MemoryRateLimiter",
+    "MemoryRoleStore",
     "MemorySessionStore",
     "MemorySignInLinkStore",
     "MemoryUserStore",
