@@ -28,6 +28,7 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     +-- KeyRejectedError                    a key is refused at load or generation
     |   +-- WeakKeyError                    weak_key (below the strength floor)
     |   +-- InvalidKeyError                 invalid_key (malformed, wrong curve, bad exponent)
+    |   |   +-- AmbiguousKeyError           ambiguous_key (no alg; several allowed ones fit)
     |   +-- KeyEnvironmentError             wrong_environment
     +-- IssueError                          minting is refused
     |   +-- ClaimLintError                  claim_refused (secrets in claims, reserved names)
@@ -75,6 +76,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlgorithmNotAllowedError",
+    "AmbiguousKeyError",
     "BadSignatureError",
     "CSRFError",
     "ClaimError",
@@ -266,6 +268,14 @@ class WeakKeyError(KeyRejectedError):
 
 class InvalidKeyError(KeyRejectedError):
     code = "invalid_key"
+
+
+class AmbiguousKeyError(InvalidKeyError):
+    """A key without ``alg`` whose type fits several allowed algorithms (RSA with RS256 and
+    PS256): refused rather than guessed (RFC 8725 3.1). An ``InvalidKeyError``, so existing
+    handlers keep catching it; its own code lets a caller tell "name one algorithm" apart."""
+
+    code = "ambiguous_key"
 
 
 class KeyEnvironmentError(KeyRejectedError):

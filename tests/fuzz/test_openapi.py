@@ -59,7 +59,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         }
     )
     made = run_cli(
-        ["users", "create", ADMIN[0], "--password-stdin", "--admin"], env, stdin=ADMIN[1] + "\n"
+        ["users", "create", ADMIN[0], "--password-stdin", "--admin", "--create-database"],
+        env,
+        stdin=ADMIN[1] + "\n",
     )
     assert made.returncode == 0, made.stderr
     process = ServerProcess(env, port, tmp / "server.log")

@@ -99,7 +99,9 @@ def deployment(
             done = run_cli(["db", "upgrade"], env)
             assert done.returncode == 0, done.stderr
         made = run_cli(
-            ["users", "create", ADMIN[0], "--password-stdin", "--admin"], env, stdin=ADMIN[1] + "\n"
+            ["users", "create", ADMIN[0], "--password-stdin", "--admin", "--create-database"],
+            env,
+            stdin=ADMIN[1] + "\n",
         )
         assert made.returncode == 0, made.stderr
         server = ServerProcess(env, port, tmp / "server.log")

@@ -493,11 +493,10 @@ def test_should_refuse_a_bad_private_key_jwt_assertion(
 # --- metadata -----------------------------------------------------------------------------
 
 
-def test_should_serve_rfc8414_metadata_of_what_is_enabled_and_no_openid_configuration(
+def test_should_serve_rfc8414_metadata_of_what_is_enabled(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test issuer is http://127.0.0.1
-    assert httpx.get(deployment.url + "/.well-known/openid-configuration").status_code == 404
     document = httpx.get(deployment.url + "/.well-known/oauth-authorization-server").json()
     assert document["issuer"] == deployment.url
     assert document["grant_types_supported"] == [

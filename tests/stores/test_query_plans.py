@@ -53,6 +53,7 @@ from jwtwarden.stores.sql import (
     SQLKeyStore,
     SQLLease,
     SQLSessionStore,
+    SQLSignInLinkStore,
     SQLUserStore,
     create_engine,
     metadata,
@@ -75,6 +76,8 @@ BIG = frozenset(
         # One row per authorization request signed in, one per browser sign-in (issue 14).
         "jw_oauth_codes",
         "jw_signin_sessions",
+        # One row per refresh session started from a code under a sign-in (issue 15).
+        "jw_signin_links",
     }
 )
 # ... and tables whose size the deployment fixes.
@@ -159,6 +162,10 @@ def _fill_sqlite(path: Path) -> None:
                 for i in range(ROWS)
             ),
         )
+        conn.executemany(
+            "INSERT INTO jw_signin_links VALUES (?, ?, ?)",
+            ((f"s{i}", f"si{i}", NOW + (-1 if i < 10 else 86400)) for i in range(ROWS)),
+        )
     conn.close()
 
 
@@ -182,6 +189,8 @@ INSERT INTO jw_oauth_codes SELECT sha256(convert_to('c' || i, 'UTF8')), 'app',
 INSERT INTO jw_signin_sessions SELECT 'si' || i, sha256(convert_to('si' || i, 'UTF8')), 'u' || i,
     1, {NOW} - 60, {NOW} - 60, CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 3600 END, NULL
     FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_signin_links SELECT 's' || i, 'si' || i,
+    CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 86400 END FROM generate_series(0, {ROWS - 1}) AS i;
 ANALYZE;
 """
 
@@ -247,6 +256,7 @@ class Stores:
     keys: SQLKeyStore
     replay: SQLAssertionReplayStore
     authorization: SQLAuthorizationStore
+    links: SQLSignInLinkStore
 
 
 @pytest.fixture
@@ -272,6 +282,7 @@ async def recorded(
         keys=keys,
         replay=SQLAssertionReplayStore(engine),
         authorization=SQLAuthorizationStore(engine),
+        links=SQLSignInLinkStore(engine),
     )
     yield stores, recorder
     keys.close()
@@ -613,6 +624,24 @@ SCENARIOS = [
         lambda s: s.authorization.purge_signins(before=NOW),
     ),
     Scenario(
+        "a code exchange links its refresh session to the sign-in",
+        "SQLSignInLinkStore.link",
+        "request",
+        lambda s: s.links.link("si800", "fresh-session", expires_at=NOW + 3600),
+    ),
+    Scenario(
+        "a logout finds the refresh sessions of a sign-in",
+        "SQLSignInLinkStore.linked_sessions",
+        "request",
+        lambda s: s.links.linked_sessions("si801"),
+    ),
+    Scenario(
+        "expired sign-in links are purged",
+        "SQLSignInLinkStore.purge_links",
+        "chore",
+        lambda s: s.links.purge_links(before=NOW),
+    ),
+    Scenario(
         "a process takes the chores lease",
         "SQLLease.acquire",
         "request",
@@ -651,7 +680,7 @@ def _public_methods(cls: type) -> set[str]:
 def test_should_have_a_scenario_for_every_store_method() -> None:
     methods: set[str] = set()
     stores = (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
-    for cls in (*stores, SQLAssertionReplayStore, SQLAuthorizationStore):
+    for cls in (*stores, SQLAssertionReplayStore, SQLAuthorizationStore, SQLSignInLinkStore):
         methods |= _public_methods(cls)
     assert methods - set(NO_TABLE) == {s.covers for s in SCENARIOS}
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ..errors import InvalidScopeError
-from .clients import Client, ClientStore
+from .clients import IDENTITY_SCOPES, Client, ClientStore
 from .codes import CODE_TTL, AuthorizationCode, AuthorizationCodeStore, new_code, valid_challenge
 from .scopes import granted_scope
 
@@ -191,14 +191,24 @@ def _checked(
     if not valid_challenge(challenge):
         raise base.error("invalid_request", "code_challenge is not an S256 challenge")
     try:
-        scope = granted_scope(
-            values["scope"], client, server_scopes=server_scopes, with_identity=True
+        # Without a scope parameter, the client's default (RFC 6749 3.3) leaves out the
+        # identity scopes: an OpenID Connect request names openid itself (Core 3.1.2.1).
+        offered = (
+            server_scopes
+            if values["scope"] is not None
+            else (frozenset(server_scopes) - IDENTITY_SCOPES)
         )
+        scope = granted_scope(values["scope"], client, server_scopes=offered, with_identity=True)
     except InvalidScopeError as exc:
         raise base.error("invalid_scope", exc.detail) from None
     nonce = values["nonce"]
     if nonce is not None and len(nonce) > _MAX_NONCE:
         raise base.error("invalid_request", "nonce is too long")
+    if nonce is None and client.is_public and "openid" in scope.split(" "):
+        # OpenID Connect Core 3.1.2.1 leaves nonce OPTIONAL in the code flow; this server
+        # requires it of public clients (issue 15): with no secret, the nonce is what binds the
+        # ID token to the browser session that asked for it (Core 15.5.2, 3.1.3.7 step 11).
+        raise base.error("invalid_request", "a public client's openid request needs a nonce")
     prompt = frozenset((values["prompt"] or "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise base.error("invalid_request", "prompt is not understood")

@@ -80,8 +80,15 @@ __all__ = ["PUBLIC_PATHS", "app_from_env", "create_app"]
 _log = logging.getLogger("jwtwarden.server")
 
 # The only documents a cache may keep: public keys and metadata, the same for every caller.
-PUBLIC_PATHS = frozenset({JWKS_PATH, "/.well-known/oauth-authorization-server"})
-_METADATA_PREFIX = "/.well-known/oauth-authorization-server/"
+PUBLIC_PATHS = frozenset(
+    {JWKS_PATH, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+)
+# The path-issuer forms: RFC 8414 3.1 inserts the well-known path, Discovery 1.0 4 appends it.
+_METADATA_PREFIX = (
+    "/.well-known/oauth-authorization-server/",
+    "/.well-known/openid-configuration/",
+)
+_METADATA_SUFFIX = "/.well-known/openid-configuration"
 _NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 
 
@@ -162,7 +169,9 @@ class EdgeMiddleware:
 
         path = scope["path"]
         # The RFC 8414 3.1 path-issuer form of the metadata is as public as the plain one.
-        private = path not in PUBLIC_PATHS and not path.startswith(_METADATA_PREFIX)
+        private = path not in PUBLIC_PATHS and not (
+            path.startswith(_METADATA_PREFIX) or path.endswith(_METADATA_SUFFIX)
+        )
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -350,22 +359,9 @@ def create_app(
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
-    from .routes.account import router as account_routes
-    from .routes.admin import router as admin_routes
-    from .routes.admin_clients import router as admin_client_routes
-    from .routes.auth import router as auth_routes
-    from .routes.authorize import router as authorize_routes
-    from .routes.discovery import metadata_routes
-    from .routes.discovery import router as discovery_routes
-    from .routes.oauth import router as oauth_routes
+    from .routes.table import all_routes
 
-    # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
-    # introspection): FastAPI's include_router matching costs tens of microseconds more per
-    # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    routers = (oauth_routes, discovery_routes, auth_routes, authorize_routes, account_routes)
-    for router in (*routers, admin_routes, admin_client_routes):
-        app.router.routes.extend(router.routes)
-    app.router.routes.extend(metadata_routes(settings.issuer_url))
+    app.router.routes.extend(all_routes(settings.issuer_url))  # in matching order (table.py)
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
         from ..inspector import inspector_app

@@ -119,6 +119,7 @@ TOKENS = _object(
         "expires_in": {"type": "integer"},
         "access_token": _STRING,
         "refresh_token": _STRING,
+        "id_token": _STRING,  # OpenID Connect Core 3.1.3.3, with the openid scope
         "scope": _STRING,
         "csrf_token": _STRING,
     },

@@ -241,6 +241,17 @@ class Settings(BaseSettings):
             problems.append(
                 "JWTWARDEN_ISSUER: must not have a query or fragment (RFC 8414 section 2)"
             )
+        if self.issuer is None and self.host.strip("[]") in ("0.0.0.0", "::", ""):  # noqa: S104 - refused
+            # Listening on every interface is fine; deriving the issuer from it is not: every
+            # token would say iss http://0.0.0.0:PORT, an address no client can reach, and a
+            # verifier configured with the real URL would refuse them all (RFC 8414 section 3.3:
+            # the metadata's issuer must be the URL clients use). Refused, not warned: the fix
+            # is one variable, and a warning scrolls away while the tokens stay wrong.
+            problems.append(
+                f"JWTWARDEN_HOST: {self.host} listens on every interface, so the development "
+                f"issuer would be http://{self.host}:{self.port}, which no client can reach; set "
+                f"the URL clients use, e.g. JWTWARDEN_ISSUER=http://localhost:{self.port}"
+            )
         if self.refresh_idle_ttl > self.refresh_absolute_ttl:
             problems.append(
                 "JWTWARDEN_REFRESH_IDLE_TTL: refresh_idle_ttl must not exceed refresh_absolute_ttl"

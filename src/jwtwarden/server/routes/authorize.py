@@ -95,10 +95,9 @@ async def authorize_form(request: Request) -> Response:
 
 
 async def _authorize(request: Request, runtime: Runtime, params: dict[str, list[str]]) -> Response:
-    settings = runtime.settings
     try:
         auth = await validate_request(
-            params, clients=runtime.clients, server_scopes=settings.scopes
+            params, clients=runtime.clients, server_scopes=runtime.user_scopes
         )
     except AuthorizeError as exc:
         return _refusal(runtime, exc)

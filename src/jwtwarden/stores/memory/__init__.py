@@ -9,7 +9,9 @@ against the same contract as these.
 - ``MemoryClientStore``, ``MemoryAssertionReplayStore``: the OAuth ports
   (``jwtwarden.oauth.clients``, ``jwtwarden.oauth.client_assertions``);
 - ``MemoryAuthorizationStore``: authorization codes and sign-in sessions
-  (``jwtwarden.oauth.codes``, ``jwtwarden.oauth.signin``).
+  (``jwtwarden.oauth.codes``, ``jwtwarden.oauth.signin``);
+- ``MemorySignInLinkStore``: the refresh sessions of each sign-in
+  (``jwtwarden.oauth.signin_links``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
 from .ratelimit import MemoryRateLimiter
 from .sessions import MemorySessionStore, MemoryUserStore
+from .signin_links import MemorySignInLinkStore
 
 __all__ = [
     "MemoryAssertionReplayStore",
@@ -29,5 +32,6 @@ __all__ = [
     "MemoryKeyStore",
     "MemoryRateLimiter",
     "MemorySessionStore",
+    "MemorySignInLinkStore",
     "MemoryUserStore",
 ]

@@ -11,7 +11,8 @@ One module per concern, none importing another but ``engine``, ``schema`` and ``
 - ``driver``: the hot paths' own asyncpg pool, under SQLAlchemy's;
 - ``users``, ``sessions``, ``denylist``, ``leases``, ``keys``: one adapter each;
 - ``clients``: the OAuth client registry and the ``private_key_jwt`` replay store;
-- ``authorization``: authorization codes and the hosted pages' sign-in sessions.
+- ``authorization``: authorization codes and the hosted pages' sign-in sessions;
+- ``signin_links``: the refresh sessions each sign-in started (OpenID Connect logout).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .keys import SQLKeyStore
 from .leases import SQLLease
 from .schema import metadata
 from .sessions import SQLSessionStore
+from .signin_links import SQLSignInLinkStore
 from .users import SQLUserStore
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "SQLKeyStore",
     "SQLLease",
     "SQLSessionStore",
+    "SQLSignInLinkStore",
     "SQLUserStore",
     "async_url",
     "create_engine",
