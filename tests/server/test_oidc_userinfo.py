@@ -123,7 +123,7 @@ async def test_should_refuse_a_token_without_the_openid_scope_as_insufficient_sc
     server: tuple[App, FixedClock],
 ) -> None:
     app, _ = server
-    token = (await _login(app, "read"))["access_token"]
+    token = (await _login(app, "email"))["access_token"]  # an identity scope, not openid
     async with app.client() as c:
         r = await c.get("/oauth/userinfo", headers=_bearer(token))
     assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"

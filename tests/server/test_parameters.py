@@ -118,6 +118,13 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
         {"csrf_token": "x", "current_password": "x" * 20, "new_password": "y" * 20},
         ("csrf_token", "current_password", "new_password"),
     ),
+    # OpenID Connect (issue 15): userinfo (RFC 6750 2.2 form) and the end-session page.
+    "/oauth/userinfo": (("form",), {"access_token": "x"}, ("access_token",)),
+    "/oauth/logout": (
+        ("form",),
+        {"client_id": "no-such-client"},
+        ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "csrf_token"),
+    ),
 }
 # Routes of the hosted pages: a refusal may be the page itself (HTML), not an RFC 6749 body.
 PAGE_PATHS = {
@@ -125,6 +132,7 @@ PAGE_PATHS = {
     "/signin",
     "/signout",
     "/account",
+    "/oauth/logout",
     *(path for path in ROUTE_FIELDS if path.startswith("/account/")),
 }
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
@@ -145,6 +153,7 @@ ROUTE_QUERY = {
         "prompt",
         "max_age",
     ),
+    ("GET", "/oauth/logout"): ("id_token_hint", "client_id", "post_logout_redirect_uri", "state"),
 }
 
 

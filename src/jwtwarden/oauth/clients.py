@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "AUTH_METHODS",
+    "CLIENT_ID_SHAPE",
     "GRANT_TYPES",
     "IDENTITY_SCOPES",
     "SECRET_AUTH_METHODS",
@@ -41,7 +42,8 @@ IDENTITY_SCOPES = frozenset({"openid", "profile", "email"})
 
 MAX_REDIRECT_URIS = 20
 MAX_URI_LENGTH = 2000
-_CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,64}")  # RFC 3986 unreserved: safe in a path
+# RFC 3986 unreserved: safe in a path
+CLIENT_ID_SHAPE = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 # RFC 6749 3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 # A loopback redirect URI, parsed by one strict pattern (no urlsplit: one reading, the same
@@ -151,7 +153,7 @@ class Client:
 
 def _client_problems(client: Client) -> list[str]:
     problems: list[str] = []
-    if not _CLIENT_ID.fullmatch(client.client_id):
+    if not CLIENT_ID_SHAPE.fullmatch(client.client_id):
         problems.append("client_id must be 1-64 unreserved characters")
     if not client.name or len(client.name) > 200 or not client.name.isprintable():
         problems.append("name must be 1-200 printable characters")

@@ -26,7 +26,7 @@ from ..clock import Clock, FixedClock
 from ..errors import ExpiredTokenError, InvalidTokenError, MalformedTokenError
 from ..keys.keyset import KeySet
 from ..verify import JWSVerifier, Verifier
-from .clients import Client, ClientStore
+from .clients import CLIENT_ID_SHAPE, Client, ClientStore
 
 __all__ = ["EndSessionRequest", "LogoutPlan", "LogoutRefused", "plan_logout", "verify_hint"]
 
@@ -70,8 +70,12 @@ class EndSessionRequest:
     def from_parameters(cls, parameters: Mapping[str, str]) -> EndSessionRequest:
         """From a query string or form (``LogoutRefused`` for an oversized parameter)."""
         for name in ("id_token_hint", "client_id", "post_logout_redirect_uri", "state"):
-            if len(parameters.get(name, "")) > _MAX_PARAMETER:
+            value = parameters.get(name, "")
+            if len(value) > _MAX_PARAMETER:
                 raise LogoutRefused("invalid_request", f"{name} is too long")
+            if "\x00" in value:
+                # PostgreSQL text cannot hold a NUL: refused here, before any store is asked.
+                raise LogoutRefused("invalid_request", f"{name} holds a NUL character")
         return cls(
             id_token_hint=parameters.get("id_token_hint") or None,
             client_id=parameters.get("client_id") or None,
@@ -163,6 +167,9 @@ async def plan_logout(
     client_id = request.client_id
     if hint_claims is not None:
         client_id = client_id or _own_audience(hint_claims)
+    if client_id is not None and not CLIENT_ID_SHAPE.fullmatch(client_id):
+        # No registered client has such an id: answered without asking the store.
+        raise LogoutRefused("unknown_client", "the client of this logout is not registered")
     client = await clients.get(client_id) if client_id is not None else None
     if client_id is not None and (client is None or client.disabled):
         raise LogoutRefused("unknown_client", "the client of this logout is not registered")
