@@ -21,7 +21,9 @@ exit "$NEWEST_RC"
 """
 
 
-def _run(tmp_path: Path, newest: int, lowest: int) -> tuple[int, list[str], str]:
+def _run(
+    tmp_path: Path, newest: int, lowest: int, *, gate: bool = True
+) -> tuple[int, list[str], str]:
     (tmp_path / ".ci").mkdir()
     (tmp_path / "scripts").mkdir()
     shutil.copy2(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
@@ -29,6 +31,8 @@ def _run(tmp_path: Path, newest: int, lowest: int) -> tuple[int, list[str], str]
     stand_in.write_text(STAND_IN)
     stand_in.chmod(0o755)
     env = {"PATH": "/usr/bin:/bin", "NEWEST_RC": str(newest), "LOWEST_RC": str(lowest)}
+    if gate:
+        env["JWTWARDEN_CI_LOWEST"] = "gate"
     done = subprocess.run(
         [str(tmp_path / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60
     )
@@ -56,3 +60,16 @@ def test_should_run_both_legs_and_fail_when_either_fails(
     assert f"newest versions: exit {newest} in " in log
     assert f"lowest versions: exit {lowest} in " in log
     assert f"newest exit {newest}, lowest exit {lowest}" in log
+
+
+def test_should_report_but_not_gate_on_a_failing_lowest_leg_unless_asked(tmp_path: Path) -> None:
+    rc, calls, log = _run(tmp_path, 0, 1, gate=False)
+    assert rc == 0, log
+    assert calls == ["-q", "--lowest -q"]
+    assert "lowest versions: exit 1 in " in log
+    assert "the lowest-versions leg failed; it is reported, not gating" in log
+
+
+def test_should_fail_on_the_newest_leg_whatever_the_lowest_setting(tmp_path: Path) -> None:
+    rc, _, log = _run(tmp_path, 1, 0, gate=False)
+    assert rc == 1, log
