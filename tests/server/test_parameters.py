@@ -118,10 +118,18 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
         {"csrf_token": "x", "current_password": "x" * 20, "new_password": "y" * 20},
         ("csrf_token", "current_password", "new_password"),
     ),
+    # OpenID Connect (issue 15): userinfo (a JSON answer) and the end-session page (HTML).
+    "/oauth/userinfo": (("form",), {"access_token": "x"}, ("access_token",)),
+    "/oauth/logout": (
+        ("form",),
+        {"client_id": "no-such-client"},
+        ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "csrf_token"),
+    ),
 }
 # Routes of the hosted pages: a refusal may be the page itself (HTML), not an RFC 6749 body.
 PAGE_PATHS = {
     "/oauth/authorize",
+    "/oauth/logout",
     "/signin",
     "/signout",
     "/account",

@@ -72,6 +72,10 @@ class EndSessionRequest:
         for name in ("id_token_hint", "client_id", "post_logout_redirect_uri", "state"):
             if len(parameters.get(name, "")) > _MAX_PARAMETER:
                 raise LogoutRefused("invalid_request", f"{name} is too long")
+            if "\x00" in parameters.get(name, ""):
+                # No parameter has a NUL, and PostgreSQL text cannot hold one (a 503 once a
+                # client_id with one reached the client lookup: found by test_parameters).
+                raise LogoutRefused("invalid_request", f"{name} is malformed")
         return cls(
             id_token_hint=parameters.get("id_token_hint") or None,
             client_id=parameters.get("client_id") or None,
