@@ -52,7 +52,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "JWTWARDEN_SCOPES": "read,write",
         }
     )
-    made = run_cli(["users", "create", USER[0], "--password-stdin"], env, stdin=USER[1] + "\n")
+    made = run_cli(
+        ["users", "create", USER[0], "--password-stdin", "--create-database"],
+        env,
+        stdin=USER[1] + "\n",
+    )
     assert made.returncode == 0, made.stderr
     done = run_cli(
         [
