@@ -34,6 +34,7 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- ClaimLintError                  claim_refused (secrets in claims, reserved names)
     |   +-- TokenBudgetError                token_over_budget
     |   +-- NoSigningKeyError               no_signing_key
+    |   +-- ClaimsHookError                 claims_hook_failed (raised, timed out, bad output)
     +-- RevocationUnavailableError          revocation_unavailable (a hook could not answer)
     +-- SessionError                        the session service refuses (auth server)
     |   +-- InvalidCredentialsError         invalid_credentials (login; never says which check)
@@ -43,6 +44,10 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
+    |   +-- UserNotFoundError               user_not_found (admin, CLI)
+    |   +-- UnknownRoleError                unknown_role (not in the configured roles)
+    |   +-- InvalidLinkError                invalid_link (an account e-mail link: bad, used, old)
+    |   +-- SignupDisabledError             signup_disabled
     +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
     |   +-- InvalidClientError              invalid_client (carries ``header_used``)
     |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
@@ -81,6 +86,7 @@ __all__ = [
     "CSRFError",
     "ClaimError",
     "ClaimLintError",
+    "ClaimsHookError",
     "ClientNotFoundError",
     "ClientRegistryError",
     "ExpiredTokenError",
@@ -91,6 +97,7 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidGrantError",
     "InvalidKeyError",
+    "InvalidLinkError",
     "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
@@ -119,6 +126,7 @@ __all__ = [
     "SessionError",
     "SessionTooLargeError",
     "SignInError",
+    "SignupDisabledError",
     "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
@@ -126,10 +134,12 @@ __all__ = [
     "TokenTooOldError",
     "UnauthorizedClientError",
     "UnknownKeyError",
+    "UnknownRoleError",
     "UnsupportedCriticalHeaderError",
     "UnsupportedGrantTypeError",
     "UnsupportedSerializationError",
     "UserExistsError",
+    "UserNotFoundError",
     "WeakKeyError",
     "WebSessionError",
     "WrongAudienceError",
@@ -329,6 +339,14 @@ class NoSigningKeyError(IssueError):
     code = "no_signing_key"
 
 
+class ClaimsHookError(IssueError):
+    """The claims hook (``JWTWARDEN_CLAIMS_HOOK``) raised, timed out, or returned claims that
+    are not a JSON object, override a registered claim, fail the claim lint or the size
+    budget: the token is not issued (never issued without the claims)."""
+
+    code = "claims_hook_failed"
+
+
 # --- sessions (the auth server) -------------------------------------------------------------
 
 
@@ -384,6 +402,31 @@ class UserExistsError(SessionError):
     """An account with this email already exists."""
 
     code = "user_exists"
+
+
+class UserNotFoundError(SessionError):
+    """No account has this id (the admin API and the CLI; never a login answer)."""
+
+    code = "user_not_found"
+
+
+class InvalidLinkError(SessionError):
+    """An account e-mail link (reset, verification) is malformed, expired, of another purpose,
+    or no longer matches the account (used, superseded). One error for every cause."""
+
+    code = "invalid_link"
+
+
+class SignupDisabledError(SessionError):
+    """Self-service sign-up is off (``JWTWARDEN_SIGNUP``)."""
+
+    code = "signup_disabled"
+
+
+class UnknownRoleError(SessionError):
+    """A role that the configuration (``JWTWARDEN_ROLES``) does not define."""
+
+    code = "unknown_role"
 
 
 # --- OAuth 2 (the token endpoint and the client registry) ---------------------------------

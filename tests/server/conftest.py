@@ -52,6 +52,9 @@ def _base_env(tmp: Path, issuer: str) -> dict[str, str]:
         "JWTWARDEN_RATE_LIMIT_WINDOW": "600",
         "JWTWARDEN_KEY_REFRESH_INTERVAL": "1",
         "JWTWARDEN_SCOPES": "read,write",
+        # Every account may have read and write (issue 15: scopes come from roles).
+        "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
+        "JWTWARDEN_DEFAULT_ROLES": "member",
     }
 
 

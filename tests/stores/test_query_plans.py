@@ -39,6 +39,7 @@ import pytest
 from sqlalchemy import event
 
 import jwtwarden.stores
+from jwtwarden.accounts.roles import RoleAssignment
 from jwtwarden.clock import FixedClock
 from jwtwarden.keys.generate import generate_key
 from jwtwarden.keys.records import KeyRecord, KeyState
@@ -52,6 +53,7 @@ from jwtwarden.stores.sql import (
     SQLDenylist,
     SQLKeyStore,
     SQLLease,
+    SQLRoleStore,
     SQLSessionStore,
     SQLSignInLinkStore,
     SQLUserStore,
@@ -78,6 +80,7 @@ BIG = frozenset(
         "jw_signin_sessions",
         # One row per refresh session started from a code under a sign-in (issue 15).
         "jw_signin_links",
+        "jw_user_roles",  # a few per account
     }
 )
 # ... and tables whose size the deployment fixes.
@@ -106,7 +109,8 @@ def test_should_classify_every_table_as_big_or_small() -> None:
 
 # --- the data -------------------------------------------------------------------------------
 # Row i: user u{i} (u{i}@example.com), session s{i} of user u{i}, refresh token sha256(t{i})
-# of session s{i}, denylist entry ("j", jti{i}). Sessions 0-9 and denials 0-9 have expired
+# of session s{i}, denylist entry ("j", jti{i}), role assignment ("reader", every client) of
+# u{i}. Sessions 0-9 and denials 0-9 have expired
 # (purge has something to delete); tokens 10-19 have expired (idle), their sessions have not.
 
 
@@ -118,7 +122,7 @@ def _fill_sqlite(path: Path) -> None:
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany(
-            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?)",
+            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?, 0, NULL)",
             ((f"u{i}", f"u{i}@example.com", NOW - ROWS + i) for i in range(ROWS)),
         )
         conn.executemany(
@@ -135,6 +139,10 @@ def _fill_sqlite(path: Path) -> None:
         conn.executemany(
             "INSERT INTO jw_denylist VALUES ('j', ?, ?)",
             ((f"jti{i}", NOW + (-1 if i < 10 else 3600)) for i in range(ROWS)),
+        )
+        conn.executemany(
+            "INSERT INTO jw_user_roles VALUES (?, 'reader', '', ?)",
+            ((f"u{i}", NOW) for i in range(ROWS)),
         )
         conn.executemany(
             "INSERT INTO jw_oauth_assertion_jtis VALUES (?, ?)",
@@ -171,7 +179,9 @@ def _fill_sqlite(path: Path) -> None:
 
 _FILL_POSTGRES = f"""
 INSERT INTO jw_users SELECT 'u' || i, 'u' || i || '@example.com', 'x', 1, false, false,
-    {NOW} - {ROWS} + i FROM generate_series(0, {ROWS - 1}) AS i;
+    {NOW} - {ROWS} + i, false, NULL FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_user_roles SELECT 'u' || i, 'reader', '', {NOW}
+    FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_sessions SELECT 's' || i, 'u' || i, 'app', 'openid', 1, {NOW} - 60,
     CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 86400 END, NULL, NULL
     FROM generate_series(0, {ROWS - 1}) AS i;
@@ -257,6 +267,7 @@ class Stores:
     replay: SQLAssertionReplayStore
     authorization: SQLAuthorizationStore
     links: SQLSignInLinkStore
+    roles: SQLRoleStore
 
 
 @pytest.fixture
@@ -283,6 +294,7 @@ async def recorded(
         replay=SQLAssertionReplayStore(engine),
         authorization=SQLAuthorizationStore(engine),
         links=SQLSignInLinkStore(engine),
+        roles=SQLRoleStore(engine),
     )
     yield stores, recorder
     keys.close()
@@ -516,6 +528,48 @@ SCENARIOS = [
         lambda s: s.users.list_users(limit=1000, offset=5000),
     ),
     Scenario(
+        "an account is deleted with its sessions, tokens and roles",
+        "SQLUserStore.delete_user",
+        "request",
+        lambda s: s.users.delete_user("u406"),
+    ),
+    Scenario(
+        "an account's email is marked verified",
+        "SQLUserStore.set_email_verified",
+        "request",
+        lambda s: s.users.set_email_verified("u407", "u407@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is recorded as pending",
+        "SQLUserStore.set_pending_email",
+        "request",
+        lambda s: s.users.set_pending_email("u411", "new411@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is confirmed",
+        "SQLUserStore.confirm_email",
+        "request",
+        lambda s: s.users.confirm_email("u412", "new412@example.com"),
+    ),
+    Scenario(
+        "a login reads the account's roles",
+        "SQLRoleStore.roles_of",
+        "request",
+        lambda s: s.roles.roles_of("u408"),
+    ),
+    Scenario(
+        "a role is assigned",
+        "SQLRoleStore.assign",
+        "request",
+        lambda s: s.roles.assign("u409", RoleAssignment(role="editor"), now=NOW),
+    ),
+    Scenario(
+        "a role is unassigned",
+        "SQLRoleStore.unassign",
+        "request",
+        lambda s: s.roles.unassign("u410", RoleAssignment(role="reader")),
+    ),
+    Scenario(
         "an access token is denied",
         "SQLDenylist.deny_token",
         "request",
@@ -679,7 +733,7 @@ def _public_methods(cls: type) -> set[str]:
 
 def test_should_have_a_scenario_for_every_store_method() -> None:
     methods: set[str] = set()
-    stores = (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
+    stores = (SQLUserStore, SQLRoleStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
     for cls in (*stores, SQLAssertionReplayStore, SQLAuthorizationStore, SQLSignInLinkStore):
         methods |= _public_methods(cls)
     assert methods - set(NO_TABLE) == {s.covers for s in SCENARIOS}

@@ -31,7 +31,7 @@ _COMMANDS: dict[str, str] = {
     "inspect": "inspect",
     "serve": "server",
     "keys": "keys",
-    "users": "server",
+    "users": "users",
     "clients": "clients",
     "db": "server",
 }

@@ -351,7 +351,7 @@ def db_upgrade(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``users`` and ``db`` to the ``jwtwarden`` command."""
+    """Add ``serve`` and ``db`` to the ``jwtwarden`` command (``users``, whose ``create`` is
+    above: ``cli/users.py``)."""
     app.command("serve")(serve)
-    app.add_typer(users_app, name="users")
     app.add_typer(db_app, name="db")

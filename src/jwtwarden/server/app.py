@@ -30,46 +30,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import (
-    ClientNotFoundError,
-    InvalidClientError,
-    InvalidCredentialsError,
-    InvalidGrantError,
-    InvalidRefreshTokenError,
-    InvalidScopeError,
-    InvalidTargetError,
-    InvalidTokenError,
-    IssueError,
-    JWTWardenError,
-    KeyRejectedError,
-    KeyStoreError,
-    OAuthRequestError,
-    PasswordPolicyError,
-    RateLimitedError,
-    RefreshTokenReuseError,
-    RevocationUnavailableError,
-    StoreUnavailableError,
-    UnauthorizedClientError,
-    UnsupportedGrantTypeError,
-    UserExistsError,
-)
+from ..errors import JWTWardenError
+from ._error_map import map_error as _map
 from .errors import (
-    InvalidClient,
-    InvalidGrant,
     InvalidRequest,
-    InvalidScope,
-    InvalidTarget,
-    InvalidToken,
     MethodNotAllowed,
     NotFound,
     OAuthError,
     PayloadTooLarge,
     RequestTimeout,
-    ServerError,
-    TemporarilyUnavailable,
-    TooManyRequests,
-    UnauthorizedClient,
-    UnsupportedGrantType,
 )
 from .routes.discovery import JWKS_PATH, jwks_response
 from .runtime import Runtime
@@ -221,56 +190,6 @@ class EdgeMiddleware:
 
 async def _send_error(error: OAuthError, scope: Scope, receive: Receive, send: Send) -> None:
     await error.response()(scope, receive, send)
-
-
-def _map(exc: Exception) -> OAuthError:
-    """The OAuth error for an exception from the service layer or a dependency."""
-    if isinstance(exc, OAuthError):
-        return exc
-    if isinstance(exc, OAuthRequestError | ClientNotFoundError):
-        return _map_oauth(exc)
-    if isinstance(exc, RateLimitedError):
-        return TooManyRequests(exc.retry_after)
-    if isinstance(exc, InvalidCredentialsError):
-        return InvalidGrant("the email or password is wrong")
-    if isinstance(exc, RefreshTokenReuseError | InvalidRefreshTokenError):
-        return InvalidGrant("the refresh token is invalid, expired or revoked")
-    if isinstance(exc, InvalidScopeError):
-        return InvalidScope(exc.detail)
-    if isinstance(exc, PasswordPolicyError):
-        return InvalidRequest(exc.detail)
-    if isinstance(exc, UserExistsError):
-        return InvalidRequest("an account with this email already exists")
-    if isinstance(exc, InvalidTokenError):
-        return InvalidToken()
-    if isinstance(exc, StoreUnavailableError):
-        # The adapters translate their drivers' failures (jwtwarden.stores); this edge knows
-        # no driver. Anything else a driver raises is a bug: 500.
-        return TemporarilyUnavailable(log_detail=f"{exc.code}: {exc.driver_error}")
-    if isinstance(exc, RevocationUnavailableError | KeyStoreError | IssueError | KeyRejectedError):
-        return TemporarilyUnavailable(log_detail=exc.code)
-    if isinstance(exc, JWTWardenError):
-        return InvalidRequest(log_detail=exc.code)
-    return ServerError(log_detail=type(exc).__name__)
-
-
-def _map_oauth(exc: OAuthRequestError | ClientNotFoundError) -> OAuthError:
-    if isinstance(exc, InvalidClientError):
-        # One description for every cause (unknown client, wrong secret, bad assertion): the
-        # cause goes to the log only. Always 401 with the Basic challenge: RFC 6749 5.2 needs
-        # it when the Authorization header was used, and RFC 9110 11.6.1 on every 401.
-        return InvalidClient(log_detail=exc.detail)
-    if isinstance(exc, UnauthorizedClientError):
-        return UnauthorizedClient(exc.detail)
-    if isinstance(exc, UnsupportedGrantTypeError):
-        return UnsupportedGrantType()
-    if isinstance(exc, InvalidGrantError):
-        return InvalidGrant(log_detail=exc.detail)
-    if isinstance(exc, InvalidTargetError):
-        return InvalidTarget(exc.detail)
-    if isinstance(exc, ClientNotFoundError):
-        return NotFound("no such client")
-    return InvalidRequest(exc.detail)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
+from ..accounts.admin import AccountAdmin
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
 from ..issue import ACCESS_TOKEN, ID_TOKEN, Issuer
@@ -54,6 +55,7 @@ from ..stores.sql import (
 )
 from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
+from .accounts_parts import account_lifecycle, claims_hook_runner, user_scopes
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .oauth_parts import (
@@ -163,7 +165,13 @@ class Runtime:
             self.issuer, lambda: self.ring.signing_key("id").alg, ttl=settings.access_token_ttl
         )
         self.hasher = _password_hasher(settings)
+        self.user_scopes = user_scopes(settings, self.engine)
+        self.claims_hook = claims_hook_runner(settings)
         self.service = self._session_service()
+        self.accounts = AccountAdmin(
+            self.service, roles=self.user_scopes.store, table=self.user_scopes.table, clock=clock
+        )
+        self.lifecycle = account_lifecycle(settings, self.service, self.accounts, clock)
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
@@ -276,6 +284,8 @@ class Runtime:
             clock=self.clock,
             on_event=self.metrics.event,
             successor_key=successor_key(settings.kek_bytes, settings.data_dir),
+            user_scopes=self.user_scopes,
+            claims_hook=self.claims_hook,
         )
 
     def _oauth_parts(self) -> None:
@@ -307,7 +317,7 @@ class Runtime:
         )
         # The scopes a user's flow may grant: the server's, and the identity scopes of OpenID
         # Connect for every client that may ask for them (issue 15).
-        self.user_scopes = frozenset({*settings.scopes, *IDENTITY_SCOPES})
+        self.flow_scopes = frozenset({*settings.scopes, *IDENTITY_SCOPES})
         self.grants = self._grants()
 
     def _grants(self) -> GrantRegistry:
@@ -373,6 +383,8 @@ class Runtime:
         self._chores = asyncio.create_task(self._chores_loop(), name="jwtwarden-chores")
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.lifecycle.drain(), 10.0)  # queued mail goes out
         if self._chores is not None:
             self._chores.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -387,6 +399,8 @@ class Runtime:
         close = getattr(self.key_store, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
+        if self.claims_hook is not None:
+            self.claims_hook.close()
         await close_driver_pool(self.engine)  # lets requests still running finish first
         await self.engine.dispose()
 

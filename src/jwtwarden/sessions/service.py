@@ -11,11 +11,15 @@ password change. Framework-free; the HTTP server is a thin edge over it.
   again; any other spent token presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2):
   the family is revoked and the service denies its live access tokens by ``sid``.
 - Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
+- The scope an account may have comes from its roles (``accounts.roles.UserScopes``): a login
+  asking beyond them is ``invalid_scope``, a refresh is narrowed to what they grant now. The
+  claims hook (``accounts.claims_hook``), when configured, adds claims; if it fails, no token.
 
 Size: just past 400 lines, left whole while the OAuth and account features land on it (issue
 12 keeps it out of the split to spare their merges); the refresh rules already live apart
-(``sessions.rotation``), and the account operations (users, password change, disable) are the
-next split by operation.
+(``sessions.rotation``), as do the access-token minting (``sessions.access_tokens``) and the
+account administration (``accounts.admin``); the account operations (users, password change,
+disable) are the next split by operation.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..accounts.claims_hook import ClaimsHookRunner
+from ..accounts.roles import NoRoleStore, RoleTable, UserScopes
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
     InvalidCredentialsError,
@@ -33,13 +39,13 @@ from ..errors import (
     RefreshTokenReuseError,
 )
 from ..revocation.denylist import Denylist
+from .access_tokens import hook_claims, refresh_inputs
 from .config import (
     AccessTokenMinter,
     SessionConfig,
     SessionLimits,
     TokenPair,
     granted_scope,
-    narrow_scope,
     normalize_email,
 )
 from .minting import idle_ttl, mint_access, token_pair
@@ -85,6 +91,8 @@ class SessionService:
         clock: Clock = SYSTEM_CLOCK,
         on_event: EventSink | None = None,
         successor_key: bytes | None = None,
+        user_scopes: UserScopes | None = None,
+        claims_hook: ClaimsHookRunner | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -94,6 +102,9 @@ class SessionService:
         self.config = config
         self.clock = clock
         self._on_event = on_event
+        # No roles wired in: an account gets the identity scopes only (fail closed).
+        self.user_scopes = user_scopes or UserScopes(RoleTable(), NoRoleStore())
+        self.claims_hook = claims_hook
         if successor_key is None:
             # One process only: a retry served by another process (or after a restart) would
             # derive another successor and count as reuse. The server passes one derived from
@@ -174,18 +185,26 @@ class SessionService:
     ) -> TokenPair:
         """Check the credentials and start a new session (its own refresh-token family).
 
+        Without ``scope`` the session has no scope (nothing is granted unasked); with one, every
+        scope must be configured and granted to the account by its roles.
+
         Raises:
             InvalidCredentialsError: any credential failure, always the same.
-            InvalidScopeError: a scope that is not configured.
+            InvalidScopeError: a scope that is not configured, or beyond the account's roles
+                (checked after the credentials, so it tells nothing to a guesser).
+            ClaimsHookError: the claims hook failed; no session was started.
             ValueError: an unknown client id (the edge checks it first).
         """
-        granted = granted_scope(scope, self.config.scopes)
+        granted_scope(scope, self.config.scopes)  # malformed or unknown: before any work
         client = self._client(client_id)
         try:
             user = await self.authenticate(email, password)
         except InvalidCredentialsError:
             self._event("login_failed")
             raise
+        granted = await self.user_scopes.grant(
+            user.id, client_id=client, requested=scope or "", offered=self.config.scopes
+        )
         pair = await self.start_session(user, client_id=client, scope=granted)
         self._event("login_succeeded", user_id=user.id, sid=pair.session_id)
         return pair
@@ -202,7 +221,13 @@ class SessionService:
         """Start a session (a new refresh-token family) for an authenticated ``user``: a
         login, or an authorization code's redemption (``oauth.grants.authorization_code``,
         which fixes ``session_id`` beforehand so that a replay of the code can revoke it).
-        ``scope`` is already granted; ``limits`` are the client's (within the server's)."""
+        ``scope`` is already granted (``user_scopes.grant``: requested, the client's and the
+        account's roles); ``limits`` are the client's (within the server's).
+
+        Raises:
+            ClaimsHookError: the claims hook failed; no session was started.
+        """
+        extra = await hook_claims(self.claims_hook, user, client_id, scope)
         now = self.clock.now()
         absolute = self.config.refresh_absolute_ttl
         if limits is not None and limits.refresh_absolute_ttl is not None:
@@ -217,7 +242,7 @@ class SessionService:
             expires_at=now + absolute,
         )
         access, claims = mint_access(
-            self.minter, self.config, session, user.auth_version, scope, limits
+            self.minter, self.config, session, user.auth_version, scope, limits, extra
         )
         refresh, digest = new_refresh_token()
         idle = idle_ttl(self.config, limits)
@@ -251,20 +276,30 @@ class SessionService:
         refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
         ``limits``: the presenting client's audiences and lifetimes (within the server's).
 
+        The scope is also narrowed to what the account's roles grant now: a role removed since
+        the login is gone from the next access token (``scope`` in the answer says so, RFC 6749
+        5.1), and naming its scope explicitly is ``invalid_scope``.
+
         Raises:
             InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
             RefreshTokenReuseError: the token was already spent; the session is now revoked.
-            InvalidScopeError: ``scope`` asks for more than the session was granted.
+            InvalidScopeError: ``scope`` asks for more than the session was granted, or for a
+                scope the account's roles no longer grant.
+            ClaimsHookError: the claims hook failed; the token stays as it was.
         """
         digest = refresh_token_hash(refresh_token)
         if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
+        allowed, extra = await refresh_inputs(
+            digest, self.sessions, self.users, self.user_scopes, self.claims_hook
+        )
 
         def mint(session: SessionRecord) -> Minted:
-            # Inside the store's transaction: raising here rolls the spend back.
-            narrowed = narrow_scope(session.scope, scope)
+            # Inside the store's transaction: raising here rolls the spend back. Called only
+            # for a spend or a retry, so a refused scope never hides reuse detection.
+            narrowed = self.user_scopes.narrow(session.scope, scope, allowed)
             token, claims = mint_access(
-                self.minter, self.config, session, session.auth_version, narrowed, limits
+                self.minter, self.config, session, session.auth_version, narrowed, limits, extra
             )
             return Minted(access_token=token, claims=claims, scope=narrowed)
 

@@ -97,7 +97,7 @@ async def authorize_form(request: Request) -> Response:
 async def _authorize(request: Request, runtime: Runtime, params: dict[str, list[str]]) -> Response:
     try:
         auth = await validate_request(
-            params, clients=runtime.clients, server_scopes=runtime.user_scopes
+            params, clients=runtime.clients, server_scopes=runtime.flow_scopes
         )
     except AuthorizeError as exc:
         return _refusal(runtime, exc)

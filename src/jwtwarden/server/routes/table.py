@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from .account import router as account_routes
+from .account_api import router as account_api_routes
 from .admin import router as admin_routes
 from .admin_clients import router as admin_client_routes
+from .admin_users import router as admin_user_routes
 from .auth import router as auth_routes
 from .authorize import router as authorize_routes
 from .discovery import metadata_routes
@@ -31,6 +33,8 @@ _ROUTERS = (
     end_session_routes,
     admin_routes,
     admin_client_routes,
+    admin_user_routes,
+    account_api_routes,
 )
 
 

@@ -3,6 +3,7 @@ embedding, the single-process server's defaults). Every other adapter of a port 
 against the same contract as these.
 
 - ``MemoryUserStore``, ``MemorySessionStore``: the session ports (``jwtwarden.sessions.ports``);
+- ``MemoryRoleStore``: the ``RoleStore`` port (``jwtwarden.accounts.roles``);
 - ``MemoryKeyStore``: the ``KeyStore`` port (``jwtwarden.keys.records``);
 - ``MemoryDenylist``: the ``Denylist``/``SyncDenylist`` ports (``jwtwarden.revocation.denylist``);
 - ``MemoryRateLimiter``: the ``RateLimiter`` port (``jwtwarden.server.ratelimit``);
@@ -11,7 +12,9 @@ against the same contract as these.
 - ``MemoryAuthorizationStore``: authorization codes and sign-in sessions
   (``jwtwarden.oauth.codes``, ``jwtwarden.oauth.signin``);
 - ``MemorySignInLinkStore``: the refresh sessions of each sign-in
-  (``jwtwarden.oauth.signin_links``).
+  (``jwtwarden.oauth.signin_links``);
+- ``MemoryWebSessionStore``, ``SyncMemoryWebSessionStore``: the web-app SDK's server-side
+  session store ports (``jwtwarden.webapp.store``).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from .clients import MemoryAssertionReplayStore, MemoryClientStore
 from .denylist import MemoryDenylist
 from .keys import MemoryKeyStore
 from .ratelimit import MemoryRateLimiter
+from .roles import MemoryRoleStore
 from .sessions import MemorySessionStore, MemoryUserStore
 from .signin_links import MemorySignInLinkStore
+from .websessions import MemoryWebSessionStore, SyncMemoryWebSessionStore
 
 __all__ = [
     "MemoryAssertionReplayStore",
@@ -31,7 +36,10 @@ __all__ = [
     "MemoryDenylist",
     "MemoryKeyStore",
     "MemoryRateLimiter",
+    "MemoryRoleStore",
     "MemorySessionStore",
     "MemorySignInLinkStore",
     "MemoryUserStore",
+    "MemoryWebSessionStore",
+    "SyncMemoryWebSessionStore",
 ]
