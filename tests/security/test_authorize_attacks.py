@@ -54,7 +54,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         }
     )
     for email in (USER, ATTACKER):
-        made = run_cli(["users", "create", email, "--password-stdin"], env, stdin=PASSWORD + "\n")
+        made = run_cli(
+            ["users", "create", email, "--password-stdin", "--create-database"],
+            env,
+            stdin=PASSWORD + "\n",
+        )
         assert made.returncode == 0, made.stderr
     clients = {
         "a": _cli(

@@ -129,6 +129,7 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
 # Routes of the hosted pages: a refusal may be the page itself (HTML), not an RFC 6749 body.
 PAGE_PATHS = {
     "/oauth/authorize",
+    "/oauth/logout",
     "/signin",
     "/signout",
     "/account",

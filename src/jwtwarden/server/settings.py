@@ -130,8 +130,7 @@ class Settings(BaseSettings):
     client_ids: _StrList = ()
     scopes: _StrList = ()
     password_min_length: int = Field(default=8, ge=8, le=128)
-    # The hosted pages' sign-in session (issue 14): how long a browser stays signed in to
-    # the authorization server itself (a client's max_age or prompt=login can ask for less).
+    # How long a browser stays signed in to the hosted pages (max_age can ask for less).
     signin_session_ttl: int = Field(default=12 * 3600, ge=300, le=30 * 86400)
 
     # --- accounts (issue 15; docs/accounts.md) ----------------------------------------------
