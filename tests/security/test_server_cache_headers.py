@@ -115,6 +115,9 @@ SUCCESS: dict[tuple[str, str], Call] = {
     ("POST", "/auth/logout"): _logout,
     ("POST", "/auth/password"): _password,
     ("GET", "/healthz"): lambda app, c: _get(app, c, "/healthz"),
+    ("GET", "/"): lambda app, c: _get(app, c, "/"),
+    ("GET", "/docs"): lambda app, c: _get(app, c, "/docs"),
+    ("GET", "/openapi.json"): lambda app, c: _get(app, c, "/openapi.json"),
     ("GET", "/metrics"): lambda app, c: _get(app, c, "/metrics"),
     ("POST", "/admin/users"): _admin(
         "POST", "/admin/users", {"email": "new@example.test", "password": PASSWORD}
@@ -151,6 +154,10 @@ async def test_should_have_a_case_for_every_route_that_is_not_a_public_document(
     assert private == set(SUCCESS)
 
 
+# The routes with no error of their own: health and the pages (pages.py).
+NO_ERRORS = {"/healthz", "/", "/docs", "/openapi.json"}
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(SUCCESS))
 async def test_should_forbid_caching_the_success_answer_of_every_private_route(
     server: App, method: str, path: str
@@ -174,7 +181,7 @@ async def test_should_forbid_caching_the_error_answers_of_every_private_route(
             await c.request(method, target, content=b"{", headers=bearer),  # malformed
             await c.request(method, target, headers={"authorization": "Bearer x.y.z"}),
         ]
-    if path != "/healthz":  # the one route with no error of its own
+    if path not in NO_ERRORS:
         assert any(r.status_code >= 400 for r in answers), [r.status_code for r in answers]
     answers.append(await _patch(server, target))
     assert answers[-1].status_code == 405
