@@ -65,7 +65,7 @@ def test_should_log_one_line_per_request_without_query_header_or_cookie(
         headers={"authorization": f"Bearer {in_header}"},
     )
     jwks = httpx.get(f"{server.base_url}/.well-known/jwks.json")
-    assert (health.status_code, refused.status_code, jwks.status_code) == (200, 400, 200)
+    assert (health.status_code, refused.status_code, jwks.status_code) == (200, 401, 200)
     server.stop()  # flush and close the log: every line of the requests above is written
     log = server.log()
     for secret in (in_query, in_header, in_cookie, in_code):
@@ -74,7 +74,7 @@ def test_should_log_one_line_per_request_without_query_header_or_cookie(
     assert line["level"] == "info" and line["method"] == "GET" and line["msg"] == "request"
     assert isinstance(line["duration_ms"], float | int) and line["duration_ms"] >= 0
     assert [(r["method"], r["status"]) for r in _requests(server, "/oauth/token")] == [
-        ("POST", 400)
+        ("POST", 401)
     ]
     # The JWKS is answered before routing (the edge's fast path): logged all the same.
     assert [r["status"] for r in _requests(server, "/.well-known/jwks.json")] == [200]
