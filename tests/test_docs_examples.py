@@ -130,10 +130,6 @@ NOT_RUN: dict[str, str] = {
         "a production deployment: secrets, PostgreSQL at db.internal and Redis at "
         "cache.internal; tests/server/test_e2e.py runs the same commands on local ones"
     ),
-    'docs/verifying.md: VerificationPolicy(algorithms=["none"], ...)   # ValueError: the \'none': (
-        "a list of calls with elided arguments (...) and the refusal each raises; each is "
-        "asserted in tests/unit (test_policy.py, test_jws_verifier_setup.py)"
-    ),
     'docs/verifying.md: keys = KeySet.from_pem(public_pem, algorithm="ES256", kid="auth-2024")': (
         "a list of calls with elided arguments ({...same key...}) and the refusal each raises; "
         "each is asserted in tests/unit/test_keyset_constructors.py and test_keys_import.py"
@@ -337,6 +333,12 @@ OUTCOMES: dict[str, dict[str, Callable[[Any], bool]]] = {
     "docs/verifying.md": {
         "result": lambda result: result.payload == b'{"payload":"anything"}',
         "status_of": lambda status_of: status_of("not a token") == 401,
+        "refusal": lambda refusal: (
+            refusal(algorithms=["none"]) == "the 'none' algorithm is never allowed"
+            and refusal(algorithms=["HS256"])
+            == "the key set of 'https://a' has no key for the allowed algorithms (HS256)"
+            and refusal() is None
+        ),
     },
     "docs/webapp.md": {"app": lambda app: "/me" in [r.path for r in app.routes]},
 }

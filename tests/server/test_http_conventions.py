@@ -338,3 +338,36 @@ async def test_should_still_refuse_a_logout_with_no_token_or_a_malformed_header(
         none = await c.post("/auth/logout")
         malformed = await c.post("/auth/logout", headers={"authorization": "Basic eDp5"})
     assert (none.status_code, malformed.status_code) == (400, 400)
+
+
+# --- the scope hint (the docs' first login example asked for a scope no server offered) ------
+
+
+async def test_should_say_that_no_scopes_are_configured_when_a_login_asks_for_one(
+    server: App,
+) -> None:
+    async with server.client() as c:
+        r = await c.post(
+            "/auth/login", json={"email": ADMIN, "password": PASSWORD, "scope": "read"}
+        )
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "invalid_scope",
+        "error_description": (
+            "this server has no scopes configured (JWTWARDEN_SCOPES): ask for none"
+        ),
+    }
+
+
+async def test_should_name_the_offered_scopes_when_a_login_asks_for_another(
+    tmp_path: Path,
+) -> None:
+    async for app in _started(tmp_path, scopes=("read", "write")):
+        async with app.client() as c:
+            r = await c.post(
+                "/auth/login", json={"email": ADMIN, "password": PASSWORD, "scope": "read admin"}
+            )
+        assert r.status_code == 400
+        assert r.json()["error_description"] == (
+            "the requested scope 'admin' is not available; this server offers 'read write'"
+        )
