@@ -130,10 +130,6 @@ NOT_RUN: dict[str, str] = {
         "a production deployment: secrets, PostgreSQL at db.internal and Redis at "
         "cache.internal; tests/server/test_e2e.py runs the same commands on local ones"
     ),
-    'docs/verifying.md: keys = KeySet.from_pem(public_pem, algorithm="ES256", kid="auth-2024")': (
-        "a list of calls with elided arguments ({...same key...}) and the refusal each raises; "
-        "each is asserted in tests/unit/test_keyset_constructors.py and test_keys_import.py"
-    ),
     "docs/resource-servers.md: auth = RefreshingAuth(": (
         "calls https://auth.example.com and https://api.example.com (public DNS names); "
         "RefreshingAuth runs against real servers in tests/integrations"
@@ -285,6 +281,8 @@ def _verifying(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "known_accounts": {"alice"},
         "users": _Users(),
         "import_jwk": import_jwk,
+        "ec_x": key.public_jwk()["x"],
+        "ec_y": key.public_jwk()["y"],
     }
 
 
@@ -339,6 +337,12 @@ OUTCOMES: dict[str, dict[str, Callable[[Any], bool]]] = {
             == "the key set of 'https://a' has no key for the allowed algorithms (HS256)"
             and refusal() is None
         ),
+        # A function of the session sees the session's names as its globals.
+        "key_refusal": lambda key_refusal: (
+            key_refusal(KeySet.from_pem, key_refusal.__globals__["public_pem"], algorithm="RS256")
+            == "RS256 needs a RSA key, not EC"
+        ),
+        "keys": lambda keys: len(keys) == 1,
     },
     "docs/webapp.md": {"app": lambda app: "/me" in [r.path for r in app.routes]},
 }
