@@ -111,3 +111,65 @@ def test_should_import_database_and_redis_drivers_only_in_the_adapters() -> None
         for driver in _driver_imports(name)
     }
     assert outside == set()
+
+
+# The two data paths of docs/architecture.md ("Two data paths"), each read in one direction:
+# a module of the left-hand prefix imports nothing under the prefixes on the right (imports
+# inside functions count too; TYPE_CHECKING imports do not).
+_EDGES = ("jwtwarden.server", "jwtwarden.cli", "jwtwarden.integrations", "jwtwarden.webapp")
+ONE_WAY: dict[str, tuple[str, ...]] = {
+    # A token through the verifier: the key sources and the hooks are injected (KeySource,
+    # policy.checks), so the verifier imports neither the remote key set nor the denylist.
+    "jwtwarden.verify": (
+        "jwtwarden.jwks",
+        "jwtwarden.revocation",
+        "jwtwarden.stores",
+        "jwtwarden.sessions",
+        "jwtwarden.cache",
+        "jwtwarden.explain",
+        "jwtwarden.unsafe",
+        "jwtwarden.issue",
+        *_EDGES,
+    ),
+    "jwtwarden._claims": ("jwtwarden.verify", "jwtwarden.policy", "jwtwarden.keys", *_EDGES),
+    "jwtwarden._key_sources": ("jwtwarden.verify", "jwtwarden.jwks", *_EDGES),
+    "jwtwarden.policy": ("jwtwarden.verify", "jwtwarden.jwks", "jwtwarden.issue", *_EDGES),
+    "jwtwarden.keys": (
+        "jwtwarden.verify",
+        "jwtwarden.jwks",
+        "jwtwarden.stores",
+        "jwtwarden.issue",
+        *_EDGES,
+    ),
+    "jwtwarden.jwks": ("jwtwarden.verify", "jwtwarden.stores", "jwtwarden.sessions", *_EDGES),
+    # A refresh through the server: route -> grant -> SessionService -> Rotator -> store.
+    # The service knows the ports only; the store never calls back into the service.
+    "jwtwarden.oauth": ("jwtwarden.stores", *_EDGES),
+    "jwtwarden.sessions": ("jwtwarden.stores", "jwtwarden.oauth", *_EDGES),
+    "jwtwarden.stores": (
+        "jwtwarden.sessions.service",
+        "jwtwarden.sessions.rotation",
+        "jwtwarden.oauth.grants",
+        "jwtwarden.issue",
+        "jwtwarden.verify",
+        *_EDGES,
+    ),
+    "jwtwarden.server": ("jwtwarden.cli",),
+}
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def test_should_read_each_data_path_in_one_direction() -> None:
+    assert all(any(_under(m, p) for m in MODULES) for p in ONE_WAY)  # no stale prefix
+    backwards = sorted(
+        (name, target)
+        for source, forbidden in ONE_WAY.items()
+        for name in MODULES
+        if _under(name, source)
+        for target in _imports(name)
+        if any(_under(target, prefix) for prefix in forbidden)
+    )
+    assert backwards == []

@@ -1,16 +1,17 @@
 """The checks a token passes before the ``Issuer`` signs it: the audience, custom claim names
 (no reserved claim, no look-alike), the claim lint with its memo, the lifetime, ``nbf``, the
-``nonce`` and the signing key. Each is a plain function of its inputs; ``issue.py`` keeps the
-order in which they run and the signing.
+``nonce``, the signing key, and the profile table the issuer is built with. Each is a plain
+function of its inputs; ``issue.py`` keeps the order in which they run and the signing.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ._jose.header import normalize_typ
 from .errors import ClaimLintError, KeyEnvironmentError, NoSigningKeyError
 from .keys.key import Key
 from .lint import LintFinding, lint_claims, normalize_claim_name
@@ -24,6 +25,7 @@ __all__ = [
     "lifetime",
     "lint_whole",
     "not_before",
+    "profile_table",
     "screen",
 ]
 
@@ -211,3 +213,21 @@ def check_signing_key(key: object, profile: TokenProfile, environment: str | Non
     if not key.is_private:
         raise NoSigningKeyError(f"the {profile.token_use!r} key {key.kid[:64]!r} is public only")
     return key
+
+
+def profile_table(profiles: Iterable[TokenProfile]) -> dict[str, TokenProfile]:
+    """The issuer's profiles by name; names and ``typ`` values unique, at least one."""
+    table: dict[str, TokenProfile] = {}
+    typs: dict[str, str] = {}
+    for profile in profiles:
+        if not isinstance(profile, TokenProfile):
+            raise TypeError("profiles must be TokenProfile objects")
+        typ = normalize_typ(profile.typ)
+        if profile.name in table or typ in typs:
+            # Two profiles with one typ could be swapped for each other by a token holder.
+            raise ValueError(f"profile {profile.name!r}: names and typ values must be unique")
+        table[profile.name] = profile
+        typs[typ] = profile.name
+    if not table:
+        raise ValueError("an issuer needs at least one profile")
+    return table

@@ -26,8 +26,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from . import _mint_checks as checks
+from ._issued_policy import policy_for
 from ._jose.b64 import b64url_encode
-from ._jose.header import normalize_typ
 from ._jose.sign import dumps, json_segment, sign_segments
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import ClaimLintError, TokenBudgetError
@@ -79,22 +79,6 @@ class SigningKeyProvider(Protocol):
 @runtime_checkable
 class _LifetimeBound(Protocol):
     def max_token_ttl(self, use: str) -> float: ...
-
-
-class _UseKeys:
-    """A live key source: the provider's current verification keys of one use."""
-
-    __slots__ = ("_provider", "_use")
-
-    def __init__(self, provider: SigningKeyProvider, use: str) -> None:
-        self._provider = provider
-        self._use = use
-
-    def select(self, kid: str | None, alg: str) -> Key:
-        return self._provider.verification_keys(self._use).select(kid, alg)
-
-    def __repr__(self) -> str:
-        return f"UseKeys(use={self._use!r})"
 
 
 class Issuer:
@@ -149,19 +133,7 @@ class Issuer:
             raise ValueError("issuer must be a non-empty string (your server's URL)")
         if not isinstance(keys, SigningKeyProvider):
             raise TypeError("keys must provide signing_key() and verification_keys()")
-        table: dict[str, TokenProfile] = {}
-        typs: dict[str, str] = {}
-        for profile in profiles:
-            if not isinstance(profile, TokenProfile):
-                raise TypeError("profiles must be TokenProfile objects")
-            typ = normalize_typ(profile.typ)
-            if profile.name in table or typ in typs:
-                # Two profiles with one typ could be swapped for each other by a token holder.
-                raise ValueError(f"profile {profile.name!r}: names and typ values must be unique")
-            table[profile.name] = profile
-            typs[typ] = profile.name
-        if not table:
-            raise ValueError("an issuer needs at least one profile")
+        table = checks.profile_table(profiles)
         if not 0 < size_warning <= size_budget <= _MAX_BUDGET:
             raise ValueError(f"need 0 < size_warning <= size_budget <= {_MAX_BUDGET}")
         if environment is not None and (not isinstance(environment, str) or not environment):
@@ -390,22 +362,14 @@ class Issuer:
         Raises:
             ValueError: no verification keys for the profile's use (and none given).
         """
-        profile = self.profile(profile)
-        keys = overrides.pop("keys", None) or _UseKeys(self._keys, profile.token_use)
-        algorithms = overrides.pop("algorithms", None)
-        if algorithms is None:
-            algorithms = sorted(self._keys.verification_keys(profile.token_use).algorithms)
-            if not algorithms:
-                raise ValueError(f"no verification keys for {profile.token_use!r} tokens yet")
-        kwargs: dict[str, Any] = {
-            "algorithms": algorithms,
-            "issuer": self.issuer,
-            "keys": keys,
-            "audience": audience,
-            "clock": self.clock,
-            **overrides,
-        }
-        return VerificationPolicy.for_profile(profile, **kwargs)
+        return policy_for(
+            self.profile(profile),
+            provider=self._keys,
+            issuer=self.issuer,
+            clock=self.clock,
+            audience=audience,
+            overrides=overrides,
+        )
 
     def __repr__(self) -> str:
         return f"Issuer(issuer={self.issuer!r}, profiles={list(self._profiles)})"

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from joserfc.jwk import ECKey
-from tests.unit._verify_support import access_claims, forge, key_for
 from typer.testing import CliRunner, Result
 
 from jwtwarden import KeySet
 from jwtwarden.cli import app
+from tests._verify_support import access_claims, forge, key_for
 
 runner = CliRunner()
 VERIFY = ["verify", "--issuer", "https://issuer.example", "--audience", "api"]

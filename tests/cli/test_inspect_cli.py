@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import b64, forge, key_for
 from typer.testing import CliRunner
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.cli import app
 from jwtwarden.explain import Explanation, explain
+from tests._verify_support import b64, forge, key_for
 
 ISS = "https://issuer.example"
 AUD = "https://api.example"

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tests.unit._verify_support import key_for
 from typer.testing import CliRunner
 
 from jwtwarden import KeySet, generate_key
 from jwtwarden._jose.sign import sign_compact
+from tests._verify_support import key_for
 
 ISS = "https://issuer.example"
 AUD = "https://api.example"

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from tests.unit._verify_support import b64, forge, key_for
 from typer.testing import CliRunner
 
 from jwtwarden import KeySet, generate_key
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.cli import app
+from tests._verify_support import b64, forge, key_for
 
 ISS = "https://issuer.example"
 AUD = "https://api.example"

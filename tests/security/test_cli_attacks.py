@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from jwtwarden import KeySet
 from jwtwarden.cli import app
-from tests.unit._verify_support import NOW, access_claims, forge, key_for
+from tests._verify_support import NOW, access_claims, forge, key_for
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202e\x00"
 runner = CliRunner()

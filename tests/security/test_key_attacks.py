@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from jwtwarden import KeySet, generate_key, import_jwk, import_pem
 from jwtwarden.cli import app as cli
 from jwtwarden.errors import InvalidKeyError, KeyRejectedError
-from tests.unit._verify_support import access_claims, key_for, sign, verifier
+from tests._verify_support import access_claims, key_for, sign, verifier
 
 
 def _b64(data: bytes) -> str:

@@ -25,7 +25,7 @@ from jwtwarden.keys.rotation import KeyRing
 from jwtwarden.revocation.checks import AuthVersionCheck
 from jwtwarden.stores.memory import MemoryKeyStore
 from jwtwarden.verify import VerifiedToken
-from tests.unit._verify_support import NOW, access_claims, forge, key_for
+from tests._verify_support import NOW, access_claims, forge, key_for
 
 KEY = key_for("ES256")
 

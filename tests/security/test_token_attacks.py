@@ -17,7 +17,7 @@ from jwtwarden.errors import (
     MalformedTokenError,
     UnknownKeyError,
 )
-from tests.unit._verify_support import AUD, ISS, NOW, access_claims, b64, forge, key_for, verifier
+from tests._verify_support import AUD, ISS, NOW, access_claims, b64, forge, key_for, verifier
 
 ES = "ES256"
 

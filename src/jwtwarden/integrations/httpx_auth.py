@@ -15,28 +15,26 @@ The client does **not** verify its own access token: it only reads ``exp`` from 
 ``jwtwarden.unsafe.decode_unverified`` to know when to refresh. The API verifies the token;
 the client merely holds it (and an opaque token works too, using ``expires_in``).
 
-Why one module of ~400 lines: one auth flow, as httpx's sync and async twins side by side
-(an async generator cannot ``yield from`` the sync one), with the token-response rules they
-share; the single flight itself lives in ``_concurrency.py``.
+This module is the auth flow, as httpx's sync and async twins side by side (an async generator
+cannot ``yield from`` the sync one); the refresh exchange they share (the request, the
+token-response rules, the expiry) is in ``_token_exchange.py``, the single flight in
+``_concurrency.py``.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import math
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlencode
 
 import httpx
 
 from .._concurrency import Claim, SingleFlight
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import JWTWardenError, RefreshTokenRejectedError, TokenRefreshError
-from ..unsafe import decode_unverified
+from ._token_exchange import expiry, read_token_response, refresh_request
 
 __all__ = ["RefreshStats", "RefreshingAuth", "TokenPair"]
 
@@ -71,66 +69,6 @@ class TokenPair:
 
     def __repr__(self) -> str:
         return f"TokenPair(access_token=..., refresh_token=..., expires_at={self.expires_at!r})"
-
-
-def _expiry(access_token: str | None, expires_in: Any, now: float) -> float | None:
-    if access_token is None:
-        return None
-    try:
-        claims = decode_unverified(access_token).claims  # reading, not trusting: see above
-    except JWTWardenError:
-        claims = None  # an opaque access token
-    else:
-        if claims is None:
-            # A JWS whose payload is no strict JSON object (a number like 1e400 beyond a
-            # double): no verifier accepts it, so it is due now, as an unreadable exp is.
-            return now
-    if claims and "exp" in claims:
-        exp = claims["exp"]
-        try:
-            # 1e400 parses as inf and 10**400 overflows float(): neither is an expiry.
-            if (type(exp) is int or type(exp) is float) and math.isfinite(exp):
-                return float(exp)
-        except OverflowError:
-            pass
-        # Present but no finite number (null, a string, 1e400): no verifier accepts it
-        # (invalid_claim), so the token is due now. Never read as "no exp", which would
-        # fall back to expires_in and keep sending a token that cannot verify.
-        return now
-    if type(expires_in) is int and expires_in > 0:
-        return now + expires_in
-    return None
-
-
-class _OneShotBody(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """The refresh request's form body (it holds the refresh token), sent once at most.
-
-    A client with ``follow_redirects=True`` follows redirects for the requests an auth flow
-    yields too, and a 307/308 sends the same POST body on to whatever ``Location`` names:
-    another origin, plain http. The body refuses a second reading, so the refresh token only
-    ever goes to ``token_url``.
-    """
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-        self._sent = False
-        self._lock = threading.Lock()
-
-    def _take(self) -> bytes:
-        with self._lock:
-            if self._sent:
-                raise TokenRefreshError(
-                    "the token endpoint redirected the refresh request; the refresh token is "
-                    "sent to token_url only"
-                )
-            self._sent = True
-        return self._body
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._take()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._take()
 
 
 class RefreshingAuth(httpx.Auth):
@@ -197,7 +135,7 @@ class RefreshingAuth(httpx.Auth):
         self._lock = threading.Lock()
         self._access = access_token
         self._refresh = refresh_token
-        self._expires_at = _expiry(access_token, None, clock.now())
+        self._expires_at = expiry(access_token, None, clock.now())
         self._flights: SingleFlight[JWTWardenError | None] = SingleFlight(self._lock)
         self._dead: RefreshTokenRejectedError | None = None
 
@@ -333,70 +271,28 @@ class RefreshingAuth(httpx.Auth):
         self._wait_result(error)
 
     def _refresh_request(self) -> httpx.Request:
-        form = {"grant_type": "refresh_token", "refresh_token": self._refresh}
-        headers = {"Accept": "application/json", "Cache-Control": "no-store"}
-        if self._client_secret is not None and self._client_id is not None:
-            # RFC 6749 2.3.1: form-encode both parts before the Basic encoding.
-            pair = f"{quote_plus(self._client_id)}:{quote_plus(self._client_secret)}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        elif self._client_id is not None:
-            form["client_id"] = self._client_id
-        if self._scope is not None:
-            form["scope"] = self._scope
-        body = urlencode(form).encode("ascii")
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        request = httpx.Request("POST", self._token_url, headers=headers, content=body)
-        request.stream = _OneShotBody(body)  # after httpx set Host and Content-Length
-        return request
+        return refresh_request(
+            self._token_url,
+            self._refresh,
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            scope=self._scope,
+        )
 
     def _apply(self, response: httpx.Response, sent: httpx.Request) -> None:
-        data = self._token_response(response, sent)
-        access = data.get("access_token")
-        token_type = data.get("token_type")
-        if not isinstance(access, str) or not access:
-            raise TokenRefreshError("the token response has no access_token")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise TokenRefreshError("the token response's token_type is not Bearer")
-        refresh = data.get("refresh_token")
-        expires_at = _expiry(access, data.get("expires_in"), self._clock.now())
-        with self._lock:
-            self._access = access
-            self._expires_at = expires_at
-            # RFC 6749 6: the server MAY issue a new refresh token; if not, keep the old one.
-            if isinstance(refresh, str) and refresh:
-                self._refresh = refresh
-
-    def _token_response(self, response: httpx.Response, sent: httpx.Request) -> dict[str, Any]:
-        """The token endpoint's JSON object, once it is known to be a success from there."""
-        if response.request is not sent:
-            # A 301/302/303 turned the POST into a GET elsewhere: whatever answered there is
-            # not the token endpoint, and its "tokens" must not be used (session fixation).
-            raise TokenRefreshError(
-                "the token endpoint answered with a redirect; tokens come from token_url only"
-            )
         try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise TokenRefreshError(
-                f"the token endpoint answered HTTP {response.status_code} without a JSON object"
-            )
-        error = data.get("error")
-        if response.status_code != 200 or error is not None:
-            code = error if isinstance(error, str) else "unknown"
-            if code == "invalid_grant":
-                dead = RefreshTokenRejectedError(
-                    "the refresh token was rejected (invalid_grant); sign in again"
-                )
-                with self._lock:
-                    self._dead = dead
-                    self._access = None
-                raise dead
-            raise TokenRefreshError(
-                f"the token endpoint answered HTTP {response.status_code} ({code[:40]})"
-            )
-        return data
+            tokens = read_token_response(response, sent, self._clock.now())
+        except RefreshTokenRejectedError as dead:
+            with self._lock:
+                self._dead = dead
+                self._access = None
+            raise
+        with self._lock:
+            self._access = tokens.access_token
+            self._expires_at = tokens.expires_at
+            # RFC 6749 6: the server MAY issue a new refresh token; if not, keep the old one.
+            if tokens.refresh_token is not None:
+                self._refresh = tokens.refresh_token
 
     def _notify(self) -> None:
         if self._on_tokens is None or self._access is None:

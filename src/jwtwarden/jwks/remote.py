@@ -19,7 +19,7 @@ Behaviour (the defaults follow panva/jose's remote JWK Set):
   mixed HMAC/asymmetric set or a set with no usable key refuse the whole document (see
   ``jwks._document``).
 
-Why one module past 400 lines: it is one state machine (snapshot, cooldown, flight) written as
+Size: past 400 lines because it is one state machine (snapshot, cooldown, flight) written as
 sync and async twins side by side, which must change in step; its settings and counters
 (``options.py``), the single-flight helper (``_concurrency.py``), the fetch (``_fetch.py``) and
 the document rules (``_document.py``) already live apart.

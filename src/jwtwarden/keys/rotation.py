@@ -22,28 +22,28 @@ Example:
     >>> ring.tick()                         # from a scheduler        # doctest: +SKIP
     >>> jwks, max_age = ring.jwks(), ring.jwks_max_age()               # doctest: +SKIP
 
-Why this module passes 400 lines: it is one class. The read side (``signing_key``,
-``verification_keys``, ``jwks``) and the write side (``ensure``, ``tick``, ``rotate``,
-``revoke``) share one cached computation of the states and one lock; split across modules,
-each half would reach into the other's private state. The date arithmetic they share is
-already out, in ``_lifecycle.py``.
+The ring owns the lock and the reads (``signing_key``, ``verification_keys``, ``jwks`` share
+one cached computation of the states); the writes of ``ensure``, ``tick``, ``rotate`` and
+``revoke`` are decided in ``_changes.py`` from the states the ring hands them, and the date
+arithmetic both sides share is in ``_lifecycle.py``.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 
 from .._jose.algorithms import RSA_MIN_BITS, spec_for
 from ..clock import SYSTEM_CLOCK, Clock, check_seconds
 from ..errors import InvalidKeyError, KeyEnvironmentError, NoSigningKeyError
-from ._lifecycle import LIVE, KeyChange, View, active_view, effective_views, pending_records
+from ._changes import RingChanges
+from ._lifecycle import LIVE, KeyChange, View, active_view, effective_views
 from .generate import DEFAULT_RSA_BITS, generate_key
 from .key import Key
 from .keyset import KeySet
-from .records import KeyRecord, KeyState, KeyStore, LockableKeyStore
+from .records import KeyRecord, KeyStore, LockableKeyStore
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -149,6 +149,13 @@ class KeyRing:
         # changed in place) by reload and when it goes stale, and read without the mutex, so
         # a request never waits for a store read another thread is doing under the mutex.
         self._states: _States | None = None
+        self._changes = RingChanges(
+            store=store,
+            new_key=self._new_key,
+            slack=self._slack,
+            period=self._period,
+            ahead=self._ahead,
+        )
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -308,12 +315,11 @@ class KeyRing:
             alg, token_use=use, environment=self.environment, rsa_bits=self._rsa_bits
         )
 
-    def _retire(self, view: View, at: float, now: float) -> KeyRecord:
-        record = view.record
-        state = KeyState.RETIRING if at <= now else record.state
-        return record.moved(
-            state=state, retire_at=at, remove_at=at + self._slack(record.key.token_use)
-        )
+    def _views_now(self) -> tuple[dict[str, View], float]:
+        # Under the mutex and the store lock: the records as stored now, and their states.
+        self.reload()
+        now = self._clock.now()
+        return self._views(self._records.values(), now), now
 
     def ensure(self, uses: Collection[str] | None = None) -> list[KeyChange]:
         """Make sure each use (default: every configured use) has an active key.
@@ -322,75 +328,20 @@ class KeyRing:
         activated at once (no verifier can hold a token of a use that had no key).
         """
         wanted = list(self._algorithms if uses is None else uses)
-        changes: list[KeyChange] = []
         with self._mutex, self._locked():
-            self.reload()
-            now = self._clock.now()
-            views = self._views(self._records.values(), now)
-            for use in wanted:
-                if active_view(views, use) is not None:
-                    continue
-                pending = pending_records(views, use)
-                if pending:
-                    first = pending[0]
-                    self._store.save(first.moved(state=KeyState.ACTIVE, activate_at=now))
-                    changes.append(KeyChange(first.kid, use, "activated"))
-                    continue
-                key = self._new_key(use, None, None)
-                record = KeyRecord(key=key, state=KeyState.ACTIVE, publish_at=now, activate_at=now)
-                self._store.save(record)
-                changes.append(KeyChange(key.kid, use, "created"))
+            views, now = self._views_now()
+            changes = self._changes.ensure(views, wanted, now)
             self.reload()
         return changes
 
     def tick(self) -> list[KeyChange]:
         """Apply the schedule: record state changes, delete removed keys, and create the next
         key ``publish_ahead`` before the active key's rotation is due."""
-        changes: list[KeyChange] = []
         with self._mutex, self._locked():
-            self.reload()
-            now = self._clock.now()
-            views = self._views(self._records.values(), now)
-            for view in views.values():
-                record, use = view.record, view.record.key.token_use
-                if view.state is KeyState.RETIRED:
-                    self._store.delete(record.kid)
-                    changes.append(KeyChange(record.kid, use, "removed"))
-                elif (view.state, view.retire_at, view.remove_at) != (
-                    record.state,
-                    record.retire_at,
-                    record.remove_at,
-                ):
-                    self._store.save(
-                        record.moved(
-                            state=view.state, retire_at=view.retire_at, remove_at=view.remove_at
-                        )
-                    )
-                    if view.state is not record.state:
-                        changes.append(KeyChange(record.kid, use, view.state.value))
-            uses = set(self._algorithms) | {
-                v.record.key.token_use for v in views.values() if v.record.key.token_use
-            }
-            for use in sorted(u for u in uses if u):
-                changes.extend(self._schedule(views, use, now))
+            views, now = self._views_now()
+            changes = self._changes.tick(views, self._algorithms, now)
             self.reload()
         return changes
-
-    def _schedule(self, views: Mapping[str, View], use: str, now: float) -> Iterator[KeyChange]:
-        active = active_view(views, use)
-        if active is None:
-            return
-        has_successor = bool(pending_records(views, use))
-        due = active.record.activate_at + self._period
-        if has_successor or now < due - self._ahead:
-            return
-        key = self._new_key(use, None, active.record.key)
-        start = max(now + self._ahead, due)
-        self._store.save(
-            KeyRecord(key=key, state=KeyState.PENDING, publish_at=now, activate_at=start)
-        )
-        self._store.save(self._retire(active, start, now))
-        yield KeyChange(key.kid, use, "created")
 
     def rotate(
         self, use: str, *, immediate: bool = False, algorithm: str | None = None
@@ -403,25 +354,10 @@ class KeyRing:
         activated at once when ``immediate``).
         """
         with self._mutex, self._locked():
-            self.reload()
-            now = self._clock.now()
-            views = self._views(self._records.values(), now)
-            active = active_view(views, use)
-            pending = pending_records(views, use)
-            start = now if immediate or active is None else now + self._ahead
-            reuse = [r for r in pending if algorithm is None or r.key.alg == algorithm]
-            if reuse:
-                record = reuse[0]
-                if immediate:
-                    record = record.moved(state=KeyState.ACTIVE, activate_at=now)
-                    self._store.save(record)
-            else:
-                key = self._new_key(use, algorithm, active.record.key if active else None)
-                state = KeyState.ACTIVE if start <= now else KeyState.PENDING
-                record = KeyRecord(key=key, state=state, publish_at=now, activate_at=start)
-                self._store.save(record)
-            if active is not None and (immediate or not reuse):
-                self._store.save(self._retire(active, record.activate_at, now))
+            views, now = self._views_now()
+            record = self._changes.rotate(
+                views, use, immediate=immediate, algorithm=algorithm, now=now
+            )
             self.reload()
             return record
 
@@ -434,66 +370,16 @@ class KeyRing:
         Raises:
             ValueError: no such key in the store.
         """
-        changes: list[KeyChange] = []
         with self._mutex, self._locked():
-            self.reload()
-            now = self._clock.now()
+            views, now = self._views_now()
             record = self._records.get(kid)
             if record is None:
                 raise ValueError(f"no key {kid[:64]!r} in the {self.environment!r} store")
             if record.revoked:
-                return changes
-            views = self._views(self._records.values(), now)
-            view, use = views[kid], record.key.token_use
-            for other in views.values():
-                # Write down when older keys of this use stopped signing: that date was implied
-                # by this key's activation, and must not move once this key is gone.
-                past = other.record
-                if (
-                    past is not record
-                    and past.key.token_use == use
-                    and past.retire_at is None
-                    and other.retire_at is not None
-                    and other.retire_at <= now
-                ):
-                    self._store.save(
-                        past.moved(
-                            state=other.state, retire_at=other.retire_at, remove_at=other.remove_at
-                        )
-                    )
-            if view.state is KeyState.PENDING:
-                # Its predecessor was told to stop signing when it activates: undo that first,
-                # so a crash in between leaves a signing key.
-                for other in views.values():
-                    persisted = other.record.retire_at
-                    if other.record is not record and persisted == record.activate_at > now:
-                        self._store.save(other.record.moved(retire_at=None, remove_at=None))
-            tombstone = record.moved(
-                key=record.key.public_key(),  # the private half is destroyed
-                state=KeyState.RETIRED,
-                revoked=True,
-                retire_at=min(view.retire_at or now, now),
-                remove_at=now,
-            )
-            self._store.save(tombstone)
-            changes.append(KeyChange(kid, use, "revoked"))
-            if view.state is KeyState.ACTIVE and use:
-                changes.extend(self._replace(views, record, use, now))
+                return []
+            changes = self._changes.revoke(views, record, now)
             self.reload()
         return changes
-
-    def _replace(
-        self, views: Mapping[str, View], revoked: KeyRecord, use: str, now: float
-    ) -> Iterator[KeyChange]:
-        pending = pending_records(views, use)
-        if pending:
-            successor = pending[0]
-            self._store.save(successor.moved(state=KeyState.ACTIVE, activate_at=now))
-            yield KeyChange(successor.kid, use, "activated")
-            return
-        key = self._new_key(use, None, revoked.key)
-        self._store.save(KeyRecord(key=key, state=KeyState.ACTIVE, publish_at=now, activate_at=now))
-        yield KeyChange(key.kid, use, "created")
 
     def __repr__(self) -> str:
         return (

@@ -5,7 +5,7 @@ Also the background chores: every few seconds each process re-reads the key stor
 rotated by one process is used and published by all); the process holding the ``chores``
 lease also ticks the key schedule and purges expired sessions and denylist rows.
 
-Why one module past 400 lines: it is the server's one build order (each component's builder
+Size: past 400 lines because it is the server's one build order (each component's builder
 next to the others it depends on) and its life cycle; the OAuth components' builders already
 live apart (``oauth_parts.py``), as do the cookies, metrics and rate limits.
 """

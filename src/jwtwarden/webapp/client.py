@@ -5,14 +5,12 @@ sync driver (``begin_sign_in``, ``finish_sign_in``, ``authenticate``...) or an a
 (``abegin_sign_in``...), and owns what they share: the discovered provider, the HTTP clients,
 the cookie sealer, the CSRF keys and the refresh coordination.
 
-**One refresh per session.** A rotated refresh token is single-use, and a provider with reuse
-detection (RFC 6819 5.2.2.3) revokes the whole grant when it sees one twice. So every request
-of one session that finds the access token due joins one refresh in flight
-(``_concurrency.SingleFlight``, keyed by a digest of the refresh token), across threads and
-tasks; and for ``RECENT_SECONDS`` after it lands, a request still carrying the *old* cookie
-(a second tab that sent its request just before the first tab's response arrived) is handed
-the refreshed session instead of spending the old token again. Within one process: several
-processes behind a balancer need sticky sessions or a shared store.
+**One refresh per session** (``_refreshes.py``): a rotated refresh token is single-use, so
+every request of one session that finds the access token due joins one refresh in flight, and
+for a minute after it lands a request still carrying the *old* cookie (a second tab that sent
+its request just before the first tab's response arrived) is handed the refreshed session
+instead of spending the old token again. Within one process: several processes behind a
+balancer need sticky sessions or a shared store.
 
 Every request to the provider goes to the address the SSRF guard checked
 (``Target.pinned_url``), without redirects, cookies or proxy settings from the environment,
@@ -23,24 +21,19 @@ connection outlives it and nothing carries over between requests.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import httpx
 
-from .._concurrency import SingleFlight
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
     JWKSFetchError,
     JWTWardenError,
     ProviderUnavailableError,
-    SessionEndedError,
     WebSessionError,
 )
 from ..jwks._fetch import ACCEPT_JSON, FetchSettings, afetch, fetch
@@ -58,6 +51,7 @@ from ._flows import (
     finish_sign_in,
     refresh_session,
 )
+from ._refreshes import Outcome, Refreshes
 from .csrf import CSRFProtection
 from .provider import Provider, parse_metadata
 from .sealing import CookieSealer
@@ -69,56 +63,6 @@ __all__ = ["SESSION_COOKIE", "RelyingParty"]
 log = logging.getLogger("jwtwarden.webapp")
 
 SESSION_COOKIE = "__Host-jwtwarden-session"
-RECENT_SECONDS = 60.0
-_RECENT_MAX = 4096
-_Outcome = WebSession | WebSessionError
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class _Refreshes:
-    """The refresh flights per refresh token, and the outcomes of the last minute."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._flights: dict[str, SingleFlight[_Outcome]] = {}
-        self._recent: OrderedDict[str, tuple[float, _Outcome]] = OrderedDict()
-
-    def recent(self, key: str) -> _Outcome | None:
-        with self._lock:
-            entry = self._recent.get(key)
-        if entry is None or time.monotonic() > entry[0]:
-            return None
-        return entry[1]
-
-    def flight(self, key: str) -> SingleFlight[_Outcome]:
-        with self._lock:
-            flight = self._flights.get(key)
-            if flight is None:
-                flight = self._flights[key] = SingleFlight()
-            return flight
-
-    def land(self, key: str, outcome: _Outcome) -> None:
-        """Drop the flight; remember a new session or an ended one (a provider that failed
-        is asked again by the next request)."""
-        now = time.monotonic()
-        with self._lock:
-            if isinstance(outcome, WebSession | SessionEndedError):
-                self._recent[key] = (now + RECENT_SECONDS, outcome)
-                self._recent.move_to_end(key)
-            while self._recent and (
-                len(self._recent) > _RECENT_MAX or next(iter(self._recent.values()))[0] < now
-            ):
-                self._recent.popitem(last=False)
-            self._flights.pop(key, None)
-
-
-def _copy(outcome: _Outcome) -> WebSession:
-    if isinstance(outcome, WebSessionError):
-        raise type(outcome)(outcome.detail)  # one exception object per waiter
-    return outcome
 
 
 class RelyingParty:
@@ -154,7 +98,7 @@ class RelyingParty:
         self.csrf = CSRFProtection(self.sealer.secrets, settings.origin)
         self._provider: Provider | None = None
         self._lock = threading.Lock()
-        self._refreshes = _Refreshes()
+        self._refreshes = Refreshes()
         self.refresh_count = 0
 
     # --- sessions in cookies ------------------------------------------------------------------
@@ -276,33 +220,21 @@ class RelyingParty:
             ) from None
 
     def _refresh(self, session: WebSession) -> WebSession:
-        key = _digest(session.refresh_token or session.sid)
-        recent = self._refreshes.recent(key)
-        if recent is not None:
-            return _copy(recent)
-        flight = self._refreshes.flight(key)
-        claim = flight.claim(start_if=lambda: self._refreshes.recent(key) is None)
-        if claim is None:
-            return _copy(self._refreshes.recent(key) or ProviderUnavailableError("refresh lost"))
-        if claim.owner:
-            outcome: _Outcome = ProviderUnavailableError("the refresh did not complete")
-            try:
-                self.refresh_count += 1
-                flow = refresh_session(session, self.settings, self.clock.now())
-                outcome = self._run(flow)
-            except WebSessionError as exc:
-                outcome = exc
-            except JWTWardenError as exc:
-                outcome = ProviderUnavailableError(f"the refresh failed: {exc.detail}")
-            finally:
-                # Always land, even when interrupted: the waiters must not hang on it.
-                self._refreshes.land(key, outcome)
-                flight.finish(claim, outcome)
-            return _copy(outcome)
+        return self._refreshes.refresh(
+            session, lambda: self._refresh_once(session), self.settings.timeout * 4
+        )
+
+    def _refresh_once(self, session: WebSession) -> Outcome:
+        self.refresh_count += 1
         try:
-            return _copy(claim.wait(self.settings.timeout * 4))
-        except TimeoutError:
-            raise ProviderUnavailableError("timed out waiting for the session's refresh") from None
+            refreshed: WebSession = self._run(
+                refresh_session(session, self.settings, self.clock.now())
+            )
+            return refreshed
+        except WebSessionError as exc:
+            return exc
+        except JWTWardenError as exc:
+            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
 
     # --- the async driver -----------------------------------------------------------------------
 
@@ -387,33 +319,21 @@ class RelyingParty:
             ) from None
 
     async def _arefresh(self, session: WebSession) -> WebSession:
-        key = _digest(session.refresh_token or session.sid)
-        recent = self._refreshes.recent(key)
-        if recent is not None:
-            return _copy(recent)
-        flight = self._refreshes.flight(key)
-        claim = flight.claim(start_if=lambda: self._refreshes.recent(key) is None)
-        if claim is None:
-            return _copy(self._refreshes.recent(key) or ProviderUnavailableError("refresh lost"))
-        if claim.owner:
-            outcome: _Outcome = ProviderUnavailableError("the refresh did not complete")
-            try:
-                self.refresh_count += 1
-                flow = refresh_session(session, self.settings, self.clock.now())
-                outcome = await self._arun(flow)
-            except WebSessionError as exc:
-                outcome = exc
-            except JWTWardenError as exc:
-                outcome = ProviderUnavailableError(f"the refresh failed: {exc.detail}")
-            finally:
-                # Always land, even when cancelled: the waiters must not hang on it.
-                self._refreshes.land(key, outcome)
-                flight.finish(claim, outcome)
-            return _copy(outcome)
+        return await self._refreshes.arefresh(
+            session, lambda: self._arefresh_once(session), self.settings.timeout * 4
+        )
+
+    async def _arefresh_once(self, session: WebSession) -> Outcome:
+        self.refresh_count += 1
         try:
-            return _copy(await claim.wait_async(self.settings.timeout * 4))
-        except TimeoutError:
-            raise ProviderUnavailableError("timed out waiting for the session's refresh") from None
+            refreshed: WebSession = await self._arun(
+                refresh_session(session, self.settings, self.clock.now())
+            )
+            return refreshed
+        except WebSessionError as exc:
+            return exc
+        except JWTWardenError as exc:
+            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
 
     # --- shared pieces --------------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from tests.unit._verify_support import b64, key_for
 
 from jwtwarden import KeyRejectedError, KeySet, import_jwk, import_pem
 from jwtwarden._jose.sign import sign_compact
 from jwtwarden.errors import InvalidKeyError, WeakKeyError
+from tests._verify_support import b64, key_for
 
 
 def _rejected(data: Any, **kw: Any) -> KeyRejectedError:

@@ -11,7 +11,6 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from tests.unit._verify_support import access_claims, forge, key_for, policy, sign
 
 from jwtwarden import (
     JWSVerifier,
@@ -25,6 +24,7 @@ from jwtwarden import (
 )
 from jwtwarden._jose.algorithms import ALGORITHMS
 from jwtwarden.errors import InvalidTokenError
+from tests._verify_support import access_claims, forge, key_for, policy, sign
 
 CONTROLS = ["ES256", "ES384", "ES512", "RS256", "PS256", "Ed25519", "EdDSA", "HS256"]
 OTHERS = sorted(set(ALGORITHMS) - set(CONTROLS))

@@ -5,7 +5,10 @@ pinned to their algorithm, and each trusted issuer has its own key set.
 from __future__ import annotations
 
 import pytest
-from tests.unit._verify_support import (
+
+from jwtwarden import KeySet, VerificationPolicy, Verifier
+from jwtwarden.errors import InvalidTokenError
+from tests._verify_support import (
     AUD,
     DROP,
     ISS,
@@ -15,9 +18,6 @@ from tests.unit._verify_support import (
     policy,
     sign,
 )
-
-from jwtwarden import KeySet, VerificationPolicy, Verifier
-from jwtwarden.errors import InvalidTokenError
 
 
 def _code(v: Verifier, token: str) -> str:

@@ -6,7 +6,6 @@ and a suggestion for a mis-capitalised algorithm that is still refused (names ar
 from __future__ import annotations
 
 import pytest
-from tests.unit._verify_support import AUD, ISS, NOW, access_claims, key_for, sign
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy, Verifier
 from jwtwarden._jose.algorithms import suggest_algorithm
@@ -18,6 +17,7 @@ from jwtwarden.errors import (
 )
 from jwtwarden.jwks._document import parse_jwks
 from jwtwarden.jwks.discovery import jwks_uri_from
+from tests._verify_support import AUD, ISS, NOW, access_claims, key_for, sign
 
 
 def _verifier(**overrides: object) -> Verifier:

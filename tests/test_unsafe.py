@@ -8,11 +8,11 @@ import ast
 from pathlib import Path
 
 import pytest
-from tests.unit._verify_support import access_claims, forge, key_for, sign
 
 import jwtwarden
 from jwtwarden.errors import InvalidTokenError
 from jwtwarden.unsafe import UnverifiedToken, decode_unverified
+from tests._verify_support import access_claims, forge, key_for, sign
 
 SRC = Path(jwtwarden.__file__).resolve().parent
 # The only modules that may import the unverified decoder: inspection and the CLI that renders
@@ -20,9 +20,10 @@ SRC = Path(jwtwarden.__file__).resolve().parent
 ALLOWED_IMPORTERS = {
     "jwtwarden.unsafe",
     "jwtwarden.explain",
-    # The client side: reads the exp of the access token it holds, to schedule a refresh.
+    # The client side (RefreshingAuth's refresh exchange): reads the exp of the access token
+    # it holds, to schedule a refresh.
     # It grants nothing; the API it calls verifies the token.
-    "jwtwarden.integrations.httpx_auth",
+    "jwtwarden.integrations._token_exchange",
     # private_key_jwt: the assertion's sub only names the client whose keys then verify it
     # (like a kid); iss = sub = client_id is checked on the verified claims.
     "jwtwarden.oauth.client_assertions",

@@ -10,7 +10,10 @@ import math
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import (
+
+from jwtwarden import FixedClock, Verifier
+from jwtwarden.errors import ClaimError, InvalidTokenError, RevocationUnavailableError
+from tests._verify_support import (
     AUD,
     DROP,
     ISS,
@@ -22,9 +25,6 @@ from tests.unit._verify_support import (
     sign,
     verifier,
 )
-
-from jwtwarden import FixedClock, Verifier
-from jwtwarden.errors import ClaimError, InvalidTokenError, RevocationUnavailableError
 
 
 def _refusal(v: Verifier, token: str) -> InvalidTokenError:

@@ -10,10 +10,10 @@ import math
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import AUD, ISS, NOW, key_for
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy
 from jwtwarden.errors import JWTWardenError
+from tests._verify_support import AUD, ISS, NOW, key_for
 
 ES_KEYS = KeySet([key_for("ES256").public_key()])
 HS_KEYS = KeySet([key_for("HS256")])

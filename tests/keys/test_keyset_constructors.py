@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tests.unit._verify_support import key_for
 
 from jwtwarden import KeySet
 from jwtwarden.errors import InvalidKeyError, WeakKeyError
 from jwtwarden.jwks._document import parse_jwks
+from tests._verify_support import key_for
 
 
 def _without_alg(*algs: str) -> dict[str, Any]:

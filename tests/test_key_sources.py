@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import access_claims, key_for, policy, sign
 
 from jwtwarden import CachedVerifier, KeySet, Verifier
 from jwtwarden.errors import UnknownKeyError
@@ -19,6 +18,7 @@ from jwtwarden.jwks.jku import TrustedJKU
 from jwtwarden.jwks.remote import RemoteJWKS
 from jwtwarden.keys.key import Key
 from jwtwarden.verify import AsyncKeySource, HeaderKeySource, KeySource
+from tests._verify_support import access_claims, key_for, policy, sign
 
 KEY = key_for("ES256")
 PUBLIC = KeySet([KEY.public_key()])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import access_claims, forge, key_for, policy, sign
 
 from jwtwarden import (
     KeySet,
@@ -20,6 +19,7 @@ from jwtwarden import (
     Verifier,
 )
 from jwtwarden.errors import InvalidTokenError
+from tests._verify_support import access_claims, forge, key_for, policy, sign
 
 KEY = key_for("ES256")
 GOOD = sign(access_claims(jti="live"))

@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from tests.unit._verify_support import (
+
+from jwtwarden import KeySet, Verifier
+from jwtwarden._jose.algorithms import ALGORITHMS
+from jwtwarden.errors import InvalidTokenError
+from tests._verify_support import (
     access_claims,
     b64,
     forge,
@@ -21,10 +25,6 @@ from tests.unit._verify_support import (
     sign,
     verifier,
 )
-
-from jwtwarden import KeySet, Verifier
-from jwtwarden._jose.algorithms import ALGORITHMS
-from jwtwarden.errors import InvalidTokenError
 
 ES = key_for("ES256")
 CLAIMS = json.dumps(access_claims()).encode()

@@ -13,13 +13,13 @@ import json
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import DROP, NOW, access_claims, forge, key_for, policy
 
 from jwtwarden import KeySet, VerificationPolicy, Verifier
 from jwtwarden._jose.header import HEADER_TYPES, normalize_typ
 from jwtwarden.clock import FixedClock
 from jwtwarden.errors import ClaimError, InvalidTokenError
 from jwtwarden.token_profiles import TokenProfile
+from tests._verify_support import DROP, NOW, access_claims, forge, key_for, policy
 
 KEY = key_for("ES256")
 GOOD_HEADER = {"alg": "ES256", "typ": "at+jwt", "kid": KEY.kid}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import key_for
 
 from jwtwarden import KeySet
 from jwtwarden.verify import JWSVerifier
+from tests._verify_support import key_for
 
 ES = KeySet([key_for("ES256").public_key()])
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import AUD, DROP, ISS, NOW, access_claims, key_for, sign, verifier
 
 from jwtwarden import FixedClock, KeySet, VerificationPolicy, Verifier
 from jwtwarden.errors import InvalidTokenError
+from tests._verify_support import AUD, DROP, ISS, NOW, access_claims, key_for, sign, verifier
 
 KEY = key_for("ES256")
 KEYS = KeySet([KEY.public_key()])

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from tests.unit._verify_support import access_claims, b64, forge, key_for, policy, sign, verifier
 
 from jwtwarden import VerificationPolicy, Verifier
 from jwtwarden.errors import (
@@ -20,6 +19,7 @@ from jwtwarden.errors import (
     TokenTooLargeError,
     UnsupportedSerializationError,
 )
+from tests._verify_support import access_claims, b64, forge, key_for, policy, sign, verifier
 
 KEY = key_for("ES256")
 GOOD = sign(access_claims())
