@@ -19,6 +19,7 @@ from jwtwarden.errors import (
     ClaimLintError,
     InvalidTokenError,
     KeyEnvironmentError,
+    MissingClaimError,
     NoSigningKeyError,
     TokenBudgetError,
     UnknownKeyError,
@@ -433,13 +434,31 @@ def test_should_define_the_default_profiles_as_documented() -> None:
 # --- nonce, keys, configuration ---------------------------------------------------------------
 
 
-def test_should_require_a_nonce_for_id_tokens_and_refuse_it_elsewhere() -> None:
+def test_should_carry_the_sent_nonce_in_id_tokens_only_and_refuse_it_elsewhere() -> None:
     iss = issuer()
     with pytest.raises(ValueError, match="nonce"):
-        iss.mint("id", sub="u", audience=AUD)
+        iss.mint("id", sub="u", audience=AUD, nonce="")
     with pytest.raises(ValueError, match="nonce"):
         iss.mint("access", sub="u", audience=AUD, nonce=NONCE)
     assert iss.mint_with_claims("id", sub="u", audience=AUD, nonce=NONCE)[1]["nonce"] == NONCE
+    # OpenID Connect Core 3.1.2.1: a code-flow request may send no nonce; its ID token has none.
+    assert "nonce" not in iss.mint_with_claims("id", sub="u", audience=AUD)[1]
+
+
+def test_should_keep_a_nonce_less_id_token_out_of_the_access_profile_and_the_nonce_profile() -> (
+    None
+):
+    iss = issuer()
+    token = iss.mint("id", sub="u", audience=AUD)
+    with pytest.raises(InvalidTokenError):
+        Verifier(iss.verification_policy("access", audience=AUD)).verify(token)
+    with pytest.raises(MissingClaimError):
+        Verifier(iss.verification_policy("id", audience=AUD)).verify(token)
+    relaxed = iss.verification_policy("id", audience=AUD, expect_nonce=False)
+    assert Verifier(relaxed).verify(token).claims["sub"] == "u"
+    access = iss.mint("access", sub="u", audience=AUD)
+    with pytest.raises(InvalidTokenError):
+        Verifier(relaxed).verify(access)
 
 
 def test_should_refuse_a_signing_key_of_another_environment() -> None:

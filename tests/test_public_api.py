@@ -109,3 +109,14 @@ def test_should_not_export_the_unverified_decoder_from_the_top_level() -> None:
 
 def test_should_report_the_package_version() -> None:
     assert jwtwarden.__version__ == "0.1.0"
+
+
+def test_should_offer_the_keyset_constructors_for_keys_as_users_have_them() -> None:
+    # Issue 17: a JWK Set, a PEM and an HMAC secret, each a documented public constructor.
+    for name in ("from_jwks", "from_pem", "from_secret", "from_file"):
+        constructor = getattr(jwtwarden.KeySet, name)
+        assert inspect.getdoc(constructor), f"KeySet.{name} has no docstring"
+    secret = inspect.signature(jwtwarden.KeySet.from_secret).parameters
+    assert list(secret) == ["secret", "algorithm", "kid"]
+    assert secret["algorithm"].default == "HS256"
+    assert secret["algorithm"].kind is inspect.Parameter.KEYWORD_ONLY

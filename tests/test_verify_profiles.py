@@ -134,6 +134,7 @@ def test_should_refuse_built_in_types_for_a_custom_profile() -> None:
         (VerificationPolicy.access_token, {"forbidden_claims": ()}),
         (VerificationPolicy.id_token, {"typ": "at+jwt"}),
         (VerificationPolicy.id_token, {"require_nonce": False}),
+        (VerificationPolicy.id_token, {"expect_nonce": 0}),
         (VerificationPolicy.access_token, {"typ_absent_ok": True}),
     ],
 )

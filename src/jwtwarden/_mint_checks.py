@@ -178,8 +178,10 @@ def lifetime(
 
 def check_nonce(profile: TokenProfile, nonce: str | None, *, carries_nonce: bool) -> str | None:
     if carries_nonce:
-        if not isinstance(nonce, str) or not nonce:
-            raise ValueError("an ID token needs the nonce the client sent (OpenID Connect)")
+        # OpenID Connect Core 3.1.2.1: nonce is OPTIONAL in the code flow; 3.1.3.6: an ID token
+        # carries it exactly as sent when the request had one. Never an empty or a non-string.
+        if nonce is not None and (not isinstance(nonce, str) or not nonce):
+            raise ValueError("an ID token's nonce must be the non-empty string the client sent")
         return nonce
     if nonce is not None:
         raise ValueError(f"{profile.name} tokens carry no nonce (only ID tokens do)")

@@ -28,11 +28,13 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     +-- KeyRejectedError                    a key is refused at load or generation
     |   +-- WeakKeyError                    weak_key (below the strength floor)
     |   +-- InvalidKeyError                 invalid_key (malformed, wrong curve, bad exponent)
+    |   |   +-- AmbiguousKeyError           ambiguous_key (no alg; several allowed ones fit)
     |   +-- KeyEnvironmentError             wrong_environment
     +-- IssueError                          minting is refused
     |   +-- ClaimLintError                  claim_refused (secrets in claims, reserved names)
     |   +-- TokenBudgetError                token_over_budget
     |   +-- NoSigningKeyError               no_signing_key
+    |   +-- ClaimsHookError                 claims_hook_failed (raised, timed out, bad output)
     +-- RevocationUnavailableError          revocation_unavailable (a hook could not answer)
     +-- SessionError                        the session service refuses (auth server)
     |   +-- InvalidCredentialsError         invalid_credentials (login; never says which check)
@@ -42,6 +44,10 @@ A bad *call* (a policy that cannot be safe, a wrong argument type) raises ``Type
     |   +-- RateLimitedError                rate_limited (carries ``retry_after`` seconds)
     |   +-- PasswordPolicyError             weak_password
     |   +-- UserExistsError                 user_exists
+    |   +-- UserNotFoundError               user_not_found (admin, CLI)
+    |   +-- UnknownRoleError                unknown_role (not in the configured roles)
+    |   +-- InvalidLinkError                invalid_link (an account e-mail link: bad, used, old)
+    |   +-- SignupDisabledError             signup_disabled
     +-- OAuthRequestError                   the token endpoint refuses (RFC 6749 5.2 codes)
     |   +-- InvalidClientError              invalid_client (carries ``header_used``)
     |   +-- UnauthorizedClientError         unauthorized_client (grant not allowed to it)
@@ -75,10 +81,12 @@ from __future__ import annotations
 
 __all__ = [
     "AlgorithmNotAllowedError",
+    "AmbiguousKeyError",
     "BadSignatureError",
     "CSRFError",
     "ClaimError",
     "ClaimLintError",
+    "ClaimsHookError",
     "ClientNotFoundError",
     "ClientRegistryError",
     "ExpiredTokenError",
@@ -89,6 +97,7 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidGrantError",
     "InvalidKeyError",
+    "InvalidLinkError",
     "InvalidOAuthRequestError",
     "InvalidRefreshTokenError",
     "InvalidScopeError",
@@ -117,6 +126,7 @@ __all__ = [
     "SessionError",
     "SessionTooLargeError",
     "SignInError",
+    "SignupDisabledError",
     "StoreUnavailableError",
     "TokenBudgetError",
     "TokenRefreshError",
@@ -124,10 +134,12 @@ __all__ = [
     "TokenTooOldError",
     "UnauthorizedClientError",
     "UnknownKeyError",
+    "UnknownRoleError",
     "UnsupportedCriticalHeaderError",
     "UnsupportedGrantTypeError",
     "UnsupportedSerializationError",
     "UserExistsError",
+    "UserNotFoundError",
     "WeakKeyError",
     "WebSessionError",
     "WrongAudienceError",
@@ -268,6 +280,14 @@ class InvalidKeyError(KeyRejectedError):
     code = "invalid_key"
 
 
+class AmbiguousKeyError(InvalidKeyError):
+    """A key without ``alg`` whose type fits several allowed algorithms (RSA with RS256 and
+    PS256): refused rather than guessed (RFC 8725 3.1). An ``InvalidKeyError``, so existing
+    handlers keep catching it; its own code lets a caller tell "name one algorithm" apart."""
+
+    code = "ambiguous_key"
+
+
 class KeyEnvironmentError(KeyRejectedError):
     code = "wrong_environment"
 
@@ -317,6 +337,14 @@ class TokenBudgetError(IssueError):
 
 class NoSigningKeyError(IssueError):
     code = "no_signing_key"
+
+
+class ClaimsHookError(IssueError):
+    """The claims hook (``JWTWARDEN_CLAIMS_HOOK``) raised, timed out, or returned claims that
+    are not a JSON object, override a registered claim, fail the claim lint or the size
+    budget: the token is not issued (never issued without the claims)."""
+
+    code = "claims_hook_failed"
 
 
 # --- sessions (the auth server) -------------------------------------------------------------
@@ -374,6 +402,31 @@ class UserExistsError(SessionError):
     """An account with this email already exists."""
 
     code = "user_exists"
+
+
+class UserNotFoundError(SessionError):
+    """No account has this id (the admin API and the CLI; never a login answer)."""
+
+    code = "user_not_found"
+
+
+class InvalidLinkError(SessionError):
+    """An account e-mail link (reset, verification) is malformed, expired, of another purpose,
+    or no longer matches the account (used, superseded). One error for every cause."""
+
+    code = "invalid_link"
+
+
+class SignupDisabledError(SessionError):
+    """Self-service sign-up is off (``JWTWARDEN_SIGNUP``)."""
+
+    code = "signup_disabled"
+
+
+class UnknownRoleError(SessionError):
+    """A role that the configuration (``JWTWARDEN_ROLES``) does not define."""
+
+    code = "unknown_role"
 
 
 # --- OAuth 2 (the token endpoint and the client registry) ---------------------------------

@@ -181,15 +181,28 @@ class VerificationPolicy:
         )
 
     @classmethod
-    def id_token(cls, *, nonce: str | None = None, **kwargs: Any) -> VerificationPolicy:
+    def id_token(
+        cls, *, nonce: str | None = None, expect_nonce: bool = True, **kwargs: Any
+    ) -> VerificationPolicy:
         """OpenID Connect ID tokens: ``typ`` absent or ``JWT``; ``nonce`` required (and equal
-        to ``nonce`` when given); ``exp``, ``iat``, ``sub`` required."""
+        to ``nonce`` when given); ``exp``, ``iat``, ``sub`` required.
+
+        Parameters:
+            expect_nonce: ``False`` when the authentication request sent no nonce (OpenID
+                Connect Core 3.1.2.1 makes it OPTIONAL in the code flow) or for an
+                ``id_token_hint`` (RP-Initiated Logout 1.0 2): the token's ``nonce`` is then
+                not demanded. ``typ`` and the ID-token key still keep access tokens out.
+        """
+        if type(expect_nonce) is not bool:
+            raise TypeError("expect_nonce must be True or False")
+        if nonce is not None and not expect_nonce:
+            raise ValueError("a nonce to compare needs expect_nonce=True")
         kwargs.setdefault("required_claims", _ID.required_claims)
         _no_overrides(kwargs, "typ", "forbidden_claims", "require_nonce", "typ_absent_ok")
         return cls(
             typ=_ID.typ,
             typ_absent_ok=_ID.typ_absent_ok,
-            require_nonce=_ID.nonce,
+            require_nonce=_ID.nonce and expect_nonce,
             nonce=nonce,
             forbidden_claims=_ID.forbidden_claims,
             profile=_ID.kind,

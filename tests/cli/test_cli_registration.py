@@ -20,7 +20,7 @@ from jwtwarden._jose.sign import sign_compact
 from jwtwarden.cli import app
 
 runner = CliRunner()
-MODULES = ("mint", "verify", "inspect", "server", "keys")
+MODULES = ("mint", "verify", "inspect", "server", "keys", "users")
 # What the verify command must not load: other commands and the stacks behind them.
 NOT_FOR_VERIFY = (
     "jwtwarden.cli.inspect",

@@ -225,7 +225,7 @@ def test_should_refuse_an_oversized_config_file_named_by_the_environment(
     monkeypatch.setenv("JWTWARDEN_CONFIG", str(path))
     args = ["db", "upgrade", "--data-dir", str(tmp_path / "d")]
     stderr = _assert_clean_error(runner.invoke(app, args), 2)
-    assert "over 1048576 bytes" in stderr
+    assert str(path) in stderr and "the limit is 1 MiB" in stderr
 
 
 # --- the key store's files --------------------------------------------------------------------

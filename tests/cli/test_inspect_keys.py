@@ -100,3 +100,4 @@ def test_should_verify_with_an_alg_less_set_and_two_algorithms(tmp_path: Path):
     assert ok.exit_code == 0, ok.stdout + ok.stderr
     ambiguous = _run("verify", token, *args, "--algorithm", "RS256", "--algorithm", "PS256")
     assert ambiguous.exit_code == 2 and "ambiguous" in ambiguous.stderr
+    assert "[ambiguous_key]" in ambiguous.stderr  # a stable code, not only a message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_should_exit_1_naming_a_claim_that_looks_like_a_secret(kdir: Path) -> No
         (["--ttl", "5000"], "at most 900"),
         (["--ttl", "60"], "at least 300"),
         (["--type", "id"], "nonce"),
-        (["--type", "reset"], "keys generate --use reset"),
+        (["--type", "reset"], "no active signing key"),
         (["--type", "refresh"], "unknown token profile"),
         (["--claim", "novalue"], "NAME=VALUE"),
         (["--claim-json", "x={bad"], "not valid JSON"),
@@ -110,6 +111,17 @@ def test_should_exit_2_with_a_clear_message_on_a_bad_request(
     assert result.exit_code == expected, result.stderr
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_should_hint_at_the_generate_command_that_runs_as_printed(kdir: Path) -> None:
+    result = mint(kdir, "--aud", AUD, "--type", "reset")
+    assert result.exit_code == 2
+    hint = result.stderr.split("create one with: ", 1)[1].rsplit(" [", 1)[0]
+    assert hint == f"jwtwarden keys generate --dir {kdir} --use reset -e production"
+    assert "KeyRing" not in result.stderr  # no library call in a command-line hint
+    made = run(*shlex.split(hint)[1:])  # the command as printed
+    assert made.exit_code == 0, made.output
+    assert mint(kdir, "--aud", AUD, "--type", "reset").exit_code == 0
 
 
 def test_should_allow_a_longer_access_token_only_when_asked(kdir: Path) -> None:

@@ -56,10 +56,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             "JWTWARDEN_RATE_LIMIT_LOGIN_ACCOUNT": "100000",
             "JWTWARDEN_RATE_LIMIT_LOGIN_ADDRESS": "100000",
             "JWTWARDEN_SCOPES": "read,write",
+            # Every account may have read and write (issue 15: scopes come from roles).
+            "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
+            "JWTWARDEN_DEFAULT_ROLES": "member",
         }
     )
     made = run_cli(
-        ["users", "create", ADMIN[0], "--password-stdin", "--admin"], env, stdin=ADMIN[1] + "\n"
+        ["users", "create", ADMIN[0], "--password-stdin", "--admin", "--create-database"],
+        env,
+        stdin=ADMIN[1] + "\n",
     )
     assert made.returncode == 0, made.stderr
     process = ServerProcess(env, port, tmp / "server.log")

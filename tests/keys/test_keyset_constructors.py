@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from jwtwarden import KeySet
-from jwtwarden.errors import InvalidKeyError, WeakKeyError
+from jwtwarden.errors import AmbiguousKeyError, InvalidKeyError, WeakKeyError
 from jwtwarden.jwks._document import parse_jwks
 from tests._verify_support import key_for
 
@@ -67,9 +67,11 @@ def test_should_pin_an_ec_key_by_its_curve():
 
 
 def test_should_refuse_an_rsa_key_without_alg_when_two_rsa_algorithms_are_allowed():
-    with pytest.raises(InvalidKeyError, match="ambiguous"):
+    with pytest.raises(AmbiguousKeyError, match="ambiguous") as caught:
         KeySet.from_jwks(_without_alg("RS256"), algorithm=["RS256", "RS384"])
-    with pytest.raises(InvalidKeyError, match="ambiguous"):
+    assert caught.value.code == "ambiguous_key"
+    assert isinstance(caught.value, InvalidKeyError)  # existing handlers still catch it
+    with pytest.raises(AmbiguousKeyError, match="ambiguous"):
         KeySet.from_jwks(_without_alg("RS256"), algorithm=["RS256", "PS256"])
 
 

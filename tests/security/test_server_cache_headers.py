@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from jwtwarden.oauth.id_tokens import IDTokenRequest
 from jwtwarden.server.app import PUBLIC_PATHS
 
 from .conftest import ADMIN, INTROSPECTION, PASSWORD, App, AppFactory
@@ -97,6 +98,26 @@ def _admin_client(method: str, path: str, body: dict[str, Any] | None = None) ->
     return call
 
 
+async def _userinfo(app: App, c: httpx.AsyncClient, method: str) -> httpx.Response:
+    # An access token with openid, as the code grant starts it (the scope already granted).
+    user = await app.runtime.users.user_by_email(ADMIN)
+    pair = await app.runtime.service.start_session(user, client_id="jwtwarden", scope="openid")
+    headers = {"authorization": "Bearer " + pair.access_token}
+    return await c.request(method, "/oauth/userinfo", headers=headers)
+
+
+async def _end_session(app: App, c: httpx.AsyncClient, method: str) -> httpx.Response:
+    if method == "GET":
+        return await c.get("/oauth/logout")  # the confirmation page
+    created = await app.runtime.registry.create(
+        name="RP", redirect_uris=["https://rp.example.test/cb"]
+    )
+    hint = app.runtime.id_tokens.mint(
+        IDTokenRequest(sub="u", client_id=created.client.client_id, auth_time=0, sid="si-x")
+    )
+    return await c.post("/oauth/logout", data={"id_token_hint": hint})
+
+
 async def _get(app: App, c: httpx.AsyncClient, path: str) -> httpx.Response:
     return await c.get(path)
 
@@ -114,6 +135,10 @@ SUCCESS: dict[tuple[str, str], Call] = {
     ("POST", "/auth/login"): _login,
     ("POST", "/auth/logout"): _logout,
     ("POST", "/auth/password"): _password,
+    ("GET", "/oauth/userinfo"): lambda app, c: _userinfo(app, c, "GET"),
+    ("POST", "/oauth/userinfo"): lambda app, c: _userinfo(app, c, "POST"),
+    ("GET", "/oauth/logout"): lambda app, c: _end_session(app, c, "GET"),
+    ("POST", "/oauth/logout"): lambda app, c: _end_session(app, c, "POST"),
     ("GET", "/healthz"): lambda app, c: _get(app, c, "/healthz"),
     ("GET", "/"): lambda app, c: _get(app, c, "/"),
     ("GET", "/docs"): lambda app, c: _get(app, c, "/docs"),
@@ -181,8 +206,14 @@ async def test_should_forbid_caching_the_error_answers_of_every_private_route(
             await c.request(method, target, content=b"{", headers=bearer),  # malformed
             await c.request(method, target, headers={"authorization": "Bearer x.y.z"}),
         ]
-    if path not in NO_ERRORS:
+    # /healthz and the pages have no error of their own; GET /oauth/logout without parameters
+    # is the confirmation page, whatever Authorization header comes with it (its errors: below).
+    if path not in NO_ERRORS and (method, path) != ("GET", "/oauth/logout"):
         assert any(r.status_code >= 400 for r in answers), [r.status_code for r in answers]
+    if (method, path) == ("GET", "/oauth/logout"):
+        async with server.client() as c:
+            answers.append(await c.get(target, params={"id_token_hint": "x.y.z"}))
+        assert answers[-1].status_code == 400
     answers.append(await _patch(server, target))
     assert answers[-1].status_code == 405
     for r in answers:

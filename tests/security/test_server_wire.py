@@ -30,7 +30,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             "JWTWARDEN_LOG_LEVEL": "DEBUG",
         }
     )
-    made = run_cli(["users", "create", EMAIL, "--password-stdin"], env, stdin=PASSWORD + "\n")
+    made = run_cli(
+        ["users", "create", EMAIL, "--password-stdin", "--create-database"],
+        env,
+        stdin=PASSWORD + "\n",
+    )
     assert made.returncode == 0, made.stderr
     server = ServerProcess(env, port, tmp / "server.log")
     try:

@@ -52,6 +52,9 @@ def _base_env(tmp: Path, issuer: str) -> dict[str, str]:
         "JWTWARDEN_RATE_LIMIT_WINDOW": "600",
         "JWTWARDEN_KEY_REFRESH_INTERVAL": "1",
         "JWTWARDEN_SCOPES": "read,write",
+        # Every account may have read and write (issue 15: scopes come from roles).
+        "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
+        "JWTWARDEN_DEFAULT_ROLES": "member",
     }
 
 
@@ -99,7 +102,9 @@ def deployment(
             done = run_cli(["db", "upgrade"], env)
             assert done.returncode == 0, done.stderr
         made = run_cli(
-            ["users", "create", ADMIN[0], "--password-stdin", "--admin"], env, stdin=ADMIN[1] + "\n"
+            ["users", "create", ADMIN[0], "--password-stdin", "--admin", "--create-database"],
+            env,
+            stdin=ADMIN[1] + "\n",
         )
         assert made.returncode == 0, made.stderr
         server = ServerProcess(env, port, tmp / "server.log")

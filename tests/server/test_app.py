@@ -349,7 +349,9 @@ def test_should_refuse_a_password_on_the_command_line(tmp_path: Path) -> None:
 
 def test_should_create_users_and_migrate_from_the_cli(tmp_path: Path) -> None:
     runner = CliRunner()
-    upgraded = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    upgraded = runner.invoke(
+        cli, ["db", "upgrade", "--create-database", "--data-dir", str(tmp_path)]
+    )
     assert upgraded.exit_code == 0 and head_revision() in upgraded.output
     args = ["users", "create", "Ada@Example.test", "--password-stdin", "--data-dir", str(tmp_path)]
     made = runner.invoke(cli, args, input=PASSWORD + "\n")

@@ -85,8 +85,9 @@ def test_should_log_in_and_issue_rfc9068_tokens_that_verify_with_the_published_j
 
 
 def test_should_serve_discovery_and_jwks_with_cache_headers(deployment: Deployment) -> None:
-    # No OpenID Provider yet (issue 15): only the RFC 8414 document is served.
-    assert httpx.get(deployment.url + "/.well-known/openid-configuration").status_code == 404
+    # An OpenID Provider (issue 15): Discovery 1.0 beside RFC 8414, with the same issuer.
+    oidc = httpx.get(deployment.url + "/.well-known/openid-configuration")
+    assert oidc.status_code == 200 and oidc.json()["issuer"] == deployment.url
     meta = httpx.get(deployment.url + "/.well-known/oauth-authorization-server")
     doc = meta.json()
     assert doc["issuer"] == deployment.url

@@ -493,14 +493,17 @@ def test_should_refuse_a_bad_private_key_jwt_assertion(
 # --- metadata -----------------------------------------------------------------------------
 
 
-def test_should_serve_rfc8414_metadata_of_what_is_enabled_and_no_openid_configuration(
+def test_should_serve_rfc8414_metadata_of_what_is_enabled(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test issuer is http://127.0.0.1
-    assert httpx.get(deployment.url + "/.well-known/openid-configuration").status_code == 404
     document = httpx.get(deployment.url + "/.well-known/oauth-authorization-server").json()
     assert document["issuer"] == deployment.url
-    assert document["grant_types_supported"] == ["client_credentials", "refresh_token"]
+    assert document["grant_types_supported"] == [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+    ]
     assert document["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
@@ -511,15 +514,10 @@ def test_should_serve_rfc8414_metadata_of_what_is_enabled_and_no_openid_configur
     assert "HS256" not in document["token_endpoint_auth_signing_alg_values_supported"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_response_iss_parameter_supported"] is True
-    assert "authorization_endpoint" not in document
-    metadata = AuthorizationServerMetadata(document)
-    # Every rule Authlib checks holds but one: response_types_supported is REQUIRED (RFC 8414
-    # 2) and empty until the authorization endpoint exists (issue 14 part 2 lists ["code"]).
-    for name in dir(metadata):
-        if name.startswith("validate_") and name != "validate_response_types_supported":
-            getattr(metadata, name)()
-    with pytest.raises(ValueError, match="response_types_supported"):
-        metadata.validate()
+    # Issue 14 part 2: the authorization endpoint exists, so the code flow is listed.
+    assert document["authorization_endpoint"] == deployment.url + "/oauth/authorize"
+    assert document["response_types_supported"] == ["code"]
+    AuthorizationServerMetadata(document).validate()  # every rule Authlib checks
 
 
 def _doc_block(name: str) -> str:

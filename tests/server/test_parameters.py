@@ -100,6 +100,32 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
     "/admin/clients/{client_id}/disable": (("json",), {}, ()),
     "/admin/clients/{client_id}/enable": (("json",), {}, ()),
     "/admin/clients/{client_id}/rotate-secret": (("json",), {}, ("overlap",)),
+    # The hosted pages (issue 14): forms, answered with an HTML page when refused.
+    "/oauth/authorize": (
+        ("form",),
+        {"response_type": "code", "client_id": "no-such-client"},
+        ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge"),
+    ),
+    "/signin": (
+        ("form",),
+        {"email": "nobody@example.test", "password": "p" * 20, "csrf_token": "x"},
+        ("email", "password", "csrf_token", "request"),
+    ),
+    "/signout": (("form",), {"csrf_token": "x"}, ("csrf_token",)),
+    "/account/sign-out-everywhere": (("form",), {"csrf_token": "x"}, ("csrf_token",)),
+    "/account/password": (
+        ("form",),
+        {"csrf_token": "x", "current_password": "x" * 20, "new_password": "y" * 20},
+        ("csrf_token", "current_password", "new_password"),
+    ),
+}
+# Routes of the hosted pages: a refusal may be the page itself (HTML), not an RFC 6749 body.
+PAGE_PATHS = {
+    "/oauth/authorize",
+    "/signin",
+    "/signout",
+    "/account",
+    *(path for path in ROUTE_FIELDS if path.startswith("/account/")),
 }
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
 # The query parameters each route reads; any other is ignored.
@@ -107,6 +133,18 @@ ROUTE_QUERY = {
     ("GET", "/admin/users"): ("limit", "offset"),
     ("GET", "/admin/clients"): ("limit", "after"),
     ("POST", "/auth/login"): ("mode",),
+    ("GET", "/oauth/authorize"): (
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "nonce",
+        "prompt",
+        "max_age",
+    ),
 }
 
 
@@ -144,6 +182,9 @@ def _assert_refused(response: httpx.Response, path: str, *, allow_ok: bool = Fal
     if allow_ok and status < 400:
         return
     assert 400 <= status < 500, f"{path}: {status} {response.text[:300]}"
+    if path in PAGE_PATHS and response.headers["content-type"].startswith("text/html"):
+        assert '<html lang="en">' in response.text and "<h1>" in response.text
+        return
     body: dict[str, Any] = response.json()
     # RFC 6749 5.2: an "error" code, and an optional human-readable "error_description".
     assert isinstance(body.get("error"), str) and body["error"], body

@@ -39,17 +39,23 @@ import pytest
 from sqlalchemy import event
 
 import jwtwarden.stores
+from jwtwarden.accounts.roles import RoleAssignment
 from jwtwarden.clock import FixedClock
 from jwtwarden.keys.generate import generate_key
 from jwtwarden.keys.records import KeyRecord, KeyState
+from jwtwarden.oauth.codes import AuthorizationCode
+from jwtwarden.oauth.signin import SignInSession
 from jwtwarden.sessions.ports import NewRefreshToken, SessionRecord, UserRecord
 from jwtwarden.sessions.rotation import Minted, Rotator, Verdict
 from jwtwarden.stores.sql import (
     SQLAssertionReplayStore,
+    SQLAuthorizationStore,
     SQLDenylist,
     SQLKeyStore,
     SQLLease,
+    SQLRoleStore,
     SQLSessionStore,
+    SQLSignInLinkStore,
     SQLUserStore,
     create_engine,
     metadata,
@@ -63,7 +69,19 @@ KEK = secrets.token_bytes(32)
 
 # Tables that grow with use (one row per account, login, refresh, denial) ...
 BIG = frozenset(
-    {"jw_users", "jw_sessions", "jw_refresh_tokens", "jw_denylist", "jw_oauth_assertion_jtis"}
+    {
+        "jw_users",
+        "jw_sessions",
+        "jw_refresh_tokens",
+        "jw_denylist",
+        "jw_oauth_assertion_jtis",
+        # One row per authorization request signed in, one per browser sign-in (issue 14).
+        "jw_oauth_codes",
+        "jw_signin_sessions",
+        # One row per refresh session started from a code under a sign-in (issue 15).
+        "jw_signin_links",
+        "jw_user_roles",  # a few per account
+    }
 )
 # ... and tables whose size the deployment fixes.
 SMALL = {
@@ -91,7 +109,8 @@ def test_should_classify_every_table_as_big_or_small() -> None:
 
 # --- the data -------------------------------------------------------------------------------
 # Row i: user u{i} (u{i}@example.com), session s{i} of user u{i}, refresh token sha256(t{i})
-# of session s{i}, denylist entry ("j", jti{i}). Sessions 0-9 and denials 0-9 have expired
+# of session s{i}, denylist entry ("j", jti{i}), role assignment ("reader", every client) of
+# u{i}. Sessions 0-9 and denials 0-9 have expired
 # (purge has something to delete); tokens 10-19 have expired (idle), their sessions have not.
 
 
@@ -103,7 +122,7 @@ def _fill_sqlite(path: Path) -> None:
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany(
-            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?)",
+            "INSERT INTO jw_users VALUES (?, ?, 'x', 1, 0, 0, ?, 0, NULL)",
             ((f"u{i}", f"u{i}@example.com", NOW - ROWS + i) for i in range(ROWS)),
         )
         conn.executemany(
@@ -122,15 +141,47 @@ def _fill_sqlite(path: Path) -> None:
             ((f"jti{i}", NOW + (-1 if i < 10 else 3600)) for i in range(ROWS)),
         )
         conn.executemany(
+            "INSERT INTO jw_user_roles VALUES (?, 'reader', '', ?)",
+            ((f"u{i}", NOW) for i in range(ROWS)),
+        )
+        conn.executemany(
             "INSERT INTO jw_oauth_assertion_jtis VALUES (?, ?)",
             ((token_hash(f"a{i}"), NOW + (-1 if i < 10 else 300)) for i in range(ROWS)),
+        )
+        conn.executemany(
+            "INSERT INTO jw_oauth_codes VALUES (?, 'app', 'https://a.example/cb', 1, 'c', "
+            "'openid', ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL)",
+            (
+                (token_hash(f"c{i}"), f"u{i}", NOW - 60, NOW - 60, NOW + (-1 if i < 10 else 60))
+                for i in range(ROWS)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO jw_signin_sessions VALUES (?, ?, ?, 1, ?, ?, ?, NULL)",
+            (
+                (
+                    f"si{i}",
+                    token_hash(f"si{i}"),
+                    f"u{i}",
+                    NOW - 60,
+                    NOW - 60,
+                    NOW + (-1 if i < 10 else 3600),
+                )
+                for i in range(ROWS)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO jw_signin_links VALUES (?, ?, ?)",
+            ((f"s{i}", f"si{i}", NOW + (-1 if i < 10 else 86400)) for i in range(ROWS)),
         )
     conn.close()
 
 
 _FILL_POSTGRES = f"""
 INSERT INTO jw_users SELECT 'u' || i, 'u' || i || '@example.com', 'x', 1, false, false,
-    {NOW} - {ROWS} + i FROM generate_series(0, {ROWS - 1}) AS i;
+    {NOW} - {ROWS} + i, false, NULL FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_user_roles SELECT 'u' || i, 'reader', '', {NOW}
+    FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_sessions SELECT 's' || i, 'u' || i, 'app', 'openid', 1, {NOW} - 60,
     CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 86400 END, NULL, NULL
     FROM generate_series(0, {ROWS - 1}) AS i;
@@ -141,6 +192,15 @@ INSERT INTO jw_denylist SELECT 'j', 'jti' || i, CASE WHEN i < 10 THEN {NOW} - 1 
     END FROM generate_series(0, {ROWS - 1}) AS i;
 INSERT INTO jw_oauth_assertion_jtis SELECT sha256(convert_to('a' || i, 'UTF8')),
     CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 300 END FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_oauth_codes SELECT sha256(convert_to('c' || i, 'UTF8')), 'app',
+    'https://a.example/cb', true, 'c', 'openid', 'u' || i, {NOW} - 60, NULL, NULL, {NOW} - 60,
+    CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 60 END, NULL, NULL, NULL
+    FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_signin_sessions SELECT 'si' || i, sha256(convert_to('si' || i, 'UTF8')), 'u' || i,
+    1, {NOW} - 60, {NOW} - 60, CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 3600 END, NULL
+    FROM generate_series(0, {ROWS - 1}) AS i;
+INSERT INTO jw_signin_links SELECT 's' || i, 'si' || i,
+    CASE WHEN i < 10 THEN {NOW} - 1 ELSE {NOW} + 86400 END FROM generate_series(0, {ROWS - 1}) AS i;
 ANALYZE;
 """
 
@@ -205,6 +265,9 @@ class Stores:
     lease: SQLLease
     keys: SQLKeyStore
     replay: SQLAssertionReplayStore
+    authorization: SQLAuthorizationStore
+    links: SQLSignInLinkStore
+    roles: SQLRoleStore
 
 
 @pytest.fixture
@@ -229,6 +292,9 @@ async def recorded(
         lease=SQLLease(engine, "chores", holder="test", ttl=60),
         keys=keys,
         replay=SQLAssertionReplayStore(engine),
+        authorization=SQLAuthorizationStore(engine),
+        links=SQLSignInLinkStore(engine),
+        roles=SQLRoleStore(engine),
     )
     yield stores, recorder
     keys.close()
@@ -274,6 +340,33 @@ async def _refresh(s: Stores, label: str, *, window: float, expect: Verdict) -> 
 def _key_record() -> KeyRecord:
     key = generate_key("ES256", token_use="access", environment="production")
     return KeyRecord(key=key, state=KeyState.ACTIVE, publish_at=1.0, activate_at=2.0)
+
+
+def _new_code(label: str) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=token_hash(label),
+        client_id="app",
+        redirect_uri="https://a.example/cb",
+        redirect_uri_in_request=True,
+        code_challenge="c",
+        scope="openid",
+        user_id="u42",
+        auth_time=NOW,
+        created_at=NOW,
+        expires_at=NOW + 60,
+    )
+
+
+def _new_signin(label: str) -> SignInSession:
+    return SignInSession(
+        id=label,
+        token_hash=token_hash(label),
+        user_id="u42",
+        auth_version=1,
+        auth_time=NOW,
+        created_at=NOW,
+        expires_at=NOW + 3600,
+    )
 
 
 Op = Callable[[Stores], Awaitable[Any]]
@@ -435,6 +528,48 @@ SCENARIOS = [
         lambda s: s.users.list_users(limit=1000, offset=5000),
     ),
     Scenario(
+        "an account is deleted with its sessions, tokens and roles",
+        "SQLUserStore.delete_user",
+        "request",
+        lambda s: s.users.delete_user("u406"),
+    ),
+    Scenario(
+        "an account's email is marked verified",
+        "SQLUserStore.set_email_verified",
+        "request",
+        lambda s: s.users.set_email_verified("u407", "u407@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is recorded as pending",
+        "SQLUserStore.set_pending_email",
+        "request",
+        lambda s: s.users.set_pending_email("u411", "new411@example.com"),
+    ),
+    Scenario(
+        "an e-mail change is confirmed",
+        "SQLUserStore.confirm_email",
+        "request",
+        lambda s: s.users.confirm_email("u412", "new412@example.com"),
+    ),
+    Scenario(
+        "a login reads the account's roles",
+        "SQLRoleStore.roles_of",
+        "request",
+        lambda s: s.roles.roles_of("u408"),
+    ),
+    Scenario(
+        "a role is assigned",
+        "SQLRoleStore.assign",
+        "request",
+        lambda s: s.roles.assign("u409", RoleAssignment(role="editor"), now=NOW),
+    ),
+    Scenario(
+        "a role is unassigned",
+        "SQLRoleStore.unassign",
+        "request",
+        lambda s: s.roles.unassign("u410", RoleAssignment(role="reader")),
+    ),
+    Scenario(
         "an access token is denied",
         "SQLDenylist.deny_token",
         "request",
@@ -477,6 +612,90 @@ SCENARIOS = [
         lambda s: s.replay.purge(NOW),
     ),
     Scenario(
+        "a code is issued",
+        "SQLAuthorizationStore.create_code",
+        "request",
+        lambda s: s.authorization.create_code(_new_code("fresh-code")),
+    ),
+    Scenario(
+        "a code is redeemed",
+        "SQLAuthorizationStore.redeem_code",
+        "request",
+        lambda s: s.authorization.redeem_code(token_hash("c500"), now=NOW, session_id="s"),
+    ),
+    Scenario(
+        "a replayed code is marked",
+        "SQLAuthorizationStore.mark_replayed",
+        "request",
+        lambda s: s.authorization.mark_replayed(token_hash("c501"), now=NOW),
+    ),
+    Scenario(
+        "a redemption checks for a replay",
+        "SQLAuthorizationStore.code_replayed",
+        "request",
+        lambda s: s.authorization.code_replayed(token_hash("c502")),
+    ),
+    Scenario(
+        "expired codes are purged",
+        "SQLAuthorizationStore.purge_codes",
+        "chore",
+        lambda s: s.authorization.purge_codes(before=NOW),
+    ),
+    Scenario(
+        "a sign-in session is started",
+        "SQLAuthorizationStore.create_signin",
+        "request",
+        lambda s: s.authorization.create_signin(_new_signin("fresh-signin")),
+    ),
+    Scenario(
+        "a sign-in cookie is looked up",
+        "SQLAuthorizationStore.signin_by_token",
+        "request",
+        lambda s: s.authorization.signin_by_token(token_hash("si700"), now=NOW),
+    ),
+    Scenario(
+        "the account page lists a user's sign-ins",
+        "SQLAuthorizationStore.user_signins",
+        "request",
+        lambda s: s.authorization.user_signins("u701", now=NOW),
+    ),
+    Scenario(
+        "a sign-in session is ended",
+        "SQLAuthorizationStore.revoke_signin",
+        "request",
+        lambda s: s.authorization.revoke_signin("si702", now=NOW),
+    ),
+    Scenario(
+        "a user signs out everywhere",
+        "SQLAuthorizationStore.revoke_user_signins",
+        "request",
+        lambda s: s.authorization.revoke_user_signins("u703", now=NOW),
+    ),
+    Scenario(
+        "expired sign-in sessions are purged",
+        "SQLAuthorizationStore.purge_signins",
+        "chore",
+        lambda s: s.authorization.purge_signins(before=NOW),
+    ),
+    Scenario(
+        "a code exchange links its refresh session to the sign-in",
+        "SQLSignInLinkStore.link",
+        "request",
+        lambda s: s.links.link("si800", "fresh-session", expires_at=NOW + 3600),
+    ),
+    Scenario(
+        "a logout finds the refresh sessions of a sign-in",
+        "SQLSignInLinkStore.linked_sessions",
+        "request",
+        lambda s: s.links.linked_sessions("si801"),
+    ),
+    Scenario(
+        "expired sign-in links are purged",
+        "SQLSignInLinkStore.purge_links",
+        "chore",
+        lambda s: s.links.purge_links(before=NOW),
+    ),
+    Scenario(
         "a process takes the chores lease",
         "SQLLease.acquire",
         "request",
@@ -514,8 +733,8 @@ def _public_methods(cls: type) -> set[str]:
 
 def test_should_have_a_scenario_for_every_store_method() -> None:
     methods: set[str] = set()
-    stores = (SQLUserStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
-    for cls in (*stores, SQLAssertionReplayStore):
+    stores = (SQLUserStore, SQLRoleStore, SQLSessionStore, SQLDenylist, SQLLease, SQLKeyStore)
+    for cls in (*stores, SQLAssertionReplayStore, SQLAuthorizationStore, SQLSignInLinkStore):
         methods |= _public_methods(cls)
     assert methods - set(NO_TABLE) == {s.covers for s in SCENARIOS}
 

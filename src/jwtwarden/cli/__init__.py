@@ -11,10 +11,12 @@ tables or the key store (issue 6: start-up counts in a batch job's throughput).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+
+from ._conventions import apply_conventions
 
 if TYPE_CHECKING:
     from typer._click import Command, Context
@@ -29,7 +31,7 @@ _COMMANDS: dict[str, str] = {
     "inspect": "inspect",
     "serve": "server",
     "keys": "keys",
-    "users": "server",
+    "users": "users",
     "clients": "clients",
     "db": "server",
 }
@@ -42,11 +44,20 @@ def _load(module_name: str, markup: typer.core.MarkupMode) -> dict[str, Command]
     scratch = typer.Typer(add_completion=False, rich_markup_mode=markup)
     module.register(scratch)
     # typer's own conversion, so options, help and panels are exactly as with eager loading.
-    return dict(typer.main.get_group(scratch).commands)
+    commands = dict(typer.main.get_group(scratch).commands)
+    for command in commands.values():
+        apply_conventions(command)
+    return commands
 
 
 class _LazyGroup(TyperGroup):
     """The top-level group: commands are built from their module on first use."""
+
+    def get_help_option(self, ctx: Context) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""  # a flag: no <bool> after it
+        return option
 
     def list_commands(self, ctx: Context) -> list[str]:
         return [*_COMMANDS, *(name for name in self.commands if name not in _COMMANDS)]
@@ -78,9 +89,28 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"jwtwarden {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _group() -> None:
-    # Nothing to do: typer needs a callback (or eagerly registered commands) to build a group.
+def _group(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            metavar="",  # a flag: no <bool> after it
+            help="Print the version of jwtwarden and exit.",
+        ),
+    ] = False,
+) -> None:
+    # Nothing to do: --version is handled by its eager callback.
     pass
 
 

@@ -32,7 +32,7 @@ def _run(settings: Any, operation: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``operation(registry)`` against the configured database; map failures to exits."""
     from ..errors import ClientNotFoundError
 
-    _data_dir(settings)
+    _data_dir(settings, offer_create=False)
     try:
         return asyncio.run(_with_registry(settings, operation))
     except ClientNotFoundError as exc:
@@ -165,7 +165,9 @@ def _read_jwks(path: str) -> dict[str, Any]:
 
 @clients_app.command("list")
 def list_clients(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="At most this many clients.")
+    ] = 100,
     after: Annotated[str | None, typer.Option("--after", help="A client_id (next page).")] = None,
     as_json: Json = False,
     data_dir: DataDir = None,

@@ -10,6 +10,8 @@ Exit codes: 0 done, 1 a key was refused (a strength floor), 2 a usage or configu
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._jose.algorithms import RSA_MIN_BITS
+from .._jose.algorithms import RSA_MIN_BITS, spec_for
 from ..errors import (
     JWTWardenError,
     KeyEnvironmentError,
@@ -33,6 +35,7 @@ from ..keys.records import KeyRecord
 from ..keys.rotation import DEFAULT_ALGORITHMS, KeyChange, KeyRing
 from ..stores.files import DirectoryKeyStore
 from ._common import EXIT_REFUSED, EXIT_USAGE
+from ._conventions import announce, slow_step
 
 __all__ = ["keys_app", "register"]
 
@@ -50,7 +53,26 @@ DirOption = Annotated[
     typer.Option(
         "--dir",
         envvar="JWTWARDEN_KEY_DIR",
-        help="The key directory (created 0700). The KEK comes from $JWTWARDEN_KEK.",
+        help="The key directory; it must exist (`jwtwarden keys generate --dir DIR` creates "
+        "it). The KEK comes from $JWTWARDEN_KEK.",
+    ),
+]
+NewDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        envvar="JWTWARDEN_KEY_DIR",
+        help="The key directory, created 0700 if it does not exist. The KEK comes from "
+        "$JWTWARDEN_KEK.",
+    ),
+]
+RSABitsOption = Annotated[
+    int,
+    typer.Option(
+        "--rsa-bits",
+        min=RSA_MIN_BITS,
+        metavar="BITS",
+        help="The modulus size of a new RSA key (RS*/PS* algorithms).",
     ),
 ]
 EnvironmentOption = Annotated[
@@ -101,7 +123,13 @@ def open_ring(
     file, not even the development KEK of an environment the directory does not hold.
     """
     if not create and not directory.is_dir():
-        fail(f"no key store at {directory}; create one with: jwtwarden keys generate --dir DIR")
+        fail(
+            f"no key store at {directory}; create one with: "
+            f"jwtwarden keys generate --dir {shlex.quote(str(directory))}"
+        )
+    if not read_only:
+        # A command that changes the store says which one, on stderr (issue 17).
+        announce(f"key store: {directory.resolve()} (environment {environment})")
     store = DirectoryKeyStore(directory, environment=environment, read_only=read_only)
     options.setdefault("algorithms", {})
     return KeyRing(store, **options)
@@ -121,18 +149,32 @@ def _print_changes(changes: list[KeyChange], nothing: str) -> None:
     if not changes:
         typer.echo(nothing)
     for change in changes:
-        typer.echo(f"{change.change:<9} {change.kid} (use {change.use})")
+        typer.echo(f"{change.change:<9} {change.kid} (token_use {change.use})")
 
 
 @keys_app.command("generate")
 def generate(
-    directory: DirOption,
+    directory: NewDirOption,
     use: Annotated[str, typer.Option("--use", help="The token use it signs.")] = "access",
     alg: Annotated[str, typer.Option("--alg", help="The algorithm.")] = DEFAULT_ALGORITHM,
     environment: EnvironmentOption = "development",
-    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=RSA_MIN_BITS)] = DEFAULT_RSA_BITS,
+    rsa_bits: RSABitsOption = DEFAULT_RSA_BITS,
 ) -> None:
     """Generate the first key of a use and make it active (use `rotate` to replace one)."""
+    with cli_errors():
+        spec_for(alg)  # a bad name is refused before anything is created (es256 -> ES256?)
+    created = not directory.exists()
+    try:
+        _generate(directory, use, alg, environment, rsa_bits)
+    except BaseException:
+        # A failed generate leaves nothing behind: a directory it made (and the development
+        # KEK in it) is removed; an existing store is left as it was.
+        if created and directory.is_dir():
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
+def _generate(directory: Path, use: str, alg: str, environment: str, rsa_bits: int) -> None:
     with cli_errors():
         ring = open_ring(
             directory, environment, create=True, algorithms={use: alg}, rsa_bits=rsa_bits
@@ -141,13 +183,22 @@ def generate(
         if active:
             current = active[-1]
             if current.key.alg == alg:
-                typer.echo(f"use {use!r} already has an active {alg} key: {current.kid}")
+                typer.echo(f"token_use {use!r} already has an active {alg} key: {current.kid}")
                 return
             fail(
-                f"use {use!r} already has an active {current.key.alg} key ({current.kid}); "
-                f"replace it with: jwtwarden keys rotate --use {use} --alg {alg}"
+                f"token_use {use!r} already has an active {current.key.alg} key "
+                f"({current.kid}); replace it with: jwtwarden keys rotate "
+                f"--dir {shlex.quote(str(directory))} --use {use} --alg {alg}"
+                + (f" -e {shlex.quote(environment)}" if environment != "development" else "")
             )
-        _print_changes(ring.ensure([use]), "nothing to do")
+        with slow_step(f"generating an RSA {rsa_bits}-bit key", enabled=_slow(alg, rsa_bits)):
+            changes = ring.ensure([use])
+        _print_changes(changes, "nothing to do")
+
+
+def _slow(alg: str, rsa_bits: int) -> bool:
+    # RSA key generation grows with the cube of the size: 4096 bits takes seconds.
+    return alg[:2] in ("RS", "PS") and rsa_bits >= 4096
 
 
 @keys_app.command("list")
@@ -163,10 +214,13 @@ def list_keys(
         typer.echo(json.dumps([_record_json(r) for r in records], indent=2))
         return
     table = Table(title=f"keys in {directory} ({environment})")
-    for column in ("kid", "alg", "use", "environment", "state"):
+    # A kid is copied from here into commands: never wrapped or cut (no_wrap, no ellipsis).
+    table.add_column("kid", no_wrap=True, overflow="ignore", min_width=43)
+    # One name per concept: "token_use" as in --json (a JWK's own "use" is "sig", RFC 7517 4.2).
+    for column in ("alg", "token_use", "environment", "state"):
         table.add_column(column, overflow="fold")
     for column in ("published", "activates", "retires", "removed"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for r in records:
         state = "revoked" if r.revoked else r.state.value
         table.add_row(
@@ -192,15 +246,21 @@ def rotate(
         bool, typer.Option("--immediate", help="Sign with the new key now (skips publishing).")
     ] = False,
     alg: Annotated[str | None, typer.Option("--alg", help="Algorithm of the new key.")] = None,
-    rsa_bits: Annotated[int, typer.Option("--rsa-bits", min=RSA_MIN_BITS)] = DEFAULT_RSA_BITS,
+    rsa_bits: RSABitsOption = DEFAULT_RSA_BITS,
 ) -> None:
     """Start a rotation: a new key, published now, signing after the publish-ahead delay."""
     with cli_errors():
         ring = open_ring(directory, environment, rsa_bits=rsa_bits)
         if alg is None and not any(r.key.token_use == use for r in ring.status()):
             alg = DEFAULT_ALGORITHMS.get(use, DEFAULT_ALGORITHM)
-        record = ring.rotate(use, immediate=immediate, algorithm=alg)
-    typer.echo(f"{record.kid} ({record.key.alg}, use {use}) signs from {_when(record.activate_at)}")
+        if alg is not None:
+            spec_for(alg)
+        bits_slow = _slow(alg or "", rsa_bits)
+        with slow_step(f"generating an RSA {rsa_bits}-bit key", enabled=bits_slow):
+            record = ring.rotate(use, immediate=immediate, algorithm=alg)
+    typer.echo(
+        f"{record.kid} ({record.key.alg}, token_use {use}) signs from {_when(record.activate_at)}"
+    )
 
 
 @keys_app.command("revoke")

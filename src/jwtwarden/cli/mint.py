@@ -10,11 +10,16 @@ Exit codes: 0 printed, 1 refused (a claim looks like a secret, the token is over
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..errors import NoSigningKeyError
 from ..issue import Issuer
 from .keys import DirOption, EnvironmentOption, cli_errors, fail, open_ring
 
@@ -66,7 +71,7 @@ def mint(
 ) -> None:
     """Mint a token signed by the active key of its profile and print it."""
     extra = _claims(claim or [], claim_json or [])
-    with cli_errors():
+    with cli_errors(), _generate_hint(Path(directory), environment):
         # Minting signs with the active key; it changes nothing in the store (read-only).
         ring = open_ring(Path(directory), environment, read_only=True)
         minter = Issuer(issuer=issuer, keys=ring, environment=environment)
@@ -83,6 +88,24 @@ def mint(
         typer.echo(json.dumps({"token": token, "claims": claims}, indent=2))
     else:
         typer.echo(token)
+
+
+@contextmanager
+def _generate_hint(directory: Path, environment: str) -> Iterator[None]:
+    # The library's message names a library call; on the command line, the hint is the command
+    # that creates the missing key, runnable as printed (this --dir, this environment).
+    try:
+        yield
+    except NoSigningKeyError as exc:
+        use = re.search(r"for use '([^']+)'", exc.detail)
+        command = f"jwtwarden keys generate --dir {shlex.quote(str(directory))}"
+        command += f" --use {use.group(1) if use else 'USE'}"
+        if environment != "development":
+            command += f" -e {shlex.quote(environment)}"
+        fail(
+            f"no active signing key for that token profile in {directory} (environment "
+            f"{environment!r}); create one with: {command} [{exc.code}]"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from .._jose.algorithms import ALGORITHMS, AlgorithmSpec, spec_for
 from .._jose.b64 import b64url_decode_checked
-from ..errors import InvalidKeyError, JWTWardenError
+from ..errors import AmbiguousKeyError, InvalidKeyError, JWTWardenError
 from ._jwk_members import PRIVATE_MEMBERS, PUBLIC_MEMBERS, check_members, key_material
 from .strength import check_hmac_secret, check_rsa_public
 
@@ -267,7 +267,8 @@ def fitting_algorithm(
     never chose (RFC 8725 3.1), so that is refused as ambiguous rather than picked.
 
     Raises:
-        InvalidKeyError: no allowed algorithm fits the key, or several do.
+        InvalidKeyError: no allowed algorithm fits the key.
+        AmbiguousKeyError: several do (an ``InvalidKeyError`` with code ``ambiguous_key``).
     """
     if algorithms is None or isinstance(algorithms, str):
         return algorithms
@@ -287,7 +288,7 @@ def fitting_algorithm(
         raise InvalidKeyError(
             f"the key has no 'alg' and no allowed algorithm ({allowed}) fits a {shape}"
         )
-    raise InvalidKeyError(
+    raise AmbiguousKeyError(
         f"the key has no 'alg' and a {shape} fits {' and '.join(fits)}: ambiguous; allow one "
         "of them only, or give the key its 'alg'"
     )

@@ -43,8 +43,13 @@ _PREFLIGHT_HEADERS = (
 
 
 def is_public_document(path: str) -> bool:
-    """Whether ``path`` is one of the public documents: the JWKS or a metadata URL."""
-    return path == _JWKS_PATH or path.startswith(_METADATA_PREFIXES)
+    """Whether ``path`` is one of the public documents: the JWKS or a metadata URL (Discovery
+    1.0 4 appends the well-known path to an issuer's path)."""
+    return (
+        path == _JWKS_PATH
+        or path.startswith(_METADATA_PREFIXES)
+        or path.endswith("/.well-known/openid-configuration")
+    )
 
 
 def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:

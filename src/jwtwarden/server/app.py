@@ -28,10 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import (
+    ClaimsHookError,
     ClientNotFoundError,
     InvalidClientError,
     InvalidCredentialsError,
     InvalidGrantError,
+    InvalidLinkError,
     InvalidRefreshTokenError,
     InvalidScopeError,
     InvalidTargetError,
@@ -45,14 +47,18 @@ from ..errors import (
     RateLimitedError,
     RefreshTokenReuseError,
     RevocationUnavailableError,
+    SignupDisabledError,
     StoreUnavailableError,
     UnauthorizedClientError,
+    UnknownRoleError,
     UnsupportedGrantTypeError,
     UserExistsError,
+    UserNotFoundError,
 )
 from ._http import HeadAsGet, PublicDocumentCORS, method_not_allowed
 from .edge import PUBLIC_PATHS, EdgeMiddleware
 from .errors import (
+    AccessDenied,
     Conflict,
     InvalidClient,
     InvalidGrant,
@@ -82,6 +88,8 @@ def _map(exc: Exception) -> OAuthError:
         return exc
     if isinstance(exc, OAuthRequestError | ClientNotFoundError):
         return _map_oauth(exc)
+    if isinstance(exc, _ACCOUNT_ERRORS):
+        return _map_account(exc)
     if isinstance(exc, RateLimitedError):
         return TooManyRequests(exc.retry_after)
     if isinstance(exc, InvalidCredentialsError):
@@ -105,6 +113,30 @@ def _map(exc: Exception) -> OAuthError:
     if isinstance(exc, JWTWardenError):
         return InvalidRequest(log_detail=exc.code)
     return ServerError(log_detail=type(exc).__name__)
+
+
+_ACCOUNT_ERRORS = (
+    UserNotFoundError,
+    UnknownRoleError,
+    InvalidLinkError,
+    SignupDisabledError,
+    ClaimsHookError,
+)
+
+
+def _map_account(exc: Exception) -> OAuthError:
+    if isinstance(exc, UserNotFoundError):
+        return NotFound("no such user")
+    if isinstance(exc, UnknownRoleError):
+        return InvalidRequest(exc.detail)
+    if isinstance(exc, InvalidLinkError):
+        return InvalidGrant("the link is invalid, used or expired")
+    if isinstance(exc, SignupDisabledError):
+        return AccessDenied("self-service sign-up is disabled")
+    # ClaimsHookError: not issued rather than issued without the claims
+    # (accounts.claims_hook); the cause was logged where it happened, the client learns only
+    # that it was the server's fault.
+    return ServerError("the token could not be issued", log_detail=getattr(exc, "code", ""))
 
 
 def _map_oauth(exc: OAuthRequestError | ClientNotFoundError) -> OAuthError:
@@ -215,19 +247,9 @@ def create_app(
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
-    from .routes.admin import router as admin_routes
-    from .routes.admin_clients import router as admin_client_routes
-    from .routes.auth import router as auth_routes
-    from .routes.discovery import metadata_routes
-    from .routes.discovery import router as discovery_routes
-    from .routes.oauth import router as oauth_routes
+    from .routes.table import all_routes
 
-    # The routes go straight onto the app's router, the hottest first (token, JWKS, login,
-    # introspection): FastAPI's include_router matching costs tens of microseconds more per
-    # request, growing with every route tried before the match (docs/benchmarks-server.md).
-    for router in (oauth_routes, discovery_routes, auth_routes, admin_routes, admin_client_routes):
-        app.router.routes.extend(router.routes)
-    app.router.routes.extend(metadata_routes(settings.issuer_url))
+    app.router.routes.extend(all_routes(settings.issuer_url))  # in matching order (table.py)
     _add_pages(app, settings)
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.

@@ -21,8 +21,15 @@ __all__ = ["PUBLIC_PATHS", "EdgeMiddleware"]
 _log = logging.getLogger("jwtwarden.server")
 
 # The only documents a cache may keep: public keys and metadata, the same for every caller.
-PUBLIC_PATHS = frozenset({JWKS_PATH, "/.well-known/oauth-authorization-server"})
-_METADATA_PREFIX = "/.well-known/oauth-authorization-server/"
+PUBLIC_PATHS = frozenset(
+    {JWKS_PATH, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+)
+# The path-issuer forms: RFC 8414 3.1 inserts the well-known path, Discovery 1.0 4 appends it.
+_METADATA_PREFIX = (
+    "/.well-known/oauth-authorization-server/",
+    "/.well-known/openid-configuration/",
+)
+_METADATA_SUFFIX = "/.well-known/openid-configuration"
 _NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 
 
@@ -119,7 +126,9 @@ class EdgeMiddleware:
 
         path = scope["path"]
         # The RFC 8414 3.1 path-issuer form of the metadata is as public as the plain one.
-        private = path not in PUBLIC_PATHS and not path.startswith(_METADATA_PREFIX)
+        private = path not in PUBLIC_PATHS and not (
+            path.startswith(_METADATA_PREFIX) or path.endswith(_METADATA_SUFFIX)
+        )
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -18,6 +18,7 @@ __all__ = [
     "NO_STORE",
     "AccessDenied",
     "Conflict",
+    "InsufficientScope",
     "InvalidClient",
     "InvalidGrant",
     "InvalidRequest",
@@ -123,6 +124,18 @@ class InvalidToken(OAuthError):
 
     def extra_headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer realm="jwtwarden", error="invalid_token"'}
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 3.1: the token is valid but lacks the scope the resource needs (403)."""
+
+    error, status = "insufficient_scope", 403
+    default_description = "the access token lacks the scope this resource needs"
+
+    def __init__(self, scope: str, description: str | None = None) -> None:
+        # RFC 6750 3: the challenge names the scope needed (a scope-token: no quotes inside).
+        challenge = f'Bearer realm="jwtwarden", error="insufficient_scope", scope="{scope}"'
+        super().__init__(description, headers={"WWW-Authenticate": challenge})
 
 
 class AccessDenied(OAuthError):

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BEARER", "EDGE", "STORE", "form_body", "json_body", "responses"]
+__all__ = [
+    "BEARER",
+    "EDGE",
+    "STORE",
+    "form_body",
+    "json_body",
+    "page_responses",
+    "responses",
+]
 
 _ERROR = {
     "type": "object",
@@ -33,6 +41,8 @@ _WHY = {
     413: "invalid_request: the body is over the size limit (the description states it)",
     415: "invalid_request: the body is not of the media type the route takes",
     429: "too_many_requests: rate limited; Retry-After says when to try again",
+    302: "a redirect (Location): the authorization response (RFC 6749 4.1.2) or a page",
+    303: "a redirect after a form (Location): the authorization response or a page",
     503: "temporarily_unavailable: a store cannot answer; Retry-After says when to try again",
 }
 EDGE = (408, 413)  # any request with a body, refused by the edge middleware
@@ -58,6 +68,26 @@ def responses(ok: int, ok_body: dict[str, Any] | None, *errors: int) -> dict[int
             "description": _WHY[status],
             "content": {"application/json": {"schema": _ERROR}},
         }
+    return out
+
+
+def page_responses(
+    ok: int | None, *errors: int, redirects: tuple[int, ...] = ()
+) -> dict[int | str, Any]:
+    """The ``responses=`` of a hosted page (``server/pages``): HTML for the page's own answers
+    (its success and its error pages), a ``Location`` for a redirect, and the RFC 6749 5.2
+    JSON body of the edge's refusals; a status both can answer lists both media types."""
+    html = {"text/html": {"schema": _STRING}}
+    out: dict[int | str, Any] = {}
+    if ok is not None:
+        out[ok] = {"description": "the page", "content": html}
+    for status in redirects:
+        out[status] = {"description": _WHY[status]}
+    for status in sorted(set(errors)):
+        content: dict[str, Any] = {"application/json": {"schema": _ERROR}}
+        if status in (400, 403, 429):
+            content.update(html)  # the page itself, with the error shown
+        out[status] = {"description": _WHY[status], "content": content}
     return out
 
 
@@ -91,6 +121,7 @@ TOKENS = _object(
         "expires_in": {"type": "integer"},
         "access_token": _STRING,
         "refresh_token": _STRING,
+        "id_token": _STRING,  # OpenID Connect Core 3.1.3.3, with the openid scope
         "scope": _STRING,
         "csrf_token": _STRING,
     },

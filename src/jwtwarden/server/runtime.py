@@ -23,14 +23,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._files import private_directory
+from ..accounts.admin import AccountAdmin
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import InvalidTokenError, JWTWardenError
-from ..issue import ACCESS_TOKEN, Issuer
+from ..issue import ACCESS_TOKEN, ID_TOKEN, Issuer
 from ..keys.records import KeyStore
 from ..keys.rotation import KeyRing
+from ..oauth.clients import IDENTITY_SCOPES
 from ..oauth.grants import GrantRegistry
+from ..oauth.grants.authorization_code import AuthorizationCodeGrant
 from ..oauth.grants.client_credentials import ClientCredentialsGrant
 from ..oauth.grants.refresh_token import RefreshTokenGrant
+from ..oauth.id_tokens import IDTokenMinter
+from ..oauth.oidc_metadata import ID_TOKEN_ALGORITHMS
 from ..policy import VerificationPolicy
 from ..revocation.checks import AuthVersionCheck, DenylistCheck
 from ..revocation.denylist import Denylist
@@ -39,15 +44,18 @@ from ..sessions.service import SessionConfig, SessionService
 from ..stores.memory import MemoryDenylist, MemoryRateLimiter
 from ..stores.sql import (
     SQLAssertionReplayStore,
+    SQLAuthorizationStore,
     SQLClientStore,
     SQLDenylist,
     SQLLease,
     SQLSessionStore,
+    SQLSignInLinkStore,
     SQLUserStore,
     create_engine,
 )
 from ..stores.sql.driver import close_driver_pool
 from ..verify import VerifiedToken, Verifier
+from .accounts_parts import account_lifecycle, claims_hook_runner, user_scopes
 from .cookies import CookiePolicy, csrf_key
 from .metrics import Metrics
 from .oauth_parts import (
@@ -58,8 +66,10 @@ from .oauth_parts import (
     first_party_client,
     secret_hasher,
 )
+from .oidc_parts import OIDCSessions, code_exchange_members
 from .ratelimit import LoginLimiter, RateLimiter
 from .settings import Settings
+from .signin_state import SignInState, signin_key
 from .successor_key import successor_key
 
 if TYPE_CHECKING:
@@ -150,8 +160,18 @@ class Runtime:
         self.key_store = self._key_store()
         self.ring = self._key_ring()
         self.issuer = self._issuer()
+        # ID tokens live as long as the access token issued with them (OpenID Connect Core 2).
+        self.id_tokens = IDTokenMinter(
+            self.issuer, lambda: self.ring.signing_key("id").alg, ttl=settings.access_token_ttl
+        )
         self.hasher = _password_hasher(settings)
+        self.user_scopes = user_scopes(settings, self.engine)
+        self.claims_hook = claims_hook_runner(settings)
         self.service = self._session_service()
+        self.accounts = AccountAdmin(
+            self.service, roles=self.user_scopes.store, table=self.user_scopes.table, clock=clock
+        )
+        self.lifecycle = account_lifecycle(settings, self.service, self.accounts, clock)
         self._oauth_parts()
         self.denylist_check = DenylistCheck(self.denylist, fail_open=settings.denylist_fail_open)
         self.verifier, self.structural_verifier = self._verifiers()
@@ -220,10 +240,15 @@ class Runtime:
         return KeyRing(
             self.key_store,
             clock=self.clock,
-            algorithms={"access": settings.signing_algorithm},
+            # OpenID Connect ID tokens have keys of their own (use "id"), RS256: Discovery 1.0
+            # 3 requires it, and a key of another use never verifies an access token.
+            algorithms={"access": settings.signing_algorithm, "id": ID_TOKEN_ALGORITHMS[0]},
             rotation_period=settings.key_rotation_days * 86400,
             publish_ahead=settings.key_publish_ahead,
-            max_token_ttl={"access": float(settings.access_token_ttl)},
+            max_token_ttl={
+                "access": float(settings.access_token_ttl),
+                "id": float(settings.access_token_ttl),
+            },
             refresh_interval=settings.key_refresh_interval,
         )
 
@@ -232,7 +257,7 @@ class Runtime:
         return Issuer(
             issuer=settings.issuer_url,
             keys=self.ring,
-            profiles=(ACCESS_TOKEN,),
+            profiles=(ACCESS_TOKEN, ID_TOKEN),
             clock=self.clock,
             environment=settings.environment,
             client_id=settings.client_id,
@@ -259,6 +284,8 @@ class Runtime:
             clock=self.clock,
             on_event=self.metrics.event,
             successor_key=successor_key(settings.kek_bytes, settings.data_dir),
+            user_scopes=self.user_scopes,
+            claims_hook=self.claims_hook,
         )
 
     def _oauth_parts(self) -> None:
@@ -274,9 +301,23 @@ class Runtime:
             settings, self.clients, hasher, self.assertions, clock
         )
         self.registry = client_registry(settings, self.clients, hasher, clock)
-        # The authorization endpoint's URL once it is mounted (issue 14 part 2): the metadata
-        # then lists it and response_types_supported ["code"].
-        self.authorization_endpoint: str | None = None
+        # Codes and the hosted pages' sign-in sessions (issue 14 part 2); the metadata lists
+        # the authorization endpoint and response_types_supported ["code"].
+        self.authorization_store = SQLAuthorizationStore(self.engine)
+        # OpenID Connect logout: the refresh sessions each sign-in started (issue 15).
+        self.signin_links = SQLSignInLinkStore(self.engine)
+        self.oidc_sessions = OIDCSessions(
+            self.service, self.authorization_store, self.signin_links, clock=clock
+        )
+        self.signin_state = SignInState(
+            signin_key(settings.kek_bytes, settings.data_dir), settings.issuer_url
+        )
+        self.authorization_endpoint: str | None = settings.issuer_url.rstrip("/") + (
+            "/oauth/authorize"
+        )
+        # The scopes a user's flow may grant: the server's, and the identity scopes of OpenID
+        # Connect for every client that may ask for them (issue 15).
+        self.flow_scopes = frozenset({*settings.scopes, *IDENTITY_SCOPES})
         self.grants = self._grants()
 
     def _grants(self) -> GrantRegistry:
@@ -284,7 +325,19 @@ class Runtime:
         settings = self.settings
         return GrantRegistry(
             [
-                RefreshTokenGrant(self.service),
+                RefreshTokenGrant(self.service, audiences=settings.audiences),
+                AuthorizationCodeGrant(
+                    codes=self.authorization_store,
+                    service=self.service,
+                    audiences=settings.audiences,
+                    clock=self.clock,
+                    extra_members=code_exchange_members(
+                        self.id_tokens,
+                        self.signin_links,
+                        clock=self.clock,
+                        link_ttl=float(settings.refresh_absolute_ttl),
+                    ),
+                ),
                 ClientCredentialsGrant(
                     minter=self.issuer,
                     scopes=settings.scopes,
@@ -325,11 +378,13 @@ class Runtime:
             await asyncio.to_thread(upgrade, settings.database, schema=settings.database_schema)
         else:
             await check_schema(self.engine)
-        await asyncio.to_thread(self.ring.ensure, ["access"])
+        await asyncio.to_thread(self.ring.ensure, ["access", "id"])
         self.refresh_jwks()
         self._chores = asyncio.create_task(self._chores_loop(), name="jwtwarden-chores")
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.lifecycle.drain(), 10.0)  # queued mail goes out
         if self._chores is not None:
             self._chores.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -344,6 +399,8 @@ class Runtime:
         close = getattr(self.key_store, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
+        if self.claims_hook is not None:
+            self.claims_hook.close()
         await close_driver_pool(self.engine)  # lets requests still running finish first
         await self.engine.dispose()
 
@@ -381,6 +438,11 @@ class Runtime:
                     await purge()
                 await self.clients.purge_expired_secrets(now)
                 await self.assertion_replay.purge(now)
+                # Spent codes are kept an hour past their expiry, so a late replay still
+                # revokes what the first exchange issued (RFC 6749 4.1.2).
+                await self.authorization_store.purge_codes(before=now - _PURGE_EVERY)
+                await self.authorization_store.purge_signins(before=now)
+                await self.signin_links.purge_links(before=now)
         else:
             await asyncio.to_thread(self.ring.reload)
         self.refresh_jwks()

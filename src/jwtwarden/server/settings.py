@@ -10,6 +10,10 @@ development keys sealed under a generated KEK, the in-process denylist, and the 
 issuer, and refuses an ``http`` issuer on a non-loopback host. Combinations that would silently
 drop a guarantee (an in-process denylist or rate limiter shared by several workers, a trusted
 proxy list that takes in the Internet...) are refused in every environment (``_weakening``).
+
+Size: past 400 lines because every setting is one declaration here, with its comment, in the
+order docs/server.md lists them (a reader finds a setting in one place); the checks that span
+settings live apart (``_weakening``, ``_account_settings``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ._account_settings import account_problems
 from ._weakening import is_loopback_host, weakening_problems
 
 __all__ = ["DEVELOPMENT", "Settings", "format_settings_errors", "is_loopback_host"]
@@ -124,6 +129,31 @@ class Settings(BaseSettings):
     client_ids: _StrList = ()
     scopes: _StrList = ()
     password_min_length: int = Field(default=8, ge=8, le=128)
+    # The hosted pages' sign-in session (issue 14): how long a browser stays signed in to
+    # the authorization server itself (a client's max_age or prompt=login can ask for less).
+    signin_session_ttl: int = Field(default=12 * 3600, ge=300, le=30 * 86400)
+
+    # --- accounts (issue 15; docs/accounts.md) ----------------------------------------------
+    # role -> the scopes it grants, as JSON ({"editor": ["items:read", "items:write"]}) or a TOML
+    # table; each scope one of ``scopes`` or an identity scope (openid, profile, email).
+    roles: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Roles every account holds (on top of its assigned ones); each one of ``roles``.
+    default_roles: _StrList = ()
+    # A dotted path ("myapp.claims:add_claims") to a callable adding claims to each token.
+    claims_hook: str | None = None
+    claims_hook_timeout: float = Field(default=1.0, gt=0, le=30)
+    # Self-service sign-up (POST /account/signup): off unless asked for.
+    signup: bool = False
+    # Where account e-mail links point (the hosted pages by default: ISSUER/account).
+    account_link_base: str | None = None
+    # Mail: SMTP submission if smtp_host is set; else, in development, .eml files in
+    # DATA_DIR/outbox; else none (the links cannot be sent: logged).
+    mail_from: str = "jwtwarden@localhost"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["tls", "starttls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
 
     # --- browsers ---------------------------------------------------------------------------
     cookie_mode: bool = False
@@ -179,7 +209,9 @@ class Settings(BaseSettings):
 
     # --- field checks -----------------------------------------------------------------------
 
-    @field_validator("audience", "client_ids", "scopes", "allowed_origins", mode="before")
+    @field_validator(
+        "audience", "client_ids", "scopes", "allowed_origins", "default_roles", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -240,6 +272,17 @@ class Settings(BaseSettings):
             problems.append(
                 "JWTWARDEN_ISSUER: must not have a query or fragment (RFC 8414 section 2)"
             )
+        if self.issuer is None and self.host.strip("[]") in ("0.0.0.0", "::", ""):  # noqa: S104 - refused
+            # Listening on every interface is fine; deriving the issuer from it is not: every
+            # token would say iss http://0.0.0.0:PORT, an address no client can reach, and a
+            # verifier configured with the real URL would refuse them all (RFC 8414 section 3.3:
+            # the metadata's issuer must be the URL clients use). Refused, not warned: the fix
+            # is one variable, and a warning scrolls away while the tokens stay wrong.
+            problems.append(
+                f"JWTWARDEN_HOST: {self.host} listens on every interface, so the development "
+                f"issuer would be http://{self.host}:{self.port}, which no client can reach; set "
+                f"the URL clients use, e.g. JWTWARDEN_ISSUER=http://localhost:{self.port}"
+            )
         if self.refresh_idle_ttl > self.refresh_absolute_ttl:
             problems.append(
                 "JWTWARDEN_REFRESH_IDLE_TTL: refresh_idle_ttl must not exceed refresh_absolute_ttl"
@@ -268,6 +311,7 @@ class Settings(BaseSettings):
                 "JWTWARDEN_COOKIE_MODE: cookie_mode needs allowed_origins (the browser apps' "
                 "origins)"
             )
+        problems.extend(account_problems(self))
         if self.denylist == "redis" and self.redis_url is None:
             problems.append("JWTWARDEN_DENYLIST: denylist=redis needs redis_url")
         if self.redis_url is not None:
@@ -325,6 +369,21 @@ class Settings(BaseSettings):
     def audiences(self) -> tuple[str, ...]:
         """The ``aud`` of access tokens: configured, or the issuer URL."""
         return self.audience or (self.issuer_url,)
+
+    @property
+    def link_base(self) -> str:
+        """The URL account e-mail links point under."""
+        return self.account_link_base or self.issuer_url.rstrip("/") + "/account"
+
+    @property
+    def role_table(self) -> Any:
+        """The configured roles as an ``accounts.roles.RoleTable`` (ValueError if invalid)."""
+        from ..accounts.roles import RoleTable
+
+        return RoleTable(
+            roles={name: frozenset(scopes) for name, scopes in self.roles.items()},
+            default_roles=frozenset(self.default_roles),
+        )
 
     @property
     def database(self) -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_EMAIL_LENGTH",
     "AccessTokenMinter",
     "SessionConfig",
+    "SessionLimits",
     "TokenPair",
     "granted_scope",
     "narrow_scope",
@@ -84,6 +85,18 @@ class SessionConfig:
             raise ValueError(f"retry_window must be between 0 and {MAX_RETRY_WINDOW:g} seconds")
         if not 0 <= self.deny_leeway <= 300:
             raise ValueError("deny_leeway must be between 0 and 300 seconds")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionLimits:
+    """A client's own audiences and lifetimes for one session (issue 14: per-client lifetimes
+    within the server's caps). ``None`` / empty: the server's. The service applies the
+    shorter of each lifetime and the server's, so a limit can only shorten."""
+
+    audience: tuple[str, ...] = ()
+    access_token_ttl: int | None = None
+    refresh_idle_ttl: int | None = None
+    refresh_absolute_ttl: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -27,7 +27,12 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UserRecord:
-    """An account. ``id`` is the token ``sub``; the email is never put in a token."""
+    """An account. ``id`` is the token ``sub``; the email is never put in a token (only an ID
+    token's or userinfo's ``email`` claim, with ``email_verified``, OpenID Connect Core 5.1).
+
+    ``email_verified`` is true once the owner of ``email`` followed a verification link sent
+    to it (or an administrator created the account); changing the email clears it.
+    """
 
     id: str
     email: str
@@ -36,6 +41,8 @@ class UserRecord:
     is_admin: bool = False
     disabled: bool = False
     created_at: float = 0.0
+    email_verified: bool = False
+    pending_email: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -144,6 +151,31 @@ class UserStore(Protocol):
 
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
         """Accounts ordered by creation time then id."""
+        ...
+
+    async def delete_user(self, user_id: str) -> bool:
+        """Delete the account and everything stored for it (its sessions, refresh tokens and
+        role assignments); whether it existed. Its access tokens stop verifying at once: the
+        auth-version check finds no account (``revocation.checks.AuthVersionCheck``)."""
+        ...
+
+    async def set_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the account's email verified if it is still ``email`` (a link sent to an old
+        address must not verify a new one); whether it was marked."""
+        ...
+
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        """Record (or clear) the address an e-mail change waits to verify; whether the
+        account exists. A new request replaces the old one, whose link is then dead."""
+        ...
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        """Make the pending address ``email`` the account's (verified), if it is still the
+        pending one; whether it was changed.
+
+        Raises:
+            UserExistsError: another account has that address by now.
+        """
         ...
 
 

@@ -177,15 +177,22 @@ class Rotator:
         object.__setattr__(self, "_keyed", hmac.HMAC(self.key, hashes.SHA256()))
 
     async def refresh(
-        self, presented: str, digest: bytes, *, now: float, client_id: str | None, mint: Mint
+        self,
+        presented: str,
+        digest: bytes,
+        *,
+        now: float,
+        client_id: str | None,
+        mint: Mint,
+        idle_ttl: float | None = None,
     ) -> Outcome:
         """Spend ``presented`` (whose storage hash is ``digest``) or judge why not; ``mint``
-        is called inside the transaction, and whatever it raises rolls everything back."""
+        is called inside the transaction, and whatever it raises rolls everything back.
+        ``idle_ttl``: the successor's idle lifetime (a client's own; default ``self.idle_ttl``)."""
         successor = _successor(self._keyed, presented)
         successor_hash = hashlib.sha256(successor.encode("ascii")).digest()
-        new = NewRefreshToken(
-            token_hash=successor_hash, issued_at=now, expires_at=now + self.idle_ttl
-        )
+        idle = self.idle_ttl if idle_ttl is None else idle_ttl
+        new = NewRefreshToken(token_hash=successor_hash, issued_at=now, expires_at=now + idle)
         try:
             async with self.store.transaction() as tx:
                 session = await tx.spend(digest, new, now=now)

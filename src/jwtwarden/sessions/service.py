@@ -11,11 +11,15 @@ password change. Framework-free; the HTTP server is a thin edge over it.
   again; any other spent token presented again is reuse (RFC 6819 5.2.2.3, RFC 9700 4.14.2):
   the family is revoked and the service denies its live access tokens by ``sid``.
 - Access tokens carry ``sid``, ``auth_version``, ``client_id`` and ``scope`` (RFC 9068).
+- The scope an account may have comes from its roles (``accounts.roles.UserScopes``): a login
+  asking beyond them is ``invalid_scope``, a refresh is narrowed to what they grant now. The
+  claims hook (``accounts.claims_hook``), when configured, adds claims; if it fails, no token.
 
 Size: just past 400 lines, left whole while the OAuth and account features land on it (issue
 12 keeps it out of the split to spare their merges); the refresh rules already live apart
-(``sessions.rotation``), and the account operations (users, password change, disable) are the
-next split by operation.
+(``sessions.rotation``), as do the access-token minting (``sessions.access_tokens``) and the
+account administration (``accounts.admin``); the account operations (users, password change,
+disable) are the next split by operation.
 """
 
 from __future__ import annotations
@@ -26,22 +30,25 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..accounts.claims_hook import ClaimsHookRunner
+from ..accounts.roles import NoRoleStore, RoleTable, UserScopes
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RefreshTokenReuseError,
 )
-from ..revocation.checks import AUTH_VERSION_CLAIM
 from ..revocation.denylist import Denylist
+from .access_tokens import hook_claims, refresh_inputs
 from .config import (
     AccessTokenMinter,
     SessionConfig,
+    SessionLimits,
     TokenPair,
     granted_scope,
-    narrow_scope,
     normalize_email,
 )
+from .minting import idle_ttl, mint_access, token_pair
 from .passwords import PasswordHasher
 from .ports import NewRefreshToken, SessionRecord, SessionStore, UserRecord, UserStore
 from .rotation import Minted, Rotator, Verdict
@@ -50,6 +57,7 @@ from .tokens import new_refresh_token, refresh_token_hash
 __all__ = [
     "AccessTokenMinter",
     "SessionConfig",
+    "SessionLimits",
     "SessionService",
     "TokenPair",
     "normalize_email",
@@ -83,6 +91,8 @@ class SessionService:
         clock: Clock = SYSTEM_CLOCK,
         on_event: EventSink | None = None,
         successor_key: bytes | None = None,
+        user_scopes: UserScopes | None = None,
+        claims_hook: ClaimsHookRunner | None = None,
     ) -> None:
         self.users = users
         self.sessions = sessions
@@ -92,6 +102,9 @@ class SessionService:
         self.config = config
         self.clock = clock
         self._on_event = on_event
+        # No roles wired in: an account gets the identity scopes only (fail closed).
+        self.user_scopes = user_scopes or UserScopes(RoleTable(), NoRoleStore())
+        self.claims_hook = claims_hook
         if successor_key is None:
             # One process only: a retry served by another process (or after a restart) would
             # derive another successor and count as reuse. The server passes one derived from
@@ -172,38 +185,82 @@ class SessionService:
     ) -> TokenPair:
         """Check the credentials and start a new session (its own refresh-token family).
 
+        Without ``scope`` the session has no scope (nothing is granted unasked); with one, every
+        scope must be configured and granted to the account by its roles.
+
         Raises:
             InvalidCredentialsError: any credential failure, always the same.
-            InvalidScopeError: a scope that is not configured.
+            InvalidScopeError: a scope that is not configured, or beyond the account's roles
+                (checked after the credentials, so it tells nothing to a guesser).
+            ClaimsHookError: the claims hook failed; no session was started.
             ValueError: an unknown client id (the edge checks it first).
         """
-        granted = granted_scope(scope, self.config.scopes)
+        granted_scope(scope, self.config.scopes)  # malformed or unknown: before any work
         client = self._client(client_id)
         try:
             user = await self.authenticate(email, password)
         except InvalidCredentialsError:
             self._event("login_failed")
             raise
+        granted = await self.user_scopes.grant(
+            user.id, client_id=client, requested=scope or "", offered=self.config.scopes
+        )
+        pair = await self.start_session(user, client_id=client, scope=granted)
+        self._event("login_succeeded", user_id=user.id, sid=pair.session_id)
+        return pair
+
+    async def start_session(
+        self,
+        user: UserRecord,
+        *,
+        client_id: str,
+        scope: str,
+        session_id: str | None = None,
+        limits: SessionLimits | None = None,
+    ) -> TokenPair:
+        """Start a session (a new refresh-token family) for an authenticated ``user``: a
+        login, or an authorization code's redemption (``oauth.grants.authorization_code``,
+        which fixes ``session_id`` beforehand so that a replay of the code can revoke it).
+        ``scope`` is already granted (``user_scopes.grant``: requested, the client's and the
+        account's roles); ``limits`` are the client's (within the server's).
+
+        Raises:
+            ClaimsHookError: the claims hook failed; no session was started.
+        """
+        extra = await hook_claims(self.claims_hook, user, client_id, scope)
         now = self.clock.now()
+        absolute = self.config.refresh_absolute_ttl
+        if limits is not None and limits.refresh_absolute_ttl is not None:
+            absolute = min(absolute, limits.refresh_absolute_ttl)
         session = SessionRecord(
-            id=secrets.token_urlsafe(16),
+            id=session_id or secrets.token_urlsafe(16),
             user_id=user.id,
-            client_id=client,
-            scope=granted,
+            client_id=client_id,
+            scope=scope,
             auth_version=user.auth_version,
             created_at=now,
-            expires_at=now + self.config.refresh_absolute_ttl,
+            expires_at=now + absolute,
         )
-        access, claims = self._mint(session, user.auth_version, granted)
+        access, claims = mint_access(
+            self.minter, self.config, session, user.auth_version, scope, limits, extra
+        )
         refresh, digest = new_refresh_token()
-        await self.sessions.create_session(session, self._new_token(digest, now, session))
-        self._event("login_succeeded", user_id=user.id, sid=session.id)
-        return self._pair(access, claims, refresh, session, granted)
+        idle = idle_ttl(self.config, limits)
+        first = NewRefreshToken(
+            token_hash=digest, issued_at=now, expires_at=min(now + idle, session.expires_at)
+        )
+        await self.sessions.create_session(session, first)
+        return token_pair(self.config, access, claims, refresh, session, scope, limits)
 
     # --- refresh --------------------------------------------------------------------------
 
     async def refresh(
-        self, refresh_token: object, *, scope: str | None = None, client_id: str | None = None
+        self,
+        refresh_token: object,
+        *,
+        scope: str | None = None,
+        client_id: str | None = None,
+        limits: SessionLimits | None = None,
     ) -> TokenPair:
         """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
 
@@ -217,32 +274,56 @@ class SessionService:
         one a public client names); when given it must be the session's: RFC 6749 6 and 10.4
         bind a refresh token to the client it was issued to. A token of another client is
         refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
+        ``limits``: the presenting client's audiences and lifetimes (within the server's).
+
+        The scope is also narrowed to what the account's roles grant now: a role removed since
+        the login is gone from the next access token (``scope`` in the answer says so, RFC 6749
+        5.1), and naming its scope explicitly is ``invalid_scope``.
 
         Raises:
             InvalidRefreshTokenError: unknown, expired, another client's, or the session ended.
             RefreshTokenReuseError: the token was already spent; the session is now revoked.
-            InvalidScopeError: ``scope`` asks for more than the session was granted.
+            InvalidScopeError: ``scope`` asks for more than the session was granted, or for a
+                scope the account's roles no longer grant.
+            ClaimsHookError: the claims hook failed; the token stays as it was.
         """
         digest = refresh_token_hash(refresh_token)
         if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
+        allowed, extra = await refresh_inputs(
+            digest, self.sessions, self.users, self.user_scopes, self.claims_hook
+        )
 
         def mint(session: SessionRecord) -> Minted:
-            # Inside the store's transaction: raising here rolls the spend back.
-            narrowed = narrow_scope(session.scope, scope)
-            token, claims = self._mint(session, session.auth_version, narrowed)
+            # Inside the store's transaction: raising here rolls the spend back. Called only
+            # for a spend or a retry, so a refused scope never hides reuse detection.
+            narrowed = self.user_scopes.narrow(session.scope, scope, allowed)
+            token, claims = mint_access(
+                self.minter, self.config, session, session.auth_version, narrowed, limits, extra
+            )
             return Minted(access_token=token, claims=claims, scope=narrowed)
 
         outcome = await self._rotator.refresh(
-            refresh_token, digest, now=self.clock.now(), client_id=client_id, mint=mint
+            refresh_token,
+            digest,
+            now=self.clock.now(),
+            client_id=client_id,
+            mint=mint,
+            idle_ttl=idle_ttl(self.config, limits),
         )
         verdict, session = outcome.verdict, outcome.session
         if outcome.minted is not None and session is not None:
             assert outcome.refresh_token is not None
             minted = outcome.minted
             self._event("refreshed", sid=session.id, retry=verdict is Verdict.RETRIED)
-            return self._pair(
-                minted.access_token, minted.claims, outcome.refresh_token, session, minted.scope
+            return token_pair(
+                self.config,
+                minted.access_token,
+                minted.claims,
+                outcome.refresh_token,
+                session,
+                minted.scope,
+                limits,
             )
         if verdict is Verdict.REUSED and session is not None:
             _log.warning(
@@ -259,7 +340,13 @@ class SessionService:
 
     # --- ending sessions ------------------------------------------------------------------
 
-    async def logout(self, *, refresh_token: object = None, session_id: str | None = None) -> bool:
+    async def logout(
+        self,
+        *,
+        refresh_token: object = None,
+        session_id: str | None = None,
+        reason: str = "logout",
+    ) -> bool:
         """End the session named by a refresh token (spent or live) or by a ``sid``.
 
         Returns whether a session was found. Its live access tokens are denied by ``sid``.
@@ -268,13 +355,13 @@ class SessionService:
         session: SessionRecord | None = None
         digest = refresh_token_hash(refresh_token) if refresh_token is not None else None
         if digest is not None:
-            session = await self.sessions.revoke_by_token(digest, now=now, reason="logout")
+            session = await self.sessions.revoke_by_token(digest, now=now, reason=reason)
         if session is None and session_id:
-            session = await self.sessions.revoke_session(session_id, now=now, reason="logout")
+            session = await self.sessions.revoke_session(session_id, now=now, reason=reason)
         if session is None:
             return False
         await self._deny_session(session.id)
-        self._event("session_revoked", sid=session.id, reason="logout")
+        self._event("session_revoked", sid=session.id, reason=reason)
         return True
 
     async def session_of(self, refresh_token: object) -> str | None:
@@ -371,39 +458,6 @@ class SessionService:
             )
             self._event("deny_failed", sid=sid)
             raise
-
-    def _mint(self, session: SessionRecord, auth_version: int, scope: str) -> tuple[str, Any]:
-        claims: dict[str, Any] = {
-            "sid": session.id,
-            AUTH_VERSION_CLAIM: auth_version,
-            "client_id": session.client_id,
-        }
-        if scope:
-            claims["scope"] = scope
-        return self.minter.mint_with_claims(
-            "access",
-            sub=session.user_id,
-            audience=list(self.config.audience),
-            claims=claims,
-            ttl=self.config.access_token_ttl,
-        )
-
-    def _new_token(self, digest: bytes, now: float, session: SessionRecord) -> NewRefreshToken:
-        expires = min(now + self.config.refresh_idle_ttl, session.expires_at)
-        return NewRefreshToken(token_hash=digest, issued_at=now, expires_at=expires)
-
-    def _pair(
-        self, access: str, claims: Any, refresh: str, session: SessionRecord, scope: str
-    ) -> TokenPair:
-        return TokenPair(
-            access_token=access,
-            refresh_token=refresh,
-            expires_in=self.config.access_token_ttl,
-            session_id=session.id,
-            user_id=session.user_id,
-            scope=scope,
-            claims=dict(claims),
-        )
 
     def _client(self, client_id: str | None) -> str:
         if client_id is None or client_id == self.config.client_id:

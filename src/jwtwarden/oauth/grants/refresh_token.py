@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...sessions.service import SessionService
 from . import TokenRequest, TokenResult, single_parameter
+from .authorization_code import client_limits
 
 __all__ = ["RefreshTokenGrant"]
 
@@ -20,8 +21,9 @@ class RefreshTokenGrant:
 
     grant_type = "refresh_token"
 
-    def __init__(self, service: SessionService) -> None:
+    def __init__(self, service: SessionService, *, audiences: tuple[str, ...] = ()) -> None:
         self.service = service
+        self.audiences = audiences or service.config.audience
 
     async def exchange(self, request: TokenRequest) -> TokenResult:
         token = single_parameter(request.parameters, "refresh_token", max_length=256)
@@ -30,6 +32,8 @@ class RefreshTokenGrant:
             token,
             scope=request.parameters.get("scope"),
             client_id=client.client_id,
+            # The client's own audiences and lifetimes, as at the session's start.
+            limits=client_limits(client, self.audiences),
         )
         return TokenResult(
             access_token=pair.access_token,

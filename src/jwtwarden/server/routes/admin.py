@@ -43,6 +43,7 @@ def _user(user: UserRecord) -> dict[str, Any]:
         "email": user.email,
         "is_admin": user.is_admin,
         "disabled": user.disabled,
+        "email_verified": user.email_verified,
         "auth_version": user.auth_version,
         "created_at": user.created_at,
     }

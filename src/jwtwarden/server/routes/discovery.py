@@ -60,9 +60,7 @@ async def jwks(request: Request) -> Response:
 
 async def metadata(request: Request) -> Response:
     """RFC 8414 metadata (at the paths of ``oauth.metadata.metadata_paths``, mounted by the
-    app). ``/.well-known/openid-configuration`` is not served: this server is no OpenID
-    Provider until it issues ID tokens (issue 15); the library's discovery falls back to
-    this document on a 404 there."""
+    app). The OpenID Provider document (Discovery 1.0) is ``routes/oidc.py``'s."""
     runtime = runtime_of(request)
     settings = runtime.settings
     base = settings.issuer_url.rstrip("/")

@@ -40,6 +40,9 @@ _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud",
     openapi_extra=api.form_body(
         {
             "grant_type": _S,
+            "code": _S,
+            "redirect_uri": _S,
+            "code_verifier": _S,
             "refresh_token": _S,
             "scope": _S,
             "resource": _S,

@@ -26,6 +26,13 @@ class MemoryUserStore:
         self._by_id: dict[str, UserRecord] = {}
         self._by_email: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        # The stores keeping data of an account (sessions, roles): told when it is deleted,
+        # as the SQL schema's ON DELETE CASCADE does.
+        self._on_delete: list[Callable[[str], None]] = []
+
+    def on_delete(self, forget: Callable[[str], None]) -> None:
+        """Call ``forget(user_id)`` when an account is deleted (same process)."""
+        self._on_delete.append(forget)
 
     async def create_user(self, user: UserRecord) -> None:
         async with self._lock:
@@ -79,6 +86,46 @@ class MemoryUserStore:
         users = sorted(self._by_id.values(), key=lambda u: (u.created_at, u.id))
         return users[offset : offset + limit]
 
+    async def delete_user(self, user_id: str) -> bool:
+        async with self._lock:
+            user = self._by_id.pop(user_id, None)
+            if user is None:
+                return False
+            del self._by_email[user.email]
+            for forget in self._on_delete:
+                forget(user_id)
+            return True
+
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        async with self._lock:
+            user = self._by_id.get(user_id)
+            if user is None:
+                return False
+            self._by_id[user_id] = replace(user, pending_email=email)
+            return True
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        async with self._lock:
+            user = self._by_id.get(user_id)
+            if user is None or user.pending_email != email:
+                return False
+            if self._by_email.get(email, user_id) != user_id:
+                raise UserExistsError("an account with this email already exists")
+            del self._by_email[user.email]
+            self._by_email[email] = user_id
+            self._by_id[user_id] = replace(
+                user, email=email, pending_email=None, email_verified=True
+            )
+            return True
+
+    async def set_email_verified(self, user_id: str, email: str) -> bool:
+        async with self._lock:
+            user = self._by_id.get(user_id)
+            if user is None or user.email != email:
+                return False
+            self._by_id[user_id] = replace(user, email_verified=True)
+            return True
+
 
 @dataclass(slots=True)
 class _Token:
@@ -98,6 +145,14 @@ class MemorySessionStore:
         self._tokens: dict[bytes, _Token] = {}
         self._family: dict[str, list[bytes]] = {}
         self._lock = asyncio.Lock()
+        users.on_delete(self._forget_user)
+
+    def _forget_user(self, user_id: str) -> None:
+        # Called under the user store's lock, never this one's: plain dict edits, no await.
+        for sid in [sid for sid, s in self._sessions.items() if s.user_id == user_id]:
+            del self._sessions[sid]
+            for digest in self._family.pop(sid, ()):
+                self._tokens.pop(digest, None)
 
     async def create_session(self, session: SessionRecord, first: NewRefreshToken) -> None:
         async with self._lock:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "refresh_tokens",
     "sessions",
     "signing_keys",
+    "user_roles",
     "users",
 ]
 
@@ -43,8 +45,29 @@ users = Table(
     Column("is_admin", Boolean, nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", Double, nullable=False),
+    # Migration 0005 (issue 15): the owner of ``email`` followed a verification link.
+    Column("email_verified", Boolean, nullable=False, server_default=false()),
+    # An e-mail change waiting for its verification link to be followed (migration 0005).
+    Column("pending_email", String(254), nullable=True),
     # The admin listing's order (migration 0002): a page is a walk of this index, not a sort.
     Index("ix_jw_users_created_at_id", "created_at", "id"),
+)
+
+# Role assignments (migration 0005): the roles themselves are configuration (JWTWARDEN_ROLES).
+# ``client_id`` is "" for an assignment that holds for every client (a key column cannot be
+# NULL). Read by the primary key's leading column (user_id) on every login and refresh.
+user_roles = Table(
+    "jw_user_roles",
+    metadata,
+    Column(
+        "user_id",
+        String(64),
+        ForeignKey("jw_users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(64), primary_key=True),
+    Column("client_id", String(128), primary_key=True),
+    Column("created_at", Double, nullable=False),
 )
 
 sessions = Table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, case, exc, insert, select, update
+from sqlalchemy import bindparam, case, delete, exc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...errors import UserExistsError
@@ -40,6 +40,8 @@ def _record(row: Any) -> UserRecord:
         is_admin=bool(row.is_admin),
         disabled=bool(row.disabled),
         created_at=row.created_at,
+        email_verified=bool(row.email_verified),
+        pending_email=row.pending_email,
     )
 
 
@@ -52,6 +54,8 @@ def _record_from_mapping(row: Any) -> UserRecord:
         is_admin=bool(row["is_admin"]),
         disabled=bool(row["disabled"]),
         created_at=row["created_at"],
+        email_verified=bool(row["email_verified"]),
+        pending_email=row["pending_email"],
     )
 
 
@@ -76,6 +80,8 @@ class SQLUserStore:
             "is_admin": user.is_admin,
             "disabled": user.disabled,
             "created_at": user.created_at,
+            "email_verified": user.email_verified,
+            "pending_email": user.pending_email,
         }
         try:
             async with self.engine.begin() as conn:
@@ -153,3 +159,39 @@ class SQLUserStore:
         stmt = select(users).order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
         async with self.engine.connect() as conn:
             return [_record(row) for row in await conn.execute(stmt)]
+
+    async def delete_user(self, user_id: str) -> bool:
+        # ON DELETE CASCADE (schema.py) removes its sessions, their refresh tokens and its
+        # role assignments in the same statement.
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(users).where(users.c.id == user_id))
+        return bool(result.rowcount)
+
+    async def set_email_verified(self, user_id: str, email: str) -> bool:
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id, users.c.email == email)
+            .values(email_verified=True)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def set_pending_email(self, user_id: str, email: str | None) -> bool:
+        stmt = update(users).where(users.c.id == user_id).values(pending_email=email)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def confirm_email(self, user_id: str, email: str) -> bool:
+        stmt = (
+            update(users)
+            .where(users.c.id == user_id, users.c.pending_email == email)
+            .values(email=email, pending_email=None, email_verified=True)
+        )
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(stmt)
+        except exc.IntegrityError:
+            raise UserExistsError("an account with this email already exists") from None
+        return bool(result.rowcount)

@@ -1,0 +1,106 @@
+"""Node's ``openid-client`` (OpenID Certified relying party library, v6) as an OpenID Connect
+relying party of a real jwtwarden server on 127.0.0.1 (``oidc_flow.mjs``): Discovery 1.0, the
+code flow with PKCE and nonce, ID token validation by openid-client and by ``jose`` through the
+JWKS URL, userinfo, and RP-Initiated Logout, after which the tokens are dead. Without node or
+the packages these tests skip locally and fail under ``CI=true``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_openid_client_flow import _node
+from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+
+HERE = Path(__file__).resolve().parent
+REDIRECT = "https://rp.example.test/callback"
+LOGOUT = "https://rp.example.test/signed-out"
+USER = ("oidc-rp-user@example.test", "a long and honest password")
+
+pytestmark = pytest.mark.node
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("openid-client-oidc")
+    port = free_port()
+    env = clean_env(
+        {
+            "JWTWARDEN_DATA_DIR": str(tmp / "data"),
+            "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
+            "JWTWARDEN_SCOPES": "read,write",
+        }
+    )
+    made = run_cli(["users", "create", USER[0], "--password-stdin"], env, stdin=USER[1] + "\n")
+    assert made.returncode == 0, made.stderr
+    done = run_cli(
+        [
+            "clients",
+            "create",
+            "--name",
+            "Node OIDC RP",
+            "--redirect-uri",
+            REDIRECT,
+            "--post-logout-redirect-uri",
+            LOGOUT,
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--json",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    process = ServerProcess(env, port, tmp / "server.log")
+    try:
+        process.wait_ready()
+        yield {"url": process.base_url, "client": json.loads(done.stdout)}
+    finally:
+        process.stop()
+
+
+def test_should_run_discovery_code_flow_id_token_userinfo_and_logout_with_openid_client(
+    server: dict[str, Any],
+) -> None:
+    client = server["client"]
+    done = subprocess.run(
+        [
+            _node(),
+            str(HERE / "oidc_flow.mjs"),
+            server["url"],
+            client["client_id"],
+            client["client_secret"],
+            REDIRECT,
+            LOGOUT,
+            *USER,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result == {
+        "end_session_endpoint": server["url"] + "/oauth/logout",
+        "userinfo_endpoint": server["url"] + "/oauth/userinfo",
+        "nonce_echoed": True,
+        "aud": client["client_id"],
+        "has_auth_time": True,
+        "has_sid": True,
+        "has_at_hash": True,
+        "jose_alg": "RS256",
+        "jose_sub_matches": True,
+        "userinfo": {"email": USER[0], "email_verified": False, "sub_matches": True},
+        "logout_status": 303,
+        "logout_location": LOGOUT,
+        "logout_state_echoed": True,
+        "signin_cookie_cleared": True,
+        "userinfo_after_logout": 401,
+        "refresh_after_logout": "invalid_grant",
+    }
