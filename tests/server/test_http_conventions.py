@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from starlette.responses import PlainTextResponse
 
 from jwtwarden.server.app import create_app
 from jwtwarden.server.settings import Settings
@@ -281,21 +280,7 @@ async def test_should_link_what_a_developer_needs_from_the_development_index(
         "/inspect/",
     ):
         assert f'href="{href}"' in r.text
-    assert "Sign in" not in r.text  # no hosted sign-in page on this server yet
-
-
-async def test_should_link_the_sign_in_page_from_the_index_once_there_is_one(
-    tmp_path: Path,
-) -> None:
-    app = create_app(Settings(data_dir=tmp_path / "data"))
-
-    @app.get("/sign-in", name="sign_in")
-    async def sign_in() -> PlainTextResponse:
-        return PlainTextResponse("sign in")
-
-    async with app.router.lifespan_context(app), App(app).client() as c:
-        r = await c.get("/")
-    assert '<a href="/sign-in">Sign in</a>' in r.text
+    assert '<a href="/signin">Sign in</a>' in r.text  # the hosted sign-in page
 
 
 def test_should_serve_no_index_outside_development(tmp_path: Path) -> None:
