@@ -39,7 +39,7 @@ from jwtwarden.webapp.starlette import (
 def _csp(settings: WebAppSettings) -> str:
     # form-action names the provider: the sign-out form's redirect goes there.
     return (
-        "default-src 'none'; script-src 'self'; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
         f"form-action 'self' {settings.provider_origin}; frame-ancestors 'none'; base-uri 'none'"
     )
 
@@ -60,9 +60,24 @@ def settings_from_env() -> WebAppSettings:
     )
 
 
+_CSS = """
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f5f6f8;
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1d21; }
+main { background: #fff; border: 1px solid #d5d8dd; border-radius: 10px; padding: 2rem 2.5rem;
+  min-width: 20rem; max-width: 32rem; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+a { color: #0b5cad; }
+#user { font-weight: 600; }
+button { font: inherit; font-weight: 600; color: #fff; background: #0b5cad; border: 0;
+  border-radius: 6px; padding: 0.6rem 1.2rem; cursor: pointer; }
+"""
+
+
 def _page(title: str, body: str, csp: str) -> HTMLResponse:
     document = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/app.css">'
         f"</head><body><main><h1>{title}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(document, headers={"Content-Security-Policy": csp})
@@ -127,6 +142,10 @@ def create_app(settings: WebAppSettings) -> FastAPI:
             b"<head>", f'<head><meta name="csrf-token" content="{token}">'.encode(), 1
         )
         return HTMLResponse(body, headers={"Content-Security-Policy": csp})
+
+    @app.get("/app.css")
+    async def app_css() -> Response:
+        return Response(_CSS, media_type="text/css")
 
     @app.get("/spa.js")
     async def spa_js() -> Response:

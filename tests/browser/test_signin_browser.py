@@ -35,7 +35,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     env = clean_env(
         {"JWTWARDEN_DATA_DIR": str(tmp / "data"), "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}"}
     )
-    made = run_cli(["users", "create", USER[0], "--password-stdin"], env, stdin=USER[1] + "\n")
+    made = run_cli(
+        ["users", "create", USER[0], "--password-stdin", "--create-database"],
+        env,
+        stdin=USER[1] + "\n",
+    )
     assert made.returncode == 0, made.stderr
     done = run_cli(
         [

@@ -40,7 +40,15 @@ def _json(data: Path, *args: str, stdin: str = "") -> Any:
 
 
 def _create(data: Path, email: str) -> str:
-    made = _run(data, "users", "create", email, "--password-stdin", stdin=PASSWORD + "\n")
+    made = _run(
+        data,
+        "users",
+        "create",
+        email,
+        "--password-stdin",
+        "--create-database",
+        stdin=PASSWORD + "\n",
+    )
     assert made.exit_code == 0, made.output
     return str(made.stdout.split()[2])
 

@@ -33,9 +33,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "JWTWARDEN_DATA_DIR": str(tmp / "data"),
             "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
             "JWTWARDEN_SCOPES": "read,write",
+            # Every account may have read and write (issue 15: scopes come from roles).
+            "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
+            "JWTWARDEN_DEFAULT_ROLES": "member",
         }
     )
-    made = run_cli(["users", "create", USER[0], "--password-stdin"], env, stdin=USER[1] + "\n")
+    made = run_cli(
+        ["users", "create", USER[0], "--password-stdin", "--create-database"],
+        env,
+        stdin=USER[1] + "\n",
+    )
     assert made.returncode == 0, made.stderr
     done = run_cli(
         [

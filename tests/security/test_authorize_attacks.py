@@ -43,6 +43,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "JWTWARDEN_DATA_DIR": str(tmp / "data"),
             "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
             "JWTWARDEN_SCOPES": "read,write",
+            # Every account may have read and write (issue 15: scopes come from roles).
+            "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
+            "JWTWARDEN_DEFAULT_ROLES": "member",
             "JWTWARDEN_RATE_LIMIT_LOGIN_ACCOUNT": "30",
             "JWTWARDEN_RATE_LIMIT_LOGIN_ADDRESS": "100000",
             "JWTWARDEN_RATE_LIMIT_WINDOW": "600",

@@ -134,7 +134,7 @@ async def test_should_answer_503_when_postgresql_ends_the_connection_of_a_refres
 
 
 def test_should_answer_a_store_that_cannot_answer_with_503_and_retry_after() -> None:
-    from jwtwarden.server.app import _map
+    from jwtwarden.server._error_map import map_error as _map
 
     error = _map(StoreUnavailableError("the database cannot answer", driver_error="OSError"))
     assert error.status == 503
@@ -146,7 +146,7 @@ def test_should_answer_a_store_that_cannot_answer_with_503_and_retry_after() -> 
 def test_should_leave_the_judging_of_driver_errors_to_the_adapters() -> None:
     # The edge imports no driver (issue 12 item 6): a driver error no adapter translated is a
     # bug here, not a 503 (tests/stores/test_driver_failures.py tests the translation).
-    from jwtwarden.server.app import _map
+    from jwtwarden.server._error_map import map_error as _map
 
     assert _map(asyncpg.exceptions.InterfaceError("connection is closed")).status == 500
 

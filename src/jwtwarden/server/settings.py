@@ -12,8 +12,9 @@ drop a guarantee (an in-process denylist or rate limiter shared by several worke
 proxy list that takes in the Internet...) are refused in every environment (``_weakening``).
 
 Size: past 400 lines because every setting is one declaration here, with its comment, in the
-order docs/server.md lists them (a reader finds a setting in one place); the checks that span
-settings live apart (``_weakening``, ``_account_settings``).
+order docs/server.md lists them (a reader finds a setting in one place): one pydantic
+``Settings`` class, the one place configuration enters (STYLE.md rule 7). The checks that span
+settings live apart (``_weakening``, ``_account_settings``, ``settings_report``).
 """
 
 from __future__ import annotations

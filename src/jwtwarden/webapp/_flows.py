@@ -47,10 +47,12 @@ __all__ = [
     "Refresh",
     "SignInResult",
     "SignInStart",
+    "UserInfo",
     "Verify",
     "begin_sign_in",
     "current_session",
     "finish_sign_in",
+    "no_longer_valid",
     "refresh_session",
     "safe_return_path",
     "sign_in_cookie_name",
@@ -70,6 +72,13 @@ class Post(NamedTuple):
     url: str
     form: dict[str, str]
     authenticate: bool = True
+
+
+class UserInfo(NamedTuple):
+    """Effect: GET the userinfo endpoint with the access token (Core 5.3.1); the JSON object."""
+
+    url: str
+    access_token: str
 
 
 class Verify(NamedTuple):
@@ -207,6 +216,16 @@ def finish_sign_in(
     _check_id_token(settings, verified, data["access_token"])
     expires_at = yield from _access_expiry(provider, settings, data, now)
     claims = {k: verified.claims[k] for k in settings.user_claims if k in verified.claims}
+    missing = [k for k in settings.user_claims if k not in claims]
+    endpoint = provider.metadata.userinfo_endpoint
+    if missing and endpoint is not None:
+        # Core 5.4: with the code flow, the claims of the profile and email scopes come from
+        # the UserInfo endpoint, not the ID token.
+        info: dict[str, Any] = yield UserInfo(endpoint, data["access_token"])
+        if info.get("sub") != verified.claims["sub"]:
+            # Core 5.3.4: the sub of the UserInfo response MUST equal the ID token's.
+            raise SignInError("the userinfo response is about another user (Core 5.3.4)")
+        claims.update({k: info[k] for k in missing if k in info})
     refresh = data.get("refresh_token")
     session = WebSession.new(
         claims=claims,
@@ -314,7 +333,16 @@ def refresh_session(session: WebSession, settings: WebAppSettings, now: float) -
     )
 
 
+def no_longer_valid(exc: InvalidTokenError) -> SessionEndedError:
+    """What a live session's access token refused by the verifier means: the provider no
+    longer vouches for it (its key withdrawn, the token revoked by a hook): the session ends."""
+    return SessionEndedError(f"the session's access token is no longer valid [{exc.code}]")
+
+
 def current_session(session: WebSession, settings: WebAppSettings, now: float) -> Flow:
+    """The per-request check: refresh when due (RFC 6749 6), then the access token through
+    the cached verifier. ``RelyingParty.authenticate`` runs the same check without the flow
+    for a live session of a known provider (the hot path)."""
     if session.due(now, settings.refresh_margin):
         session = yield Refresh(session)
     provider: Provider = yield Discover()
@@ -322,8 +350,5 @@ def current_session(session: WebSession, settings: WebAppSettings, now: float) -
         try:
             yield Verify(provider.access_verifier, session.access_token)
         except InvalidTokenError as exc:
-            # The provider no longer vouches for it (key withdrawn, token revoked by a hook).
-            raise SessionEndedError(
-                f"the session's access token is no longer valid [{exc.code}]"
-            ) from None
+            raise no_longer_valid(exc) from None
     return session

@@ -3,66 +3,60 @@
 It runs the flows of ``_flows`` (sign-in, callback, refresh, the per-request check) with a
 sync driver (``begin_sign_in``, ``finish_sign_in``, ``authenticate``...) or an async one
 (``abegin_sign_in``...), and owns what they share: the discovered provider, the HTTP clients,
-the cookie sealer, the CSRF keys and the refresh coordination.
-
-**One refresh per session** (``_refreshes.py``): a rotated refresh token is single-use, so
-every request of one session that finds the access token due joins one refresh in flight, and
-for a minute after it lands a request still carrying the *old* cookie (a second tab that sent
-its request just before the first tab's response arrived) is handed the refreshed session
-instead of spending the old token again. Within one process: several processes behind a
-balancer need sticky sessions or a shared store.
-
-Every request to the provider goes to the address the SSRF guard checked
-(``Target.pinned_url``), without redirects, cookies or proxy settings from the environment,
-on a client of its own (they are rare: a sign-in, a refresh per access-token lifetime), so no
-connection outlives it and nothing carries over between requests.
+the cookie sealer, the CSRF keys, where sessions are kept (``jar.SessionJar``: in the cookie,
+or in a server-side store) and the refresh coordination (one refresh
+per session however many requests find it due, ``_refreshes.Refreshes``). The requests to
+the provider are ``_http.ProviderRequests``.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote_plus, urlencode
-
-import httpx
+from urllib.parse import urlencode
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import (
+    InvalidTokenError,
     JWKSFetchError,
     JWTWardenError,
     ProviderUnavailableError,
     WebSessionError,
 )
-from ..jwks._fetch import ACCEPT_JSON, FetchSettings, afetch, fetch
-from ..jwks.discovery import MAX_DISCOVERY_BYTES, discovery_url
-from ..jwks.guard import SSRFGuard, Target
+from ..jwks.guard import SSRFGuard
 from ._flows import (
     Discover,
     Flow,
     Post,
     SignInResult,
     SignInStart,
+    UserInfo,
     Verify,
     begin_sign_in,
     current_session,
     finish_sign_in,
+    no_longer_valid,
     refresh_session,
 )
+from ._http import ProviderRequests
 from ._refreshes import Outcome, Refreshes
 from .csrf import CSRFProtection
+from .jar import SESSION_COOKIE, SessionJar
 from .provider import Provider, parse_metadata
 from .sealing import CookieSealer
 from .session import WebSession
 from .settings import WebAppSettings
+from .store import SyncWebSessionStore, WebSessionStore
 
 __all__ = ["SESSION_COOKIE", "RelyingParty"]
 
 log = logging.getLogger("jwtwarden.webapp")
 
-SESSION_COOKIE = "__Host-jwtwarden-session"
+
+def _keys_unavailable(exc: JWKSFetchError) -> ProviderUnavailableError:
+    return ProviderUnavailableError(f"the provider's keys: {exc.detail}")
 
 
 class RelyingParty:
@@ -74,6 +68,9 @@ class RelyingParty:
         clock: "now" for sessions, sealing and token checks.
         guard: the SSRF guard for every request to the provider (default: a new one with
             ``settings.allow_loopback_http``).
+        store: keep sessions server-side (``webapp.store``: a ``WebSessionStore`` for
+            Starlette and FastAPI, a ``SyncWebSessionStore`` for Flask); the cookie then
+            carries only a sealed session id. Default: the whole session in the cookie.
 
     Example:
         >>> rp = RelyingParty(WebAppSettings(issuer="https://id.example.com",  # doctest: +SKIP
@@ -88,6 +85,7 @@ class RelyingParty:
         *,
         clock: Clock = SYSTEM_CLOCK,
         guard: SSRFGuard | None = None,
+        store: WebSessionStore | SyncWebSessionStore | None = None,
     ) -> None:
         if not isinstance(settings, WebAppSettings):
             raise TypeError("settings must be a WebAppSettings")
@@ -96,26 +94,60 @@ class RelyingParty:
         self.guard = guard or SSRFGuard(allow_loopback_http=settings.allow_loopback_http)
         self.sealer = CookieSealer(settings.session_secrets, clock=clock)
         self.csrf = CSRFProtection(self.sealer.secrets, settings.origin)
+        self.jar = SessionJar(
+            self.sealer, lifetime=settings.session_lifetime, clock=clock, store=store
+        )
         self._provider: Provider | None = None
         self._lock = threading.Lock()
         self._refreshes = Refreshes()
+        self._http = ProviderRequests(settings, self.guard)
         self.refresh_count = 0
 
-    # --- sessions in cookies ------------------------------------------------------------------
+    # --- where sessions are kept (jar.SessionJar) ---------------------------------------------
 
     def open_session(self, cookie_value: str | None) -> WebSession | None:
-        """The session sealed in the session cookie's value, or ``None``."""
-        payload = self.sealer.open(SESSION_COOKIE, cookie_value)
-        return None if payload is None else WebSession.from_payload(payload)
-
-    def seal_session(self, session: WebSession) -> tuple[str, int]:
-        """The session cookie's value and ``Max-Age`` (what is left of the session's life).
+        """The session the session cookie's value stands for, or ``None`` (sync).
 
         Raises:
-            SessionTooLargeError: the session does not fit a cookie.
+            StoreUnavailableError: the server-side store cannot answer.
         """
-        left = max(1, int(session.created_at + self.settings.session_lifetime - self.clock.now()))
-        return self.sealer.seal(SESSION_COOKIE, session.to_payload(), max_age=left), left
+        return self.jar.open(cookie_value)
+
+    async def aopen_session(self, cookie_value: str | None) -> WebSession | None:
+        """The async twin of ``open_session``."""
+        return await self.jar.aopen(cookie_value)
+
+    def seal_session(self, session: WebSession) -> tuple[str, int]:
+        """The session cookie's value and ``Max-Age`` (what is left of the session's life);
+        with a store, the session is saved there first (sync).
+
+        Raises:
+            SessionTooLargeError: the session does not fit a cookie (or the store's limit).
+            StoreUnavailableError: the server-side store cannot answer.
+        """
+        return self.jar.save(session)
+
+    async def aseal_session(self, session: WebSession) -> tuple[str, int]:
+        """The async twin of ``seal_session``."""
+        return await self.jar.asave(session)
+
+    def delete_session(self, sid: str) -> None:
+        """End session ``sid`` server-side: its next request finds no session, in every
+        process (a server-side store only; a cookie session lives until it expires).
+
+        Raises:
+            TypeError: sessions are kept in cookies (there is nothing to delete).
+            StoreUnavailableError: the store cannot answer.
+        """
+        if self.jar.store is None:
+            raise TypeError("sessions in cookies cannot be deleted server-side: use a store")
+        self.jar.delete(sid)
+
+    async def adelete_session(self, sid: str) -> None:
+        """The async twin of ``delete_session``."""
+        if self.jar.store is None:
+            raise TypeError("sessions in cookies cannot be deleted server-side: use a store")
+        await self.jar.adelete(sid)
 
     def end_session_url(self, session: WebSession | None) -> str:
         """Where sign-out sends the browser: the provider's ``end_session_endpoint``
@@ -157,8 +189,28 @@ class RelyingParty:
             SessionEndedError: the provider refused the refresh; sign in again.
             ProviderUnavailableError: the provider is down (keep the session; answer 503).
         """
-        result: WebSession = self._run(current_session(session, self.settings, self.clock.now()))
-        return result
+        provider = self._live(session)
+        if provider is None:
+            result: WebSession = self._run(
+                current_session(session, self.settings, self.clock.now())
+            )
+            return result
+        if provider.access_verifier is not None:
+            try:
+                provider.access_verifier.verify(session.access_token)
+            except InvalidTokenError as exc:
+                raise no_longer_valid(exc) from None
+            except JWKSFetchError as exc:
+                raise _keys_unavailable(exc) from None
+        return session
+
+    def _live(self, session: WebSession) -> Provider | None:
+        """The provider when the session needs no refresh and the provider is known: then
+        ``authenticate`` checks the access token directly, as ``current_session`` would."""
+        provider = self._provider
+        if provider is None or session.due(self.clock.now(), self.settings.refresh_margin):
+            return None
+        return provider
 
     def revoke(self, session: WebSession) -> None:
         """Revoke the session's refresh token at the provider (RFC 7009), best effort."""
@@ -185,39 +237,19 @@ class RelyingParty:
         if isinstance(effect, Discover):
             return self._discover()
         if isinstance(effect, Post):
-            return self._post(effect)
+            return self._http.post(effect)
+        if isinstance(effect, UserInfo):
+            return self._http.userinfo(effect)
         if isinstance(effect, Verify):
             try:
                 return effect.verifier.verify(effect.token)
             except JWKSFetchError as exc:
-                raise ProviderUnavailableError(f"the provider's keys: {exc.detail}") from None
+                raise _keys_unavailable(exc) from None
         return self._refresh(effect.session)
 
     def _discover(self) -> Provider:
         provider = self._provider
-        if provider is not None:
-            return provider
-        try:
-            url = discovery_url(self.settings.issuer)
-            fetched = fetch(url, self._fetch_settings(), accept=ACCEPT_JSON)
-        except JWKSFetchError as exc:
-            raise ProviderUnavailableError(f"the provider's discovery: {exc.detail}") from None
-        return self._keep(fetched.body)
-
-    def _post(self, effect: Post) -> httpx.Response:
-        try:
-            target = self.guard.check(effect.url)
-        except JWKSFetchError as exc:
-            raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        try:
-            with httpx.Client(**self._client_options()) as client:
-                response = client.send(self._request(target, effect))
-                response.read()
-                return response
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider did not answer ({type(exc).__name__})"
-            ) from None
+        return provider if provider is not None else self._keep(self._http.discovery())
 
     def _refresh(self, session: WebSession) -> WebSession:
         return self._refreshes.refresh(
@@ -253,10 +285,20 @@ class RelyingParty:
 
     async def aauthenticate(self, session: WebSession) -> WebSession:
         """The async twin of ``authenticate``."""
-        result: WebSession = await self._arun(
-            current_session(session, self.settings, self.clock.now())
-        )
-        return result
+        provider = self._live(session)
+        if provider is None:
+            result: WebSession = await self._arun(
+                current_session(session, self.settings, self.clock.now())
+            )
+            return result
+        if provider.access_verifier is not None:
+            try:
+                await provider.access_verifier.verify_async(session.access_token)
+            except InvalidTokenError as exc:
+                raise no_longer_valid(exc) from None
+            except JWKSFetchError as exc:
+                raise _keys_unavailable(exc) from None
+        return session
 
     async def arevoke(self, session: WebSession) -> None:
         """The async twin of ``revoke``."""
@@ -283,40 +325,19 @@ class RelyingParty:
         if isinstance(effect, Discover):
             return await self._adiscover()
         if isinstance(effect, Post):
-            return await self._apost(effect)
+            return await self._http.apost(effect)
+        if isinstance(effect, UserInfo):
+            return await self._http.auserinfo(effect)
         if isinstance(effect, Verify):
             try:
                 return await effect.verifier.verify_async(effect.token)
             except JWKSFetchError as exc:
-                raise ProviderUnavailableError(f"the provider's keys: {exc.detail}") from None
+                raise _keys_unavailable(exc) from None
         return await self._arefresh(effect.session)
 
     async def _adiscover(self) -> Provider:
         provider = self._provider
-        if provider is not None:
-            return provider
-        try:
-            fetched = await afetch(
-                discovery_url(self.settings.issuer), self._fetch_settings(), accept=ACCEPT_JSON
-            )
-        except JWKSFetchError as exc:
-            raise ProviderUnavailableError(f"the provider's discovery: {exc.detail}") from None
-        return self._keep(fetched.body)
-
-    async def _apost(self, effect: Post) -> httpx.Response:
-        try:
-            target = await self.guard.acheck(effect.url)
-        except JWKSFetchError as exc:
-            raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        try:
-            async with httpx.AsyncClient(**self._client_options()) as client:
-                response = await client.send(self._request(target, effect))
-                await response.aread()
-                return response
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider did not answer ({type(exc).__name__})"
-            ) from None
+        return provider if provider is not None else self._keep(await self._http.adiscovery())
 
     async def _arefresh(self, session: WebSession) -> WebSession:
         return await self._refreshes.arefresh(
@@ -346,11 +367,6 @@ class RelyingParty:
         yield Post(endpoint, form)  # RFC 7009 2.2: 200 whatever the token was
         return None
 
-    def _fetch_settings(self) -> FetchSettings:
-        return FetchSettings(
-            guard=self.guard, timeout=self.settings.timeout, max_bytes=MAX_DISCOVERY_BYTES
-        )
-
     def _keep(self, body: bytes) -> Provider:
         metadata = parse_metadata(body, issuer=self.settings.issuer, guard=self.guard)
         provider = Provider(self.settings, metadata, self.guard, clock=self.clock)
@@ -358,31 +374,6 @@ class RelyingParty:
             if self._provider is None:
                 self._provider = provider
             return self._provider
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "timeout": httpx.Timeout(self.settings.timeout),
-            "follow_redirects": False,  # tokens come from the token endpoint, nowhere else
-            "trust_env": False,
-        }
-
-    def _request(self, target: Target, effect: Post) -> httpx.Request:
-        form = dict(effect.form)
-        headers = {**target.headers(), "Accept": "application/json", "Cache-Control": "no-store"}
-        secret = self.settings.client_secret
-        if secret is None:
-            form["client_id"] = self.settings.client_id  # a public client (RFC 6749 2.3)
-        else:
-            # client_secret_basic, RFC 6749 2.3.1: each part form-encoded before Basic.
-            pair = f"{quote_plus(self.settings.client_id)}:{quote_plus(secret)}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        return httpx.Request(
-            "POST",
-            target.pinned_url(target.addresses[0]),
-            headers=headers,
-            data=form,
-            extensions=target.extensions(),
-        )
 
     def __repr__(self) -> str:
         return f"RelyingParty({self.settings!r})"

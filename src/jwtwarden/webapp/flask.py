@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, g, redirect, request
 
-from ..errors import SessionEndedError, WebSessionError
+from ..errors import SessionEndedError, StoreUnavailableError, WebSessionError
 from .client import SESSION_COOKIE, RelyingParty
 from .csrf import CSRF_FIELD, CSRF_HEADER
 from .pages import clear_cookie, error_page, page_headers, set_cookie, sign_in_page, sign_out_page
@@ -62,7 +62,7 @@ def current_session() -> WebSession | None:
     try:
         fresh = webapp.rp.authenticate(state.session)
     except SessionEndedError:
-        webapp.clear(state)
+        webapp.clear(state, state.session)
         raise
     if fresh is not state.session:
         webapp.replace(state, fresh)
@@ -120,6 +120,8 @@ class FlaskWebApp:
         if (settings is None) == (rp is None):
             raise TypeError("give settings or rp")
         self.rp = rp if rp is not None else RelyingParty(settings)  # type: ignore[arg-type]
+        if self.rp.jar.store is not None and self.rp.jar.store_is_async:
+            raise TypeError("Flask needs a SyncWebSessionStore")
         self.settings = self.rp.settings
         self._headers = page_headers(self.settings.provider_origin)
 
@@ -132,6 +134,7 @@ class FlaskWebApp:
         app.add_url_rule(s.callback_path, "jwtwarden_callback", self.callback, methods=["GET"])
         app.add_url_rule(s.logout_path, "jwtwarden_logout", self.logout, methods=["GET", "POST"])
         app.register_error_handler(WebSessionError, self._error)
+        app.register_error_handler(StoreUnavailableError, self._error)
 
     def html(self, status: int, body: str) -> Response:
         return Response(body, status=status, headers=self._headers, mimetype="text/html")
@@ -142,10 +145,13 @@ class FlaskWebApp:
         state.checked = True
         state.cookies.append(set_cookie(SESSION_COOKIE, value, max_age))
 
-    def clear(self, state: _State) -> None:
+    def clear(self, state: _State, ended: WebSession | None) -> None:
+        """Sign the browser out; with a server-side store, the session ``ended`` is deleted."""
         state.session = None
         state.checked = True
         state.cookies.append(clear_cookie(SESSION_COOKIE))
+        if ended is not None and self.rp.jar.store is not None:
+            self.rp.delete_session(ended.sid)
 
     def _before(self) -> None:
         g.jwtwarden_webapp = self
@@ -187,10 +193,10 @@ class FlaskWebApp:
         session = state.session
         if session is not None:
             self.rp.revoke(session)
-        self.clear(state)
+        self.clear(state, session)
         return redirect(self.rp.end_session_url(session), code=303)
 
-    def _error(self, exc: WebSessionError) -> Response:
+    def _error(self, exc: WebSessionError | StoreUnavailableError) -> Response:
         status, body = error_page(exc, self.settings.login_path)
         response = self.html(status, body)
         if status == 503:

@@ -15,6 +15,7 @@ from ..errors import (
     SessionEndedError,
     SessionTooLargeError,
     SignInError,
+    StoreUnavailableError,
     WebSessionError,
 )
 from .csrf import CSRF_FIELD
@@ -67,8 +68,14 @@ def page(title: str, body: str) -> str:
     )
 
 
-def error_page(exc: WebSessionError, login_path: str) -> tuple[int, str]:
+def error_page(exc: WebSessionError | StoreUnavailableError, login_path: str) -> tuple[int, str]:
     """The status and page for an SDK error (never a 500 for a refused session)."""
+    if isinstance(exc, StoreUnavailableError):
+        # The server-side session store is down: a 503, and the cookie stays.
+        return 503, page(
+            "Sessions are unavailable",
+            "<p>Please try again in a moment; you are still signed in.</p>",
+        )
     sign_in = f'<p><a id="sign-in" href="{html.escape(login_path)}">Sign in again</a></p>'
     if isinstance(exc, SessionEndedError):
         return 401, page(

@@ -43,6 +43,8 @@ class ProviderMetadata:
     jwks_uri: str
     end_session_endpoint: str | None = None
     revocation_endpoint: str | None = None
+    # Core 5.3: the claims of the profile and email scopes, for the code flow (Core 5.4).
+    userinfo_endpoint: str | None = None
     # RFC 9207 3: the provider puts ``iss`` in every authorization response.
     iss_parameter_supported: bool = False
     id_token_algorithms: tuple[str, ...] = ()
@@ -89,6 +91,7 @@ def parse_metadata(body: bytes, *, issuer: str, guard: SSRFGuard) -> ProviderMet
         jwks_uri=_endpoint(document, "jwks_uri", guard, required=True),
         end_session_endpoint=_endpoint(document, "end_session_endpoint", guard, required=False),
         revocation_endpoint=_endpoint(document, "revocation_endpoint", guard, required=False),
+        userinfo_endpoint=_endpoint(document, "userinfo_endpoint", guard, required=False),
         iss_parameter_supported=document.get("authorization_response_iss_parameter_supported")
         is True,
         id_token_algorithms=tuple(a for a in algs if isinstance(a, str))

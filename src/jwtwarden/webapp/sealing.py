@@ -105,11 +105,21 @@ class CookieSealer:
         """The secrets, newest first (for deriving the application's other keys)."""
         return self._secrets
 
-    def seal(self, name: str, payload: Mapping[str, Any], *, max_age: float) -> str:
+    def seal(
+        self,
+        name: str,
+        payload: Mapping[str, Any],
+        *,
+        max_age: float,
+        max_bytes: int = MAX_COOKIE_BYTES,
+    ) -> str:
         """The cookie value for ``payload`` under cookie ``name``, valid for ``max_age`` s.
 
+        ``max_bytes``: the limit of name and value together (a cookie's by default; a
+        server-side session store allows more).
+
         Raises:
-            SessionTooLargeError: name and value would pass ``MAX_COOKIE_BYTES``.
+            SessionTooLargeError: name and value would pass ``max_bytes``.
         """
         body = json.dumps(
             {"exp": self._clock.now() + max_age, "d": dict(payload)},
@@ -119,16 +129,31 @@ class CookieSealer:
         nonce = os.urandom(_NONCE)  # 96-bit random nonce: NIST SP 800-38D 8.2.2
         sealed = self._aeads[0].encrypt(nonce, body, _associated(name))
         value = _PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
-        if len(name) + 1 + len(value) > MAX_COOKIE_BYTES:
+        if len(name) + 1 + len(value) > max_bytes:
+            if max_bytes == MAX_COOKIE_BYTES:
+                raise SessionTooLargeError(
+                    f"the sealed cookie {name!r} would be {len(value)} bytes; a browser keeps "
+                    f"about {MAX_COOKIE_BYTES}: keep fewer claims or use a server-side session "
+                    "store"
+                )
             raise SessionTooLargeError(
-                f"the sealed cookie {name!r} would be {len(value)} bytes; a browser keeps about "
-                f"{MAX_COOKIE_BYTES}: keep fewer claims or use a server-side session store"
+                f"the sealed session would be {len(value)} bytes; the limit is {max_bytes}"
             )
         return value
 
-    def open(self, name: str, value: str | None) -> dict[str, Any] | None:
+    def open(
+        self, name: str, value: str | None, *, max_bytes: int = MAX_COOKIE_BYTES
+    ) -> dict[str, Any] | None:
         """The payload sealed under ``name``, or ``None`` (absent, foreign, tampered, expired)."""
-        if not value or not value.startswith(_PREFIX) or len(value) > MAX_COOKIE_BYTES:
+        opened = self.open_until(name, value, max_bytes=max_bytes)
+        return None if opened is None else opened[0]
+
+    def open_until(
+        self, name: str, value: str | None, *, max_bytes: int = MAX_COOKIE_BYTES
+    ) -> tuple[dict[str, Any], float] | None:
+        """Like ``open``, with the sealed expiry (epoch seconds) next to the payload: the
+        session cache keeps an opened value no longer than that."""
+        if not value or not value.startswith(_PREFIX) or len(value) > max_bytes:
             return None
         encoded = value[len(_PREFIX) :]
         # One canonical encoding per value (strict alphabet, zero unused bits), so a cookie
@@ -151,7 +176,7 @@ class CookieSealer:
             return self._payload(body)
         return None
 
-    def _payload(self, body: bytes) -> dict[str, Any] | None:
+    def _payload(self, body: bytes) -> tuple[dict[str, Any], float] | None:
         try:
             envelope = json.loads(body)
         except ValueError:  # pragma: no cover - we sealed it, it is our JSON
@@ -161,7 +186,7 @@ class CookieSealer:
             return None  # pragma: no cover - same
         if self._clock.now() >= exp:
             return None
-        return data
+        return data, float(exp)
 
     def __repr__(self) -> str:
         return f"CookieSealer(secrets={len(self._secrets)})"

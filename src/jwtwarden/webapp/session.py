@@ -12,13 +12,34 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["WebSession", "WebUser"]
+__all__ = ["WebSession", "WebUser", "has_containers", "readonly_claims"]
 
 
 def _str_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, str) and bool(value))
+
+
+def _copy_json(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict or kind is MappingProxyType:
+        return {name: _copy_json(item) for name, item in value.items()}
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    return value
+
+
+def readonly_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of a private deep copy of ``claims`` (a session's claims are shared by
+    every request of the session: no handler may change them for the next one)."""
+    return MappingProxyType(_copy_json(claims))
+
+
+def has_containers(claims: Mapping[str, Any]) -> bool:
+    """Whether a claim holds a list or an object (a read-only view does not cover those)."""
+    return any(type(v) is dict or type(v) is list for v in claims.values())
 
 
 def _time_or_none(value: Any) -> bool:
@@ -66,7 +87,8 @@ class WebSession:
     """One signed-in browser session (sealed into the session cookie).
 
     ``sid`` is this application's own random session id (never the provider's): it keys the
-    single refresh in flight and the CSRF token.
+    single refresh in flight, the CSRF token and, with a server-side store, the stored record.
+    ``claims`` is read-only.
     """
 
     sid: str
@@ -93,7 +115,7 @@ class WebSession:
         return cls(
             sid=secrets.token_urlsafe(16),
             sub=str(claims["sub"]),
-            claims=dict(claims),
+            claims=readonly_claims(claims),
             access_token=access_token,
             access_expires_at=access_expires_at,
             refresh_token=refresh_token,
@@ -116,6 +138,13 @@ class WebSession:
             access_expires_at=access_expires_at,
             refresh_token=refresh_token or self.refresh_token,
         )
+
+    def copy(self) -> WebSession:
+        """This session with its own copy of any list or object among the claims (a cached
+        session is handed to many requests; the rest of it is immutable)."""
+        if not has_containers(self.claims):
+            return self
+        return replace(self, claims=readonly_claims(self.claims))
 
     def due(self, now: float, margin: float) -> bool:
         """Whether the access token is expired or within ``margin`` seconds of it."""
@@ -156,7 +185,7 @@ class WebSession:
         return cls(
             sid=sid,
             sub=claims["sub"],
-            claims=claims,
+            claims=MappingProxyType(claims),  # a fresh dict from JSON: ours alone
             access_token=access,
             access_expires_at=expires,
             refresh_token=refresh,

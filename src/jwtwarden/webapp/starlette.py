@@ -19,14 +19,15 @@ that is down is a 503 and the session stays. A visitor without a session is sent
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from starlette.applications import Starlette
-from starlette.requests import HTTPConnection, Request, cookie_parser
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import SessionEndedError, WebSessionError
+from ..errors import SessionEndedError, StoreUnavailableError, WebSessionError
 from .client import SESSION_COOKIE, RelyingParty
 from .csrf import CSRF_FIELD, CSRF_HEADER
 from .pages import (
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _KEY = "jwtwarden.webapp"
+_NEEDLE = SESSION_COOKIE.encode("ascii")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -62,51 +64,93 @@ class SignInRequired(Exception):
 class _RequestState:
     """One request's view of its session; the middleware writes the cookies it decided."""
 
-    __slots__ = ("checked", "cookies", "read", "rp", "session")
+    __slots__ = ("checked", "cookies", "read", "rp", "session", "unavailable")
 
-    def __init__(self, rp: RelyingParty, session: WebSession | None) -> None:
+    def __init__(
+        self,
+        rp: RelyingParty,
+        session: WebSession | None,
+        unavailable: StoreUnavailableError | None = None,
+    ) -> None:
         self.rp = rp
         self.session = session
+        # The store could not answer: a page that needs the session answers 503 (raised
+        # where the exception handlers see it, not in this middleware).
+        self.unavailable = unavailable
         self.checked = False
         self.read = False
         self.cookies: list[str] = []
 
-    def replace(self, session: WebSession) -> None:
-        value, max_age = self.rp.seal_session(session)  # SessionTooLargeError here, not later
+    async def replace(self, session: WebSession) -> None:
+        # SessionTooLargeError (and a store's StoreUnavailableError) here, not later.
+        value, max_age = await self.rp.aseal_session(session)
         self.session = session
         self.checked = True
         self.cookies.append(set_cookie(SESSION_COOKIE, value, max_age))
 
-    def clear(self) -> None:
+    async def clear(self, ended: WebSession | None) -> None:
+        """Sign the browser out; with a server-side store, the session ``ended`` is deleted."""
         self.session = None
         self.checked = True
         self.cookies.append(clear_cookie(SESSION_COOKIE))
+        if ended is not None and self.rp.jar.store is not None:
+            await self.rp.adelete_session(ended.sid)
+
+
+def session_cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The session cookie's value among the request's ``Cookie`` headers (the last one), read
+    as Starlette's parser splits them, without parsing the other cookies."""
+    value = None
+    for name, raw in headers:
+        if name == b"cookie" and _NEEDLE in raw:
+            for chunk in raw.decode("latin-1").split(";"):
+                key, sep, found = chunk.partition("=")
+                if sep and key.strip() == SESSION_COOKIE:
+                    value = found.strip()
+    return value
+
+
+_Endpoint = Callable[[Request], Awaitable[Response]]
+_Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class WebSessionMiddleware:
-    """Pure ASGI middleware: opens the session cookie, and writes the cookies the request
-    changed (and ``Cache-Control: no-store`` once a page read the user) on the response."""
+    """Pure ASGI middleware: opens the session cookie, answers the SDK's own routes
+    (``routes``: path -> (methods, endpoint, error handler)), and writes the cookies the
+    request changed (and ``Cache-Control: no-store`` once a page read the user) on the
+    response.
 
-    def __init__(self, app: ASGIApp, rp: RelyingParty) -> None:
+    The SDK's routes are answered here rather than added to the application's router: a
+    router tries its routes in order, and three more in front of every page of the
+    application were a cost on every request (bench/webapp_bench.py).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        rp: RelyingParty,
+        routes: Mapping[str, tuple[frozenset[str], _Endpoint, _Handler]] | None = None,
+    ) -> None:
         self.app = app
         self.rp = rp
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        session = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                raw = cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE)
-                if raw is not None:
-                    session = self.rp.open_session(raw)
-                    break
-        state = _RequestState(self.rp, session)
+        raw = session_cookie(scope["headers"])
+        session, unavailable = None, None
+        if raw is not None:
+            try:
+                session = await self.rp.aopen_session(raw)
+            except StoreUnavailableError as exc:
+                unavailable = exc
+        state = _RequestState(self.rp, session, unavailable)
         scope[_KEY] = state
 
         async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (state.cookies or state.read):
                 headers = list(message.get("headers", []))
                 headers += [(b"set-cookie", c.encode("latin-1")) for c in state.cookies]
                 if state.read:
@@ -116,7 +160,23 @@ class WebSessionMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_cookies)
+        route = self.routes.get(scope["path"])
+        if route is None:
+            await self.app(scope, receive, send_with_cookies)
+            return
+        methods, endpoint, handler = route
+        request = Request(scope, receive)
+        if scope["method"] not in methods:
+            allow = ", ".join(sorted(methods))
+            response: Response = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"Allow": allow}
+            )
+        else:
+            try:
+                response = await endpoint(request)
+            except (WebSessionError, StoreUnavailableError) as exc:
+                response = await handler(request, exc)
+        await response(scope, receive, send_with_cookies)
 
 
 def _state(conn: HTTPConnection) -> _RequestState:
@@ -135,15 +195,19 @@ async def current_session(conn: HTTPConnection) -> WebSession | None:
     """
     state = _state(conn)
     state.read = True
+    if state.unavailable is not None:
+        raise StoreUnavailableError(
+            state.unavailable.detail, driver_error=state.unavailable.driver_error
+        )
     if state.session is None or state.checked:
         return state.session
     try:
         fresh = await state.rp.aauthenticate(state.session)
     except SessionEndedError:
-        state.clear()
+        await state.clear(state.session)
         raise
     if fresh is not state.session:
-        state.replace(fresh)
+        await state.replace(fresh)
     state.checked = True
     return fresh
 
@@ -203,6 +267,8 @@ class WebApp:
         if (settings is None) == (rp is None):
             raise TypeError("give settings or rp")
         self.rp = rp if rp is not None else RelyingParty(settings)  # type: ignore[arg-type]
+        if self.rp.jar.store is not None and not self.rp.jar.store_is_async:
+            raise TypeError("Starlette and FastAPI need an async WebSessionStore")
         self.settings = self.rp.settings
         self._headers = page_headers(self.settings.provider_origin)
 
@@ -210,14 +276,23 @@ class WebApp:
         return HTMLResponse(body, status_code=status, headers=self._headers)
 
     def install(self, app: Starlette) -> None:
-        """Add the routes, the session middleware and the error pages to ``app``."""
+        """Add the session middleware (which answers the SDK's routes: sign-in, callback,
+        sign-out) and the error pages of the application's own routes to ``app``.
+
+        Middleware added to ``app`` after ``install`` runs around the SDK's routes too;
+        middleware added before it runs for the application's routes only.
+        """
         s = self.settings
-        app.add_middleware(WebSessionMiddleware, rp=self.rp)
-        app.add_route(s.login_path, self.login, methods=["GET"])
-        app.add_route(s.callback_path, self.callback, methods=["GET"])
-        app.add_route(s.logout_path, self.logout, methods=["GET", "POST"])
+        get, get_post = frozenset({"GET", "HEAD"}), frozenset({"GET", "HEAD", "POST"})
+        routes = {
+            s.login_path: (get, self.login, self._error),
+            s.callback_path: (get, self.callback, self._error),
+            s.logout_path: (get_post, self.logout, self._error),
+        }
+        app.add_middleware(WebSessionMiddleware, rp=self.rp, routes=routes)
         app.add_exception_handler(SignInRequired, self._sign_in_required)
         app.add_exception_handler(WebSessionError, self._error)
+        app.add_exception_handler(StoreUnavailableError, self._error)
 
     async def login(self, request: Request) -> Response:
         """Start a sign-in: set the sign-in cookie, redirect to the provider."""
@@ -234,7 +309,7 @@ class WebApp:
         """Complete the sign-in and go where the user was going."""
         params = dict(request.query_params)
         result = await self.rp.afinish_sign_in(params, request.cookies.get)
-        _state(request).replace(result.session)
+        await _state(request).replace(result.session)
         response = RedirectResponse(result.return_to, status_code=303)
         response.headers.append("set-cookie", clear_cookie(result.cookie_name))
         return response
@@ -251,7 +326,7 @@ class WebApp:
         session = state.session
         if session is not None:
             await self.rp.arevoke(session)
-        state.clear()
+        await state.clear(session)
         return RedirectResponse(self.rp.end_session_url(session), status_code=303)
 
     async def _sign_in_required(self, request: Request, exc: Exception) -> Response:
@@ -262,7 +337,7 @@ class WebApp:
         return self._html(401, sign_in_page(self.settings.login_path))
 
     async def _error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WebSessionError)
+        assert isinstance(exc, WebSessionError | StoreUnavailableError)
         status, body = error_page(exc, self.settings.login_path)
         response = self._html(status, body)
         if status == 503:

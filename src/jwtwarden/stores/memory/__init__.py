@@ -12,7 +12,9 @@ against the same contract as these.
 - ``MemoryAuthorizationStore``: authorization codes and sign-in sessions
   (``jwtwarden.oauth.codes``, ``jwtwarden.oauth.signin``);
 - ``MemorySignInLinkStore``: the refresh sessions of each sign-in
-  (``jwtwarden.oauth.signin_links``).
+  (``jwtwarden.oauth.signin_links``);
+- ``MemoryWebSessionStore``, ``SyncMemoryWebSessionStore``: the web-app SDK's server-side
+  session store ports (``jwtwarden.webapp.store``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .ratelimit import MemoryRateLimiter
 from .roles import MemoryRoleStore
 from .sessions import MemorySessionStore, MemoryUserStore
 from .signin_links import MemorySignInLinkStore
+from .websessions import MemoryWebSessionStore, SyncMemoryWebSessionStore
 
 __all__ = [
     "MemoryAssertionReplayStore",
@@ -37,4 +40,6 @@ __all__ = [
     "MemorySessionStore",
     "MemorySignInLinkStore",
     "MemoryUserStore",
+    "MemoryWebSessionStore",
+    "SyncMemoryWebSessionStore",
 ]
