@@ -144,10 +144,22 @@ def generate_ec_private() -> Any:
 
 
 def _webapp(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from jwtwarden.webapp import WebAppSettings
+
+    new, old = secrets.token_bytes(32), secrets.token_bytes(32)
+    settings = WebAppSettings(
+        issuer="https://id.example.com",
+        client_id="app",
+        client_secret=secrets.token_urlsafe(32),
+        base_url="https://app.example.com",
+        session_secrets=[new, old],
+    )
     return {
         "secret": secrets.token_urlsafe(32),
-        "new": secrets.token_bytes(32),
-        "old": secrets.token_bytes(32),
+        "new": new,
+        "old": old,
+        "settings": settings,  # the first block's settings, named
+        "REDIS_URL": "redis://127.0.0.1:6379/11",  # the tests' database; never connected here
     }
 
 

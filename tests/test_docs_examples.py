@@ -109,9 +109,9 @@ NOT_RUN: dict[str, str] = {
         "a synopsis of every command with placeholders (TOKEN, ...), not a session; each "
         "command runs in tests/cli"
     ),
-    "README.md: jwtwarden serve": (
-        "needs the web-app SDK's OpenID provider (the authorization code flow, issues 14 and 15)"
-        "; run with oidc-provider in tests/browser/test_webapp_browser.py"
+    "README.md: jwtwarden users create alice@example.test --password-stdin --create-da": (
+        "placeholders (<client_id>, <secret>) for the client just created, and uvicorn in the "
+        "foreground; tests/browser/test_webapp_browser.py runs the same sign-in"
     ),
     "docs/security.md: python -m tests.fuzz.run token --time 600     # or jwk, json; --seed N": (
         "a 10-minute fuzzing campaign; tests/fuzz runs its bounded form"
