@@ -1,13 +1,20 @@
 """Example: a Flask resource server trusting one issuer, keys fetched by discovery.
 
-Run it against a jwtwarden token server (or any OpenID provider)::
+Run it next to the development server, which then issues tokens for this API's audience
+and offers its scopes (the ``API_*`` variables are this app's own, apart from the server's
+``JWTWARDEN_*``)::
 
-    JWTWARDEN_ISSUER=https://auth.example.com JWTWARDEN_AUDIENCE=https://api.example.com \
-        flask --app 'examples.flask_app:app_from_env()' run
+    JWTWARDEN_AUDIENCE=https://api.example.com JWTWARDEN_SCOPES=items:read,items:write \
+        .venv/bin/jwtwarden serve
+    API_ISSUER=http://127.0.0.1:8000 API_AUDIENCE=https://api.example.com \
+        API_ALLOW_LOOPBACK_HTTP=1 flask --app 'examples.flask_app:app_from_env()' run --port 5001
 
-``JWTWARDEN_ALLOW_LOOPBACK_HTTP=1`` is the development switch for an issuer on
-``http://127.0.0.1``. ``/items`` needs the ``items:read`` scope, ``/me`` any valid access
-token. The verified claims are on ``flask.g.claims``. Refusals follow RFC 6750.
+then sign in asking for the scope (``{"email": ..., "password": ..., "scope": "items:read"}`` to
+``POST /auth/login``) and call ``GET http://127.0.0.1:5001/items`` with the access token.
+``API_ALLOW_LOOPBACK_HTTP=1`` is the development switch for an issuer on
+``http://127.0.0.1``; in production ``API_ISSUER`` is the issuer's ``https`` URL.
+``/items`` needs the ``items:read`` scope, ``/me`` any valid access token. The verified claims
+are on ``flask.g.claims``. Refusals follow RFC 6750.
 """
 
 from __future__ import annotations
@@ -49,14 +56,14 @@ def create_app(verifier: Any) -> Flask:
 
 def verifier_from_env() -> CachedVerifier:
     """A cached verifier for the issuer and audience named in the environment."""
-    issuer = os.environ["JWTWARDEN_ISSUER"]
+    issuer = os.environ["API_ISSUER"]
     jwks = RemoteJWKS.from_discovery(
-        issuer, allow_loopback_http=os.environ.get("JWTWARDEN_ALLOW_LOOPBACK_HTTP") == "1"
+        issuer, allow_loopback_http=os.environ.get("API_ALLOW_LOOPBACK_HTTP") == "1"
     )
     policy = VerificationPolicy.access_token(
-        algorithms=os.environ.get("JWTWARDEN_ALGORITHMS", "ES256").split(","),
+        algorithms=os.environ.get("API_ALGORITHMS", "ES256").split(","),
         issuer=issuer,
-        audience=os.environ["JWTWARDEN_AUDIENCE"],
+        audience=os.environ["API_AUDIENCE"],
         keys=jwks,
     )
     return CachedVerifier(Verifier(policy))

@@ -35,6 +35,7 @@ from jwtwarden.webapp.starlette import (
     require_user,
 )
 
+
 def _csp(settings: WebAppSettings) -> str:
     # form-action names the provider: the sign-out form's redirect goes there.
     return (

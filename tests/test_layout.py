@@ -52,6 +52,7 @@ TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
 # Test modules at the top of tests/ that are not named after a top-level module of
 # src/jwtwarden: the repository-wide guards, and verifier tests named by what they check.
 TOP_LEVEL_TESTS: dict[str, str] = {
+    "docs_examples": "every example of README.md and docs/ runs (a guard over docs/)",
     "honesty": "every test can fail for the right reason (a guard over tests/)",
     "layering": "the package reads in one direction (a guard over src/)",
     "layout": "this file",

@@ -53,9 +53,9 @@ def issuer(issuer_key: Key) -> Iterator[CountingServer]:
 
 @pytest.fixture
 def environment(issuer: CountingServer, monkeypatch: pytest.MonkeyPatch) -> CountingServer:
-    monkeypatch.setenv("JWTWARDEN_ISSUER", issuer.url(""))
-    monkeypatch.setenv("JWTWARDEN_AUDIENCE", AUDIENCE)
-    monkeypatch.setenv("JWTWARDEN_ALLOW_LOOPBACK_HTTP", "1")
+    monkeypatch.setenv("API_ISSUER", issuer.url(""))
+    monkeypatch.setenv("API_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("API_ALLOW_LOOPBACK_HTTP", "1")
     return issuer
 
 

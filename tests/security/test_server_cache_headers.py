@@ -196,6 +196,10 @@ def _authorize(method: str) -> Call:
 # sign-in form, the signed-out page, a redirect to the sign-in).
 NO_ERROR_OF_THEIR_OWN = {
     ("GET", "/healthz"),
+    # The development index and the OpenAPI page and document (routes/pages.py).
+    ("GET", "/"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
     ("GET", "/signin"),
     ("GET", "/signout"),
     ("GET", "/account"),
@@ -217,6 +221,9 @@ SUCCESS: dict[tuple[str, str], Call] = {
     ("GET", "/oauth/logout"): lambda app, c: _end_session(app, c, "GET"),
     ("POST", "/oauth/logout"): lambda app, c: _end_session(app, c, "POST"),
     ("GET", "/healthz"): lambda app, c: _get(app, c, "/healthz"),
+    ("GET", "/"): lambda app, c: _get(app, c, "/"),
+    ("GET", "/docs"): lambda app, c: _get(app, c, "/docs"),
+    ("GET", "/openapi.json"): lambda app, c: _get(app, c, "/openapi.json"),
     ("GET", "/metrics"): lambda app, c: _get(app, c, "/metrics"),
     ("POST", "/admin/users"): _admin(
         "POST", "/admin/users", {"email": "new@example.test", "password": PASSWORD}

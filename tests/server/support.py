@@ -69,7 +69,13 @@ class ServerProcess:
     """One ``jwtwarden serve`` subprocess; its JSON log goes to ``log_path``."""
 
     def __init__(
-        self, env: dict[str, str], port: int, log_path: Path, *, workers: int | None = None
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        *,
+        workers: int | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.env = env
         self.port = port
@@ -90,6 +96,7 @@ class ServerProcess:
                 *more,
             ],
             env=env,
+            cwd=cwd,
             stdout=self._log,
             stderr=self._log,
         )

@@ -49,6 +49,10 @@ def granted_scope(
     if requested is None:
         return " ".join(sorted(allowed))
     items = scope_items(requested)
+    if not items <= allowed and not server_scopes:
+        raise InvalidScopeError(
+            "this server has no scopes configured (JWTWARDEN_SCOPES): ask for none"
+        )
     if not items <= allowed:
         raise InvalidScopeError("the requested scope is beyond what this client may have")
     return " ".join(sorted(items))

@@ -36,6 +36,7 @@ from ..errors import (
 )
 from .errors import (
     AccessDenied,
+    Conflict,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -73,7 +74,7 @@ def map_error(exc: Exception) -> OAuthError:
     if isinstance(exc, PasswordPolicyError):
         return InvalidRequest(exc.detail)
     if isinstance(exc, UserExistsError):
-        return InvalidRequest("an account with this email already exists")
+        return Conflict("an account with this email already exists")  # RFC 9110 15.5.10
     if isinstance(exc, InvalidTokenError):
         return InvalidToken()
     if isinstance(exc, StoreUnavailableError):

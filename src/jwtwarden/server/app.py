@@ -16,10 +16,8 @@ It is the edge's rule, not each route's, so a route added later is covered by de
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,168 +26,22 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import JWTWardenError
 from ._error_map import map_error as _map
+from ._http import HeadAsGet, PublicDocumentCORS, method_not_allowed
+from .edge import PUBLIC_PATHS, EdgeMiddleware
 from .errors import (
     InvalidRequest,
-    MethodNotAllowed,
     NotFound,
     OAuthError,
-    PayloadTooLarge,
-    RequestTimeout,
 )
-from .routes.discovery import JWKS_PATH, jwks_response
 from .runtime import Runtime
 from .settings import Settings
 
 __all__ = ["PUBLIC_PATHS", "app_from_env", "create_app"]
 
 _log = logging.getLogger("jwtwarden.server")
-
-# The only documents a cache may keep: public keys and metadata, the same for every caller.
-PUBLIC_PATHS = frozenset(
-    {JWKS_PATH, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
-)
-# The path-issuer forms: RFC 8414 3.1 inserts the well-known path, Discovery 1.0 4 appends it.
-_METADATA_PREFIX = (
-    "/.well-known/oauth-authorization-server/",
-    "/.well-known/openid-configuration/",
-)
-_METADATA_SUFFIX = "/.well-known/openid-configuration"
-_NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _BodyTooSlow(Exception):
-    pass
-
-
-class EdgeMiddleware:
-    """Pure ASGI: caps request bodies in size and in time (``body_timeout`` seconds from the
-    first read to the last byte, else 408: a slow-body client holds a connection no longer),
-    turns any unhandled exception into an OAuth 500 (no traceback anywhere), and writes one
-    structured access-log line (path without the query). Slow *headers* (slowloris) never
-    reach an ASGI app: uvicorn has no header-read timeout, the TLS proxy in front sets one
-    (docs/server.md).
-
-    It also answers ``GET /.well-known/jwks.json`` itself, from the pre-rendered document:
-    the most requested and cheapest answer of an auth server skips the framework's routing
-    and exception layers (docs/benchmarks-server.md)."""
-
-    def __init__(self, app: ASGIApp, *, max_body: int, body_timeout: float = 10.0) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] == JWKS_PATH and scope["method"] == "GET":
-            runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
-            if runtime is not None:
-                etag = next(
-                    (v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"),
-                    None,
-                )
-                await jwks_response(runtime.jwks, etag)(scope, receive, send)
-                return
-        started = time.perf_counter()
-        state = {"started": False, "status": 0}
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_body
-                except ValueError:
-                    too_large = True
-                if too_large:
-                    await _send_error(PayloadTooLarge(), scope, receive, send)
-                    return
-        seen = 0
-        deadline: float | None = None  # set at the first read of the body
-        body_done = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen, deadline, body_done
-            if body_done:
-                # The body is complete: what follows is a wait for the disconnect, unbounded.
-                return await receive()
-            loop = asyncio.get_running_loop()
-            if deadline is None:
-                deadline = loop.time() + self.body_timeout
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise _BodyTooSlow from None
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _BodyTooLarge
-                body_done = not message.get("more_body", False)
-            else:
-                body_done = True
-            return message
-
-        path = scope["path"]
-        # The RFC 8414 3.1 path-issuer form of the metadata is as public as the plain one.
-        private = path not in PUBLIC_PATHS and not (
-            path.startswith(_METADATA_PREFIX) or path.endswith(_METADATA_SUFFIX)
-        )
-
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state["started"] = True
-                state["status"] = message["status"]
-                if private:
-                    message["headers"] = [
-                        *(
-                            (n, v)
-                            for n, v in message.get("headers", ())
-                            if n.lower() not in (b"cache-control", b"pragma")
-                        ),
-                        *_NO_STORE_RAW,
-                    ]
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not state["started"]:
-                await _send_error(PayloadTooLarge(), scope, receive, tracking_send)
-        except _BodyTooSlow:
-            _log.info("request refused", extra={"event": "body_timeout", "status": 408})
-            if not state["started"]:
-                await _send_error(RequestTimeout(), scope, receive, tracking_send)
-        except Exception as exc:
-            error = _map(exc)
-            _log.error(
-                "unhandled error",
-                extra={"event": "unhandled", "error": type(exc).__name__, "status": error.status},
-            )
-            if not state["started"]:
-                await _send_error(error, scope, receive, tracking_send)
-        finally:
-            if _log.isEnabledFor(logging.DEBUG):  # the record is built only when it is written
-                _log.debug(
-                    "request",
-                    extra={
-                        "event": "http",
-                        "method": scope.get("method"),
-                        "path": scope.get("path", "")[:200],
-                        "status": state["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
-
-
-async def _send_error(error: OAuthError, scope: Scope, receive: Receive, send: Send) -> None:
-    await error.response()(scope, receive, send)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -214,7 +66,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if status == 404:
         return NotFound().response()
     if status == 405:
-        return MethodNotAllowed().response()
+        return method_not_allowed(request)
     return InvalidRequest().response()
 
 
@@ -267,7 +119,10 @@ def create_app(
         title="jwtwarden",
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=None,  # served by routes/pages.py, without the CDN pages
+        # A 307 to the other spelling makes a client resend its POST body elsewhere: an exact
+        # path or a 404/405 instead (issue 17). /inspect keeps its GET redirect (pages.py).
+        redirect_slashes=False,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -281,13 +136,19 @@ def create_app(
     from .routes.table import all_routes
 
     app.router.routes.extend(all_routes(settings.issuer_url))  # in matching order (table.py)
+    _add_pages(app, settings)
     if settings.inspector:
         # Pasted JWK Sets only: the server never fetches an issuer on a visitor's say-so.
         from ..inspector import inspector_app
 
         app.mount("/inspect", inspector_app(allow_remote=False))
+    app.add_middleware(HeadAsGet)  # innermost: the edge logs and caps the real method
     app.add_middleware(
-        EdgeMiddleware, max_body=settings.max_body_bytes, body_timeout=settings.body_timeout
+        EdgeMiddleware,
+        max_body=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+        access_log=settings.is_development,
+        map_error=_map,
     )
     if settings.allowed_origins:
         # Browser apps on the allowed origins call the token endpoints with credentials
@@ -303,7 +164,27 @@ def create_app(
             allow_headers=("authorization", "content-type", "x-csrf-token"),
             max_age=600,
         )
+    app.add_middleware(PublicDocumentCORS)  # outermost: the public documents' own CORS
     return app
+
+
+def _add_pages(app: FastAPI, settings: Settings) -> None:
+    """``/docs`` and ``/openapi.json`` (unless turned off), the development index at ``/``."""
+    from ..oauth.metadata import metadata_paths
+    from .routes.pages import docs_routes, index_routes, inspector_redirect_routes
+
+    if settings.openapi_docs:
+        app.router.routes.extend(docs_routes())
+    if settings.is_development:
+        app.router.routes.extend(
+            index_routes(
+                docs=settings.openapi_docs,
+                inspector=settings.inspector,
+                metadata_path=metadata_paths(settings.issuer_url)[0],
+            )
+        )
+    if settings.inspector:
+        app.router.routes.extend(inspector_redirect_routes())
 
 
 def app_from_env() -> FastAPI:

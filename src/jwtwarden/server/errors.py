@@ -17,6 +17,7 @@ from starlette.responses import Response
 __all__ = [
     "NO_STORE",
     "AccessDenied",
+    "Conflict",
     "InsufficientScope",
     "InvalidClient",
     "InvalidGrant",
@@ -147,14 +148,30 @@ class NotFound(OAuthError):
     default_description = "no such endpoint"
 
 
+class Conflict(OAuthError):
+    """RFC 9110 15.5.10: the request conflicts with the resource's state (it already exists)."""
+
+    error, status = "conflict", 409
+    default_description = "the resource already exists"
+
+
 class MethodNotAllowed(OAuthError):
     error, status = "invalid_request", 405
     default_description = "method not allowed"
 
 
 class PayloadTooLarge(OAuthError):
+    """RFC 9110 15.5.14; the description states the limit (``limit`` bytes) when known."""
+
     error, status = "invalid_request", 413
     default_description = "the request body is too large"
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__(
+            None
+            if limit is None
+            else f"the request body is over this server's limit of {limit} bytes"
+        )
 
 
 class RequestTimeout(OAuthError):

@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # The token inspector page at /inspect/ (jwtwarden.inspector): off unless asked for.
     inspector: bool = False
+    # The API description at /docs (HTML, no script) and /openapi.json (routes/pages.py).
+    openapi_docs: bool = True
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (uvicorn's forwarded_allow_ips, comma-separated). Unset: the peer address is the client,
     # so behind a proxy every client would share one rate-limit bucket and look like loopback.

@@ -151,8 +151,18 @@ def scope_items(scope: str | None) -> set[str]:
 def granted_scope(scope: str | None, available: frozenset[str]) -> str:
     """The scope a login is granted: every requested scope must be configured."""
     items = scope_items(scope)
-    if items - available:
-        raise InvalidScopeError("the requested scope is not available")
+    unknown = items - available
+    if unknown and not available:
+        raise InvalidScopeError(
+            "this server has no scopes configured (JWTWARDEN_SCOPES): ask for none"
+        )
+    if unknown:
+        raise InvalidScopeError(
+            # The names are public (RFC 8414 scopes_supported): saying which are offered is
+            # safe. RFC 6749 5.2: error_description has no '"' or '\\' (nor has a scope).
+            f"the requested scope '{' '.join(sorted(unknown))[:200]}' is not available; "
+            f"this server offers '{' '.join(sorted(available))[:200]}'"
+        )
     return " ".join(sorted(items))
 
 

@@ -61,7 +61,7 @@ def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
 
 @router.post(
     "/users",
-    responses=api.responses(201, _USER, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    responses=api.responses(201, _USER, *api.BEARER, 409, *api.EDGE, 415, *api.STORE),
     openapi_extra=api.json_body(
         {"email": _S, "password": _S, "is_admin": {"type": "boolean"}}, ("email", "password")
     ),

@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import InvalidCredentialsError, RateLimitedError
+from ...errors import InvalidCredentialsError, InvalidTokenError, RateLimitedError
 from ...sessions.service import normalize_email
 from .. import openapi as api
-from ..errors import NO_STORE, InvalidGrant, InvalidRequest
+from ..errors import NO_STORE, InvalidGrant, InvalidRequest, InvalidToken
 from ..parsing import (
     bearer_token,
     client_address,
@@ -85,9 +85,26 @@ async def _optional_body(request: Request) -> dict[str, Any]:
     return dict(await form_body(request, allow_empty=True))
 
 
+async def _session_of_access_token(request: Request, runtime: Runtime) -> tuple[str | None, bool]:
+    """The ``sid`` of the caller's access token, ``None`` when the token does not verify (its
+    session already ended, revoked, expired, not ours); and whether it came from the cookie.
+
+    Logout follows RFC 7009 2.2: ending a session is idempotent, so a token that no longer
+    verifies is answered like a live one (200), not 401: the client's goal, no session, holds.
+    The cross-site checks still refuse (403), and a denylist that cannot answer is a 503."""
+    from_cookie = bearer_token(request) is None
+    try:
+        verified, from_cookie = await authenticate(request, runtime)
+    except (InvalidToken, InvalidTokenError):
+        return None, from_cookie
+    sid = verified.claims.get("sid")
+    return (sid if isinstance(sid, str) else None), from_cookie
+
+
 @router.post(
     "/auth/logout",
-    responses=api.responses(200, api.STATUS, *api.BEARER, *api.EDGE, 415, *api.STORE),
+    # 400 and 403 of BEARER (a malformed header, CSRF); never 401 (RFC 7009 2.2 semantics)
+    responses=api.responses(200, api.STATUS, 400, 403, *api.EDGE, 415, *api.STORE),
     openapi_extra=api.json_body({"refresh_token": _S}, optional=True),
 )
 async def logout(request: Request) -> Response:
@@ -106,9 +123,7 @@ async def logout(request: Request) -> Response:
     if token is None:
         if bearer_token(request) is None and runtime.cookies.access_cookie_value(request) is None:
             raise InvalidRequest("send a refresh token, the session cookie or an access token")
-        verified, from_cookie = await authenticate(request, runtime)
-        sid = verified.claims.get("sid")
-        session_id = sid if isinstance(sid, str) else None
+        session_id, from_cookie = await _session_of_access_token(request, runtime)
     await runtime.service.logout(refresh_token=token, session_id=session_id)
     response = json_response({"status": "logged_out"}, headers=dict(NO_STORE))
     if from_cookie:

@@ -196,6 +196,7 @@ def _form(
 
 @router.get(
     "/signin",
+    name="sign_in",  # the development index (routes/pages.py) links it by this name
     response_class=HTMLResponse,
     responses=api.page_responses(200, *api.STORE, redirects=(303,)),
 )
