@@ -133,7 +133,6 @@ PAGE_PATHS = {
     "/signin",
     "/signout",
     "/account",
-    "/oauth/logout",
     *(path for path in ROUTE_FIELDS if path.startswith("/account/")),
 }
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
