@@ -118,6 +118,28 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
         {"csrf_token": "x", "current_password": "x" * 20, "new_password": "y" * 20},
         ("csrf_token", "current_password", "new_password"),
     ),
+    # The account lifecycle's JSON endpoints and the admin API's account routes (issue 15).
+    "/account/signup": (
+        ("json",),
+        {"email": "nobody@example.test", "password": "p" * 20},
+        ("email", "password"),
+    ),
+    "/account/verify": (("json",), {"token": "x"}, ("token",)),
+    "/account/verify/resend": (("json",), {}, ()),
+    "/account/password/forgot": (("json",), {"email": "nobody@example.test"}, ("email",)),
+    "/account/password/reset": (
+        ("json",),
+        {"token": "x", "password": "p" * 20},
+        ("token", "password"),
+    ),
+    "/account/email": (
+        ("json",),
+        {"email": "nobody@example.test", "password": "p" * 20},
+        ("email", "password"),
+    ),
+    "/account/delete": (("json",), {"password": "p" * 20}, ("password",)),
+    "/admin/users/{user_id}/roles": (("json",), {"add": []}, ("client_id",)),
+    "/admin/users/{user_id}/password": (("json",), {"password": "p" * 20}, ("password",)),
     # OpenID Connect (issue 15): userinfo (RFC 6750 2.2 form) and the end-session page.
     "/oauth/userinfo": (("form",), {"access_token": "x"}, ("access_token",)),
     "/oauth/logout": (
@@ -133,7 +155,8 @@ PAGE_PATHS = {
     "/signin",
     "/signout",
     "/account",
-    *(path for path in ROUTE_FIELDS if path.startswith("/account/")),
+    "/account/sign-out-everywhere",
+    "/account/password",
 }
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
 # The query parameters each route reads; any other is ignored.
