@@ -14,11 +14,15 @@ import difflib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+if TYPE_CHECKING:
+    # Imported where used: rich before 15 loads rich.table (and more) with rich.console, which
+    # ``jwtwarden verify -`` must not pay for (tests/cli/test_cli_registration.py).
+    from rich.console import Console
 
 __all__ = [
     "announce",
@@ -89,7 +93,10 @@ def apply_conventions(command: Any) -> None:
 def slow_step(label: str, *, enabled: bool, console: Console | None = None) -> Iterator[None]:
     """A spinner with ``label`` on stderr while a slow step runs, on a terminal only (a script
     or a pipe gets no animation); ``enabled`` says whether the step is slow at all."""
-    console = console or Console(stderr=True)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
     if not enabled or not console.is_terminal:
         yield
         return
