@@ -14,7 +14,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from jwtwarden.oauth.id_tokens import IDTokenRequest
-from jwtwarden.server.app import PUBLIC_PATHS
+from jwtwarden.server.app import PUBLIC_PATHS, create_app
 
 from .conftest import ADMIN, INTROSPECTION, PASSWORD, USER, App, AppFactory
 
@@ -192,6 +192,77 @@ def _authorize(method: str) -> Call:
     return call
 
 
+# --- the account lifecycle's hosted pages (issue 15; routes/account_pages.py, account_manage.py)
+
+
+def _with_signup(call: Call) -> Call:
+    """``call`` against a second app like ``app`` but with sign-up open (off by default)."""
+
+    async def wrapped(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        settings = app.runtime.settings.model_copy(update={"signup": True})
+        other = create_app(settings)
+        async with other.router.lifespan_context(other):
+            opened = App(other)
+            async with opened.client() as oc:
+                return await call(opened, oc)
+
+    return wrapped
+
+
+def _signed_out_post(page: str, **fields: str) -> Call:
+    """GET the signed-out form ``page``, post it (its pre-session cookie, CSRF and Origin)."""
+
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        form = await c.get(page)
+        presignin = _cookie(form, "__Host-jwtwarden-presignin")
+        action = form.text.split('<form method="post" action="', 1)[1].split('"', 1)[0]
+        headers = {"cookie": f"__Host-jwtwarden-presignin={presignin}", "origin": _ISSUER}
+        data = {"csrf_token": _hidden(form.text, "csrf_token"), **fields}
+        return await c.post(action, data=data, headers=headers)
+
+    return call
+
+
+def _signed_in_get(path: str) -> Call:
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        headers, _ = await _signed_in(app, c)
+        return await c.get(path, headers={"cookie": headers["cookie"]})
+
+    return call
+
+
+async def _delete_account(app: App, c: httpx.AsyncClient) -> httpx.Response:
+    # Its own new user: the deleted one must not be USER, whom the other cases sign in as.
+    user = await app.runtime.service.create_user(f"d{secrets.token_hex(4)}@example.test", PASSWORD)
+    form = await c.get("/signin")
+    presignin = _cookie(form, "__Host-jwtwarden-presignin")
+    data = {"csrf_token": _hidden(form.text, "csrf_token"), "email": user.email}
+    headers = {"cookie": f"__Host-jwtwarden-presignin={presignin}", "origin": _ISSUER}
+    signed = await c.post("/signin", data={**data, "password": PASSWORD}, headers=headers)
+    cookie = "__Host-jwtwarden-signin=" + _cookie(signed, "__Host-jwtwarden-signin")
+    page = await c.get("/account/delete-account", headers={"cookie": cookie})
+    return await c.post(
+        "/account/delete-account",
+        data={"csrf_token": _hidden(page.text, "csrf_token"), "password": PASSWORD},
+        headers={"cookie": cookie, "origin": _ISSUER},
+    )
+
+
+def _link_post(purpose: str, **fields: str) -> Call:
+    """Post a live link token (minted for a new user, as the mail would carry it)."""
+
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        user = await app.runtime.users.user_by_id(await _new_user(app))
+        assert user is not None
+        token = app.runtime.lifecycle.links.mint(
+            purpose, user, email=user.email if purpose == "verify" else None
+        )
+        landing = "/account/verify" if purpose == "verify" else "/account/reset"
+        return await _signed_out_post(landing, token=token, **fields)(app, c)
+
+    return call
+
+
 # Routes with no error of their own: health, and pages whose GET always shows something (the
 # sign-in form, the signed-out page, a redirect to the sign-in).
 NO_ERROR_OF_THEIR_OWN = {
@@ -203,6 +274,15 @@ NO_ERROR_OF_THEIR_OWN = {
     ("GET", "/signin"),
     ("GET", "/signout"),
     ("GET", "/account"),
+}
+# The account lifecycle's pages (issue 15): their GETs always show a form (or the sign-in).
+NO_ERROR_OF_THEIR_OWN |= {
+    ("GET", "/forgot-password"),
+    ("GET", "/account/verify"),
+    ("GET", "/account/email"),
+    ("GET", "/account/reset"),
+    ("GET", "/account/change-email"),
+    ("GET", "/account/delete-account"),
 }
 
 # Routes whose success is a redirect (RFC 9110 15.4.4: 303 after a form).
@@ -261,6 +341,26 @@ SUCCESS: dict[tuple[str, str], Call] = {
     ("POST", "/account/password"): _page_post(
         "/account/password", current_password=PASSWORD, new_password=PASSWORD + " and more"
     ),
+}
+# The account lifecycle's hosted pages (issue 15).
+SUCCESS |= {
+    ("GET", "/signup"): _with_signup(lambda app, c: _get(app, c, "/signup")),
+    ("POST", "/signup"): _with_signup(
+        _signed_out_post("/signup", email="new@example.test", password=PASSWORD)
+    ),
+    ("GET", "/forgot-password"): lambda app, c: _get(app, c, "/forgot-password"),
+    ("POST", "/forgot-password"): _signed_out_post("/forgot-password", email=USER),
+    ("GET", "/account/verify"): lambda app, c: _get(app, c, "/account/verify"),
+    ("GET", "/account/email"): lambda app, c: _get(app, c, "/account/email"),
+    ("GET", "/account/reset"): lambda app, c: _get(app, c, "/account/reset"),
+    ("POST", "/account/verify-email"): _link_post("verify"),
+    ("POST", "/account/reset-password"): _link_post("reset", password=PASSWORD + " reset"),
+    ("GET", "/account/change-email"): _signed_in_get("/account/change-email"),
+    ("POST", "/account/change-email"): _page_post(
+        "/account/change-email", email="moved@example.test", password=PASSWORD
+    ),
+    ("GET", "/account/delete-account"): _signed_in_get("/account/delete-account"),
+    ("POST", "/account/delete-account"): _delete_account,
 }
 
 

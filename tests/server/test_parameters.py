@@ -148,6 +148,39 @@ ROUTE_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]]
         ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "csrf_token"),
     ),
 }
+# The account lifecycle's hosted pages (issue 15): forms, refused with an HTML page.
+ROUTE_FIELDS |= {
+    "/signup": (
+        ("form",),
+        {"csrf_token": "x", "email": "nobody@example.test", "password": "p" * 20},
+        ("csrf_token", "email", "password"),
+    ),
+    "/forgot-password": (
+        ("form",),
+        {"csrf_token": "x", "email": "nobody@example.test"},
+        ("csrf_token", "email"),
+    ),
+    "/account/verify-email": (
+        ("form",),
+        {"csrf_token": "x", "token": "x"},
+        ("csrf_token", "token"),
+    ),
+    "/account/reset-password": (
+        ("form",),
+        {"csrf_token": "x", "token": "x", "password": "p" * 20},
+        ("csrf_token", "token", "password"),
+    ),
+    "/account/change-email": (
+        ("form",),
+        {"csrf_token": "x", "email": "nobody@example.test", "password": "p" * 20},
+        ("csrf_token", "email", "password"),
+    ),
+    "/account/delete-account": (
+        ("form",),
+        {"csrf_token": "x", "password": "p" * 20},
+        ("csrf_token", "password"),
+    ),
+}
 # Routes of the hosted pages: a refusal may be the page itself (HTML), not an RFC 6749 body.
 PAGE_PATHS = {
     "/oauth/authorize",
@@ -158,6 +191,7 @@ PAGE_PATHS = {
     "/account/sign-out-everywhere",
     "/account/password",
 }
+PAGE_PATHS |= {"/signup", "/forgot-password"}  # the account lifecycle's pages (issue 15)
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
 # The query parameters each route reads; any other is ignored.
 ROUTE_QUERY = {

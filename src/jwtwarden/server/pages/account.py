@@ -34,6 +34,9 @@ $notice
 $error
 <button type="submit">Change password</button>
 </form>
+<h2>Your address and your account</h2>
+<p class="notice"><a href="/account/change-email">Change your e-mail address</a></p>
+<p class="notice"><a href="/account/delete-account">Delete your account</a></p>
 <p class="notice"><a href="/signout">Sign out</a></p>"""
 )
 

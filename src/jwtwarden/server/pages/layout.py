@@ -4,9 +4,10 @@ Every page is a ``string.Template`` (``$name`` placeholders; every value is HTML
 ``render`` unless it is markup this package built) inside one layout with ``lang``, a
 ``<main>`` landmark and a skip-free single column. The style is inline, allowed by a nonce in a
 strict Content-Security-Policy: ``default-src 'none'`` (no script, image, font or connection at
-all), ``style-src 'nonce-…'``, ``form-action`` limited to this server (and, on the sign-in
-page, the origin of the one redirect URI the flow goes back to: Chromium applies
-``form-action`` to the redirect that follows a form's submission), ``frame-ancestors 'none'``
+all; the e-mail link landings alone run one constant script under the nonce),
+``style-src 'nonce-…'``, ``form-action`` limited to this server (and, on the sign-in page,
+the origin of the one redirect URI the flow goes back to: Chromium applies ``form-action``
+to the redirect that follows a form's submission), ``frame-ancestors 'none'``
 and ``X-Frame-Options: DENY`` against clickjacking, ``base-uri 'none'``. Pages are never cached
 (``Cache-Control: no-store`` from the edge) and never leak their URL to another site
 (``Referrer-Policy: same-origin``: a page's query may hold an authorization request's
@@ -68,7 +69,7 @@ _LAYOUT = Template(
 <main>
 $body
 </main>
-</body>
+$script</body>
 </html>
 """
 )
@@ -91,15 +92,20 @@ def page_response(
     status: int = 200,
     form_targets: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    script: str | None = None,
 ) -> HTMLResponse:
     """The page ``body`` (markup built by a page module, its values escaped) in the layout,
     with the security headers. ``form_targets``: origins a form may end at besides this server
-    (the redirect URI's origin on the sign-in page)."""
+    (the redirect URI's origin on the sign-in page). ``script``: a constant inline script of
+    this package (never built from request data), allowed by the page's nonce alone
+    (CSP 3 ``script-src 'nonce-…'``); only the e-mail link landings have one."""
     nonce = secrets.token_urlsafe(16)
-    document = _LAYOUT.substitute(title=escape(title), nonce=nonce, css=_CSS, body=body)
+    tag = f'<script nonce="{nonce}">{script}</script>\n' if script else ""
+    document = _LAYOUT.substitute(title=escape(title), nonce=nonce, css=_CSS, body=body, script=tag)
     form_action = " ".join(("'self'", *form_targets))
+    scripts = f" script-src 'nonce-{nonce}';" if script else ""
     policy = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; form-action {form_action}; "
+        f"default-src 'none'; style-src 'nonce-{nonce}';{scripts} form-action {form_action}; "
         "frame-ancestors 'none'; base-uri 'none'"
     )
     return HTMLResponse(

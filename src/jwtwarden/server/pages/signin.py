@@ -26,7 +26,9 @@ $pending
   $invalid$autofocus_password>
 $error
 <button type="submit">Sign in</button>
-</form>"""
+</form>
+<p class="notice"><a href="/forgot-password">Forgot your password?</a></p>
+$signup"""
 )
 
 
@@ -40,9 +42,11 @@ def signin_page(
     status: int = 200,
     form_targets: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    signup: bool = False,
 ) -> HTMLResponse:
-    """The form; ``pending`` is the sealed authorization request (``None``: a plain sign-in
-    that ends on the account page); ``error`` the message shown above the button."""
+    """The form (linking the forgot-password page, and the sign-up page if ``signup``);
+    ``pending`` is the sealed authorization request (``None``: a plain sign-in that ends on the
+    account page); ``error`` the message shown above the button."""
     lead = f"to continue to {escape(client_name)}" if client_name else "to manage your account"
     described = ' aria-invalid="true" aria-describedby="signin-error"' if error else ""
     body = _FORM.substitute(
@@ -55,6 +59,7 @@ def signin_page(
         invalid=described,
         autofocus_email="" if email else " autofocus",
         autofocus_password=" autofocus" if email else "",
+        signup='<p class="notice"><a href="/signup">Create an account</a></p>' if signup else "",
         error=(
             f'<p id="signin-error" class="error" role="alert">{escape(error)}</p>' if error else ""
         ),

@@ -189,6 +189,7 @@ def _form(
         status=status,
         form_targets=(origin_of(auth.redirect_uri),) if auth is not None else (),
         headers=headers,
+        signup=runtime.settings.signup,
     )
     state.set_cookie(response, PRESIGNIN_COOKIE, presignin, max_age=int(PENDING_TTL))
     return response

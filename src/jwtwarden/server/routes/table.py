@@ -9,6 +9,8 @@ from typing import Any
 
 from .account import router as account_routes
 from .account_api import router as account_api_routes
+from .account_manage import router as account_manage_routes
+from .account_pages import router as account_page_routes
 from .admin import router as admin_routes
 from .admin_clients import router as admin_client_routes
 from .admin_users import router as admin_user_routes
@@ -35,6 +37,8 @@ _ROUTERS = (
     admin_client_routes,
     admin_user_routes,
     account_api_routes,
+    account_page_routes,
+    account_manage_routes,
 )
 
 
