@@ -1,11 +1,12 @@
 """Example: a FastAPI resource server trusting one issuer, keys fetched by discovery.
 
 Run it next to the development server, which then issues tokens for this API's audience
-and offers its scopes (the ``API_*`` variables are this app's own, apart from the server's
-``JWTWARDEN_*``)::
+and offers its scopes, which every account holds through the default role ``editor``
+(the ``API_*`` variables are this app's own, apart from the server's ``JWTWARDEN_*``)::
 
     JWTWARDEN_AUDIENCE=https://api.example.com JWTWARDEN_SCOPES=items:read,items:write \
-        .venv/bin/jwtwarden serve
+        JWTWARDEN_ROLES='{"editor": ["items:read", "items:write"]}' \
+        JWTWARDEN_DEFAULT_ROLES=editor .venv/bin/jwtwarden serve
     API_ISSUER=http://127.0.0.1:8000 API_AUDIENCE=https://api.example.com \
         API_ALLOW_LOOPBACK_HTTP=1 uvicorn --factory examples.fastapi_app:app_from_env --port 5001
 

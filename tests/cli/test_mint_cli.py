@@ -95,7 +95,10 @@ def test_should_exit_1_naming_a_claim_that_looks_like_a_secret(kdir: Path) -> No
     [
         (["--ttl", "5000"], "at most 900"),
         (["--ttl", "60"], "at least 300"),
-        (["--type", "id"], "nonce"),
+        # OpenID Connect Core 3.1.2.1: the nonce is optional, but never empty when given;
+        # and only ID tokens carry one.
+        (["--type", "id", "--nonce", ""], "non-empty"),
+        (["--nonce", "n-1"], "carry no nonce"),
         (["--type", "reset"], "no active signing key"),
         (["--type", "refresh"], "unknown token profile"),
         (["--claim", "novalue"], "NAME=VALUE"),

@@ -364,6 +364,66 @@ SUCCESS |= {
 }
 
 
+# The account lifecycle's JSON endpoints and the admin API's account routes (issue 15).
+
+
+def _new_user_bearer(method: str, path: str, **body: str) -> Call:
+    """``method path`` with a new account's own access token and ``body`` as JSON."""
+
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        user = await app.runtime.users.user_by_id(await _new_user(app))
+        assert user is not None
+        token = (await app.login(user.email))["access_token"]
+        headers = {"authorization": "Bearer " + token}
+        return await c.request(method, path, json=body, headers=headers)
+
+    return call
+
+
+def _link_json(purpose: str, path: str, **fields: str) -> Call:
+    """POST a live link token (minted for a new user, as the mail would carry it) as JSON."""
+
+    async def call(app: App, c: httpx.AsyncClient) -> httpx.Response:
+        user = await app.runtime.users.user_by_id(await _new_user(app))
+        assert user is not None
+        token = app.runtime.lifecycle.links.mint(
+            purpose, user, email=user.email if purpose == "verify" else None
+        )
+        return await c.post(path, json={"token": token, **fields})
+
+    return call
+
+
+SUCCESS |= {
+    ("POST", "/account/signup"): _with_signup(
+        lambda app, c: c.post(
+            "/account/signup", json={"email": "new@example.test", "password": PASSWORD}
+        )
+    ),
+    ("POST", "/account/verify"): _link_json("verify", "/account/verify"),
+    ("POST", "/account/verify/resend"): _new_user_bearer("POST", "/account/verify/resend"),
+    ("POST", "/account/password/forgot"): lambda app, c: c.post(
+        "/account/password/forgot", json={"email": USER}
+    ),
+    ("POST", "/account/password/reset"): _link_json(
+        "reset", "/account/password/reset", password=PASSWORD + " reset"
+    ),
+    ("POST", "/account/email"): _new_user_bearer(
+        "POST", "/account/email", email="moved-json@example.test", password=PASSWORD
+    ),
+    ("POST", "/account/delete"): _new_user_bearer("POST", "/account/delete", password=PASSWORD),
+    ("GET", "/admin/users/{user_id}/roles"): _admin("GET", "/admin/users/{user_id}/roles"),
+    # This app configures no roles: an empty change is the success answer it can give.
+    ("POST", "/admin/users/{user_id}/roles"): _admin(
+        "POST", "/admin/users/{user_id}/roles", {"add": [], "remove": []}
+    ),
+    ("POST", "/admin/users/{user_id}/password"): _admin(
+        "POST", "/admin/users/{user_id}/password", {"password": PASSWORD + " admin set"}
+    ),
+    ("DELETE", "/admin/users/{user_id}"): _admin("DELETE", "/admin/users/{user_id}"),
+}
+
+
 async def test_should_have_a_case_for_every_route_that_is_not_a_public_document(
     server: App,
 ) -> None:

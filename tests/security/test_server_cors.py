@@ -14,6 +14,10 @@ PREFLIGHT = {
 }
 
 
+def _allow_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
+
+
 async def test_should_answer_the_preflight_of_an_allowed_origin_with_credentials(
     server: App,
 ) -> None:
@@ -29,26 +33,30 @@ async def test_should_give_no_cors_headers_to_another_origin(server: App) -> Non
     evil = "https://evil.example.test"
     async with server.client() as c:
         pre = await c.options("/oauth/token", headers={"origin": evil, **PREFLIGHT})
+        health = await c.get("/healthz", headers={"origin": evil})
         jwks = await c.get("/.well-known/jwks.json", headers={"origin": evil})
     assert pre.status_code == 400
-    assert jwks.status_code == 200 and jwks.json()["keys"]  # the resource was served...
+    assert health.status_code == 200  # the resource was served...
     assert "access-control-allow-origin" not in pre.headers
-    assert "access-control-allow-origin" not in jwks.headers  # ...without a CORS grant
+    assert "access-control-allow-origin" not in health.headers  # ...without a CORS grant
+    # The public documents are readable from any origin, never with credentials (_http.py).
+    assert jwks.status_code == 200 and jwks.json()["keys"]
+    assert _allow_headers(jwks) == {"access-control-allow-origin": "*"}
 
 
 async def test_should_send_no_cors_headers_when_no_origin_is_allowed(make_app: AppFactory) -> None:
     async with make_app(allowed_origins=()) as app, app.client() as c:
         r = await c.options("/oauth/token", headers={"origin": ORIGIN, **PREFLIGHT})
+        health = await c.get("/healthz", headers={"origin": ORIGIN})
         jwks = await c.get("/.well-known/jwks.json", headers={"origin": ORIGIN})
     # No CORS layer at all: the preflight reaches the route, which has no OPTIONS method.
     assert (r.status_code, r.json()["error"]) == (405, "invalid_request")
-    assert jwks.status_code == 200 and jwks.json()["keys"]
+    assert health.status_code == 200
     assert not any(h.startswith("access-control-") for h in r.headers)
-    assert not any(h.startswith("access-control-") for h in jwks.headers)
-
-
-def _allow_headers(response: httpx.Response) -> dict[str, str]:
-    return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
+    assert not any(h.startswith("access-control-") for h in health.headers)
+    # The public documents keep their "*" (no credentials) with no origin allowed too.
+    assert jwks.status_code == 200 and jwks.json()["keys"]
+    assert _allow_headers(jwks) == {"access-control-allow-origin": "*"}
 
 
 def _varies_on_origin(response: httpx.Response) -> bool:
@@ -70,7 +78,7 @@ def _varies_on_origin(response: httpx.Response) -> bool:
 )
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/.well-known/jwks.json"), ("POST", "/oauth/token"), ("GET", "/admin/users")],
+    [("GET", "/healthz"), ("POST", "/oauth/token"), ("GET", "/admin/users")],
 )
 async def test_should_send_no_allow_credentials_to_a_missing_or_disallowed_origin(
     server: App, origin: str | None, method: str, path: str
@@ -85,7 +93,7 @@ async def test_should_send_no_allow_credentials_to_a_missing_or_disallowed_origi
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/.well-known/jwks.json"), ("POST", "/oauth/token"), ("GET", "/healthz")],
+    [("GET", "/admin/users"), ("POST", "/oauth/token"), ("GET", "/healthz")],
 )
 async def test_should_echo_exactly_an_allowed_origin_with_credentials_and_vary_on_it(
     server: App, method: str, path: str

@@ -142,7 +142,10 @@ async def test_should_delete_an_account_and_stop_its_tokens(server: App) -> None
         assert gone.status_code == 200
         assert gone.json() == {"id": uid, "deleted": True, "sessions_ended": 1}
         bearer = {"Authorization": f"Bearer {pair['access_token']}"}
-        assert (await c.post("/auth/logout", headers=bearer)).status_code == 401
+        # /auth/logout answers 200 whatever it is sent (RFC 7009 2.2): userinfo verifies.
+        stopped = await c.get("/oauth/userinfo", headers=bearer)
+        assert stopped.status_code == 401
+        assert 'error="invalid_token"' in stopped.headers["www-authenticate"]
         form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
         refused = await c.post("/oauth/token", data=form)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"

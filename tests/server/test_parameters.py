@@ -191,7 +191,15 @@ PAGE_PATHS = {
     "/account/sign-out-everywhere",
     "/account/password",
 }
-PAGE_PATHS |= {"/signup", "/forgot-password"}  # the account lifecycle's pages (issue 15)
+# The account lifecycle's pages (issue 15).
+PAGE_PATHS |= {
+    "/signup",
+    "/forgot-password",
+    "/account/verify-email",
+    "/account/reset-password",
+    "/account/change-email",
+    "/account/delete-account",
+}
 BOOLEAN_FIELDS = {"is_admin", "immediate"}
 # The query parameters each route reads; any other is ignored.
 ROUTE_QUERY = {
