@@ -60,6 +60,7 @@ TOP_LEVEL_TESTS: dict[str, str] = {
     "public_api": "the exported names of jwtwarden and its facades",
     "services": "tests/_services.py, the PostgreSQL and Redis the tests run on",
     "ci_run": ".ci/run, the CI script: both legs (newest, lowest versions) and its exit code",
+    "collection": "every pytest-xdist worker collects the same test names (a guard over tests/)",
     "logging_state": "tests/_logging_state.py, the conftest guard over jwtwarden's loggers",
     "messages": "refusals that say what to do: the messages of the verifier's errors",
     "smoke_roundtrip": "one sign-and-verify round trip (verify.py)",

@@ -91,6 +91,18 @@ def _der(key: Any, encryption: Any = None) -> str:
         (PEM.replace("BEGIN PRIVATE KEY", "begin private key"), "private_key"),
         ("4111.1111.1111.1111", "card_number"),
     ],
+    # Fixed ids: the keys are made at collection, and every worker must collect the same names.
+    ids=[
+        "pem-base64",
+        "pem-base64url",
+        "bcrypt-base64",
+        "jwk-base64",
+        "ec-der",
+        "ed25519-der",
+        "ec-der-encrypted",
+        "pem-lower-case",
+        "card-number",
+    ],
 )
 def test_should_refuse_secrets_wrapped_in_base64_or_written_another_way(
     value: str, reason: str
@@ -112,6 +124,7 @@ def test_should_refuse_secrets_wrapped_in_base64_or_written_another_way(
             )
         ).decode(),  # a public key is no secret
     ],
+    ids=["base64-text", "opaque-id", "public-key-der"],  # the key is new at each collection
 )
 def test_should_let_ordinary_base64_values_through(value: str) -> None:
     assert _refusals({"data": value}) == []
