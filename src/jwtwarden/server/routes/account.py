@@ -24,6 +24,9 @@ from . import runtime_of
 router = APIRouter()
 _S = {"type": "string"}
 _REFUSED = error_page  # a form post failing the CSRF checks
+# The two sign-out forms (this browser, every device) post nothing but the CSRF token.
+_SIGN_OUT_POST = api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,))
+_SIGN_OUT_FORM = api.form_body({"csrf_token": _S}, ("csrf_token",))
 
 
 def _csrf_refused() -> Response:
@@ -72,8 +75,8 @@ async def signout_form(request: Request) -> Response:
 @router.post(
     "/signout",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
+    responses=_SIGN_OUT_POST,
+    openapi_extra=_SIGN_OUT_FORM,
 )
 async def signout(request: Request) -> Response:
     runtime = runtime_of(request)
@@ -124,8 +127,8 @@ async def account(request: Request) -> Response:
 @router.post(
     "/account/sign-out-everywhere",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
+    responses=_SIGN_OUT_POST,
+    openapi_extra=_SIGN_OUT_FORM,
 )
 async def sign_out_everywhere(request: Request) -> Response:
     """End every sign-in session of the user and every refresh session (apps included)."""
