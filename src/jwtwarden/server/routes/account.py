@@ -11,15 +11,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import InvalidCredentialsError, PasswordPolicyError, RateLimitedError
 from ...oauth.signin import SignInSession
-from ...sessions.service import normalize_email
 from .. import openapi as api
 from ..pages.account import account_page
 from ..pages.error import error_page
 from ..pages.signout import signed_out_page, signout_page
-from ..parsing import client_address, form_body
+from ..parsing import form_body
 from ..runtime import Runtime
 from ..signin_sessions import current_signin, end_signin
-from . import runtime_of
+from . import check_password_guess, runtime_of
 
 router = APIRouter()
 _S = {"type": "string"}
@@ -167,9 +166,7 @@ async def change_password(request: Request) -> Response:
         return RedirectResponse("/signin", status_code=303)
     current, new = form.get("current_password", ""), form.get("new_password", "")
     try:
-        await runtime.limiter.check(
-            account=normalize_email(user.email) or user.email, address=client_address(request)
-        )
+        await check_password_guess(request, runtime, user.id, metric="password", email=user.email)
     except RateLimitedError as exc:
         response = await _account(
             runtime, session, error="Too many attempts. Try again later.", status=429
