@@ -115,8 +115,14 @@ async def set_disabled(request: Request, user_id: str) -> Response:
 async def end_sessions(request: Request, user_id: str) -> Response:
     runtime = await _admin(request)
     user_id = path_id(user_id)
+    # The hosted sign-in sessions too, as the account page's "sign out everywhere": a browser
+    # still signed in at jwtwarden would otherwise get new codes from /oauth/authorize
+    # without a password, and the apps' sessions would come back at the next sign-in.
+    signins = await runtime.authorization_store.revoke_user_signins(
+        user_id, now=runtime.clock.now()
+    )
     count = await runtime.service.end_all_sessions(user_id, reason="admin")
-    return private_response({"id": user_id, "sessions_ended": count})
+    return private_response({"id": user_id, "sessions_ended": count, "signins_ended": signins})
 
 
 @router.get("/keys", responses=api.responses(200, _OBJECT, *api.BEARER, *api.STORE))
