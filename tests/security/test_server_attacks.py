@@ -365,3 +365,46 @@ async def test_should_refuse_a_password_change_once_failed_logins_used_the_budge
         status = await _change_password(app, token, PASSWORD)
     assert failed == [400, 400]
     assert status == 429
+
+
+# The other routes that take the account's password (issue 15): each guess there spends the
+# login's budget too, or a stolen token would add its own guesses to the attacker's logins.
+_PASSWORD_ROUTES = {
+    "/account/email": {"email": "moved@example.test"},
+    "/account/delete": {},
+}
+
+
+async def _password_route(app: App, path: str, token: str, password: str) -> int:
+    async with app.client() as c:
+        r = await c.post(
+            path,
+            json={**_PASSWORD_ROUTES[path], "password": password},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    return r.status_code
+
+
+@pytest.mark.parametrize("path", sorted(_PASSWORD_ROUTES))
+async def test_should_count_the_password_guesses_of_an_account_route_against_the_login_budget(
+    make_app: AppFactory, path: str
+) -> None:
+    async with make_app(rate_limit_login_account=3) as app:
+        token = (await app.login())["access_token"]  # attempt 1
+        guesses = [await _password_route(app, path, token, "wrong password!!") for _ in range(2)]
+        async with app.client() as c:
+            login = await c.post("/auth/login", json={"email": USER, "password": PASSWORD})
+    assert guesses == [400, 400]
+    assert login.status_code == 429
+
+
+@pytest.mark.parametrize("path", sorted(_PASSWORD_ROUTES))
+async def test_should_refuse_an_account_route_once_failed_logins_used_the_budget(
+    make_app: AppFactory, path: str
+) -> None:
+    async with make_app(rate_limit_login_account=3) as app:
+        token = (await app.login())["access_token"]
+        failed = [(await _answer(app, USER.upper()))[0] for _ in range(2)]
+        status = await _password_route(app, path, token, PASSWORD)
+    assert failed == [400, 400]
+    assert status == 429

@@ -255,6 +255,27 @@ async def test_should_link_the_lifecycle_pages_from_the_account_page(browser: Br
     assert 'href="/account/delete-account"' in page.text
 
 
+async def test_should_end_the_hosted_sign_in_when_an_admin_ends_the_sessions(
+    server: Server, browser: Browser
+) -> None:
+    # An admin ending an account's sessions ends its sign-in at jwtwarden too: a browser still
+    # signed in would otherwise get new codes from /oauth/authorize without a password.
+    await server.runtime.service.create_user("root@example.test", PASSWORD, is_admin=True)
+    async with server.client() as c:
+        login = await c.post(
+            "/auth/login", json={"email": "root@example.test", "password": PASSWORD}
+        )
+        admin = {"authorization": "Bearer " + login.json()["access_token"]}
+        await browser.sign_in("ada@example.test")
+        assert (await browser.get("/account")).status_code == 200
+        ada = await server.runtime.users.user_by_email("ada@example.test")
+        ended = await c.post(f"/admin/users/{ada.id}/sessions/revoke", headers=admin)
+    assert ended.status_code == 200
+    assert ended.json() == {"id": ada.id, "sessions_ended": 0, "signins_ended": 1}
+    after = await browser.get("/account")
+    assert (after.status_code, after.headers["location"]) == (303, "/signin")
+
+
 async def test_should_send_the_signed_out_browser_to_the_sign_in(browser: Browser) -> None:
     for path in ("/account/change-email", "/account/delete-account"):
         r = await browser.get(path)

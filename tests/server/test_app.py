@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pydantic
 import pytest
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from jwtwarden.cli import app as cli
@@ -209,6 +211,32 @@ async def test_should_refuse_body_tokens_when_the_server_is_in_cookie_mode(tmp_p
             data={"grant_type": "refresh_token", "refresh_token": "jwtw_rt_" + "a" * 43},
         )
         assert r.status_code == 400
+
+
+async def test_should_read_the_session_of_a_cookie_refresh_once(tmp_path: Path) -> None:
+    # The CSRF check reads the cookie's session before the spend; the refresh reuses it.
+    async with _app(tmp_path, cookie_mode=True, cookie_host_prefix=False) as app:
+        transport = httpx.ASGITransport(app=app.app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as c:
+            creds = {"email": "ada@example.test", "password": PASSWORD}
+            login = await c.post("/auth/login", json=creds, headers={"Origin": ORIGIN})
+            statements: list[str] = []
+
+            def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                statements.append(" ".join(statement.split()))
+
+            event.listen(app.runtime.engine.sync_engine, "before_cursor_execute", record)
+            try:
+                refreshed = await c.post(
+                    "/oauth/token",
+                    data={"grant_type": "refresh_token"},
+                    headers={"Origin": ORIGIN, "X-CSRF-Token": login.json()["csrf_token"]},
+                )
+            finally:
+                event.remove(app.runtime.engine.sync_engine, "before_cursor_execute", record)
+    assert refreshed.status_code == 200, refreshed.text
+    by_token = [s for s in statements if "FROM jw_refresh_tokens JOIN jw_sessions" in s]
+    assert len(by_token) == 1, statements
 
 
 async def test_should_fail_closed_with_503_when_redis_is_unreachable(tmp_path: Path) -> None:

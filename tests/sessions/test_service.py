@@ -245,6 +245,41 @@ async def test_should_leave_the_refresh_token_live_when_minting_fails(
     assert (await service.refresh(pair.refresh_token)).session_id == pair.session_id
 
 
+async def test_should_not_read_the_session_again_when_the_caller_has_read_it(
+    service: SessionService,
+) -> None:
+    await service.create_user("ada@example.com", PASSWORD)
+    pair = await service.login("ada@example.com", PASSWORD, scope="read")
+    session = await service.session_for(pair.refresh_token)
+    assert session is not None and session.id == pair.session_id
+    reads: list[bytes] = []
+    real = service.sessions.session_by_token
+
+    async def counted(token_hash: bytes) -> Any:
+        reads.append(token_hash)
+        return await real(token_hash)
+
+    service.sessions.session_by_token = counted  # type: ignore[method-assign]
+    given = await service.refresh(pair.refresh_token, session=session)
+    assert reads == [] and given.session_id == pair.session_id and given.scope == "read"
+    await service.refresh(given.refresh_token)
+    assert len(reads) == 1  # without it, the refresh reads the session itself
+
+
+async def test_should_refuse_a_refresh_given_another_token_s_session_and_leave_it_live(
+    service: SessionService,
+) -> None:
+    await service.create_user("ada@example.com", PASSWORD)
+    await service.create_user("bob@example.com", PASSWORD)
+    ada = await service.login("ada@example.com", PASSWORD)
+    bob = await service.login("bob@example.com", PASSWORD)
+    bobs = await service.session_for(bob.refresh_token)
+    with pytest.raises(InvalidRefreshTokenError):
+        # The scopes and claims read for Bob's session are never minted into Ada's token.
+        await service.refresh(ada.refresh_token, session=bobs)
+    assert (await service.refresh(ada.refresh_token)).session_id == ada.session_id
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

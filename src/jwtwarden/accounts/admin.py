@@ -12,6 +12,7 @@ sessions, refresh tokens and role assignments are deleted with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import UserNotFoundError
@@ -19,7 +20,21 @@ from ..sessions.ports import UserRecord
 from ..sessions.service import SessionService
 from .roles import RoleAssignment, RoleStore, RoleTable
 
-__all__ = ["AccountAdmin"]
+__all__ = ["AccountAdmin", "account_fields"]
+
+
+def account_fields(user: UserRecord) -> dict[str, Any]:
+    """An account as the admin API (``GET /admin/users/{id}``) and the CLI (``jwtwarden users
+    show --json``) show it: never its password hash or a pending e-mail change."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "is_admin": user.is_admin,
+        "disabled": user.disabled,
+        "email_verified": user.email_verified,
+        "auth_version": user.auth_version,
+        "created_at": user.created_at,
+    }
 
 
 class AccountAdmin:

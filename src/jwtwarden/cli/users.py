@@ -87,18 +87,6 @@ async def _find(runtime: Any, user: str) -> Any:
     return found
 
 
-def _body(user: Any) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "is_admin": user.is_admin,
-        "disabled": user.disabled,
-        "email_verified": user.email_verified,
-        "auth_version": user.auth_version,
-        "created_at": user.created_at,
-    }
-
-
 def _roles(assignments: Any) -> list[dict[str, Any]]:
     return [{"role": a.role, "client_id": a.client_id} for a in assignments]
 
@@ -130,6 +118,8 @@ def list_users(
     config: ConfigFile = None,
 ) -> None:
     """List accounts, oldest first."""
+    from ..accounts.admin import account_fields
+
     settings = _settings(config, data_dir=data_dir)
 
     async def operation(runtime: Any) -> list[Any]:
@@ -137,7 +127,7 @@ def list_users(
 
     users = _run(settings, operation)
     if as_json:
-        typer.echo(json.dumps([_body(u) for u in users], sort_keys=True))
+        typer.echo(json.dumps([account_fields(u) for u in users], sort_keys=True))
         return
     for u in users:
         flags = [f for f, on in (("admin", u.is_admin), ("disabled", u.disabled)) if on]
@@ -148,11 +138,13 @@ def show(
     user: User, as_json: Json = False, data_dir: DataDir = None, config: ConfigFile = None
 ) -> None:
     """Show one account and its roles (never its password hash)."""
+    from ..accounts.admin import account_fields
+
     settings = _settings(config, data_dir=data_dir)
 
     async def operation(runtime: Any) -> dict[str, Any]:
         found = await _find(runtime, user)
-        body = _body(found)
+        body = account_fields(found)
         body["roles"] = _roles(await runtime.accounts.roles_of(found.id))
         return body
 

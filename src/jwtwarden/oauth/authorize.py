@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from ..errors import InvalidScopeError
@@ -217,17 +217,9 @@ def _checked(
         if not _DIGITS.fullmatch(values["max_age"]):
             raise base.error("invalid_request", "max_age must be a number of seconds")
         max_age = min(int(values["max_age"]), _MAX_AGE_LIMIT)
-    return AuthorizationRequest(
-        client_id=base.client_id,
-        client_name=base.client_name,
-        redirect_uri=base.redirect_uri,
-        redirect_uri_in_request=base.redirect_uri_in_request,
-        state=base.state,
-        scope=scope,
-        code_challenge=challenge,
-        nonce=nonce,
-        prompt=prompt,
-        max_age=max_age,
+    # The client, redirect URI and state are base's, checked first (RFC 6749 4.1.2.1).
+    return replace(
+        base, scope=scope, code_challenge=challenge, nonce=nonce, prompt=prompt, max_age=max_age
     )
 
 

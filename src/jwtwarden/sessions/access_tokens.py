@@ -10,7 +10,7 @@ from typing import Any
 
 from ..accounts.claims_hook import ClaimsHookRequest, ClaimsHookRunner
 from ..accounts.roles import UserScopes
-from .ports import SessionStore, UserRecord, UserStore
+from .ports import SessionRecord, SessionStore, UserRecord, UserStore
 
 __all__ = ["hook_claims", "refresh_inputs"]
 
@@ -41,12 +41,16 @@ async def refresh_inputs(
     users: UserStore,
     user_scopes: UserScopes,
     runner: ClaimsHookRunner | None,
+    *,
+    session: SessionRecord | None = None,
 ) -> tuple[frozenset[str], dict[str, Any] | None]:
     """What a refresh reads before its transaction (both may wait on I/O; the mint inside the
     transaction cannot): the scopes the account's roles grant now, and the hook's claims. An
     unknown token, or one whose account is gone, gets nothing; the rotator refuses it anyway.
+    ``session``: the token's session when the caller has read it already (not read again).
     """
-    session = await sessions.session_by_token(digest)
+    if session is None:
+        session = await sessions.session_by_token(digest)
     if session is None:
         return frozenset(), None
     allowed = await user_scopes.allowed(session.user_id, client_id=session.client_id)

@@ -261,6 +261,7 @@ class SessionService:
         scope: str | None = None,
         client_id: str | None = None,
         limits: SessionLimits | None = None,
+        session: SessionRecord | None = None,
     ) -> TokenPair:
         """Spend ``refresh_token`` and return the next pair (RFC 6749 section 6).
 
@@ -275,6 +276,9 @@ class SessionService:
         bind a refresh token to the client it was issued to. A token of another client is
         refused (``InvalidRefreshTokenError``, ``invalid_grant``) and stays as it was.
         ``limits``: the presenting client's audiences and lifetimes (within the server's).
+        ``session``: the token's session if the caller has read it already (``session_for``;
+        cookie mode checks its CSRF binding first), so it is not read twice; the spend still
+        decides, and a session that is not the spent token's refuses the refresh.
 
         The scope is also narrowed to what the account's roles grant now: a role removed since
         the login is gone from the next access token (``scope`` in the answer says so, RFC 6749
@@ -290,13 +294,17 @@ class SessionService:
         digest = refresh_token_hash(refresh_token)
         if digest is None or not isinstance(refresh_token, str):
             raise InvalidRefreshTokenError("the refresh token is not valid")
+        read = session
         allowed, extra = await refresh_inputs(
-            digest, self.sessions, self.users, self.user_scopes, self.claims_hook
+            digest, self.sessions, self.users, self.user_scopes, self.claims_hook, session=read
         )
 
         def mint(session: SessionRecord) -> Minted:
             # Inside the store's transaction: raising here rolls the spend back. Called only
             # for a spend or a retry, so a refused scope never hides reuse detection.
+            if read is not None and read.id != session.id:
+                # The scopes and claims were read for another session: never mint with them.
+                raise InvalidRefreshTokenError("the refresh token is not valid")
             narrowed = self.user_scopes.narrow(session.scope, scope, allowed)
             token, claims = mint_access(
                 self.minter, self.config, session, session.auth_version, narrowed, limits, extra
@@ -368,11 +376,17 @@ class SessionService:
         """The id of the session a refresh token (live or spent) belongs to, or ``None`` if
         it is not one of ours; changes nothing. Cookie mode binds its CSRF token to it and
         checks the binding before the token is spent (``server.cookies``)."""
+        session = await self.session_for(refresh_token)
+        return None if session is None else session.id
+
+    async def session_for(self, refresh_token: object) -> SessionRecord | None:
+        """The session a refresh token (live or spent) belongs to, or ``None`` if it is not
+        one of ours; changes nothing. A refresh given it (``refresh(session=...)``) does not
+        read it again."""
         digest = refresh_token_hash(refresh_token)
         if digest is None:
             return None
-        session = await self.sessions.session_by_token(digest)
-        return None if session is None else session.id
+        return await self.sessions.session_by_token(digest)
 
     async def revoke_refresh_token(self, refresh_token: object) -> bool:
         """RFC 7009 for a refresh token: end its session. ``False`` if it is not ours."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ...errors import InvalidOAuthRequestError
+from ...sessions.ports import SessionRecord
 from ..clients import Client
 
 __all__ = ["Grant", "GrantRegistry", "TokenRequest", "TokenResult", "single_parameter"]
@@ -42,6 +43,8 @@ class TokenRequest:
         authentication_method: how it authenticated (``none`` for a public client).
         from_cookie: the refresh token came from the first-party session cookie (the edge
             checked Origin and CSRF); the result is then rendered into cookies.
+        session: the refresh token's session, when the edge read it for that CSRF check
+            (``SessionService.session_for``); the refresh does not read it again.
     """
 
     grant_type: str
@@ -49,6 +52,7 @@ class TokenRequest:
     client: Client
     authentication_method: str
     from_cookie: bool = False
+    session: SessionRecord | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -34,6 +34,7 @@ class RefreshTokenGrant:
             client_id=client.client_id,
             # The client's own audiences and lifetimes, as at the session's start.
             limits=client_limits(client, self.audiences),
+            session=request.session,  # read by the edge for cookie mode's CSRF check
         )
         return TokenResult(
             access_token=pair.access_token,

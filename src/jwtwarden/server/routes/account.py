@@ -11,19 +11,21 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import InvalidCredentialsError, PasswordPolicyError, RateLimitedError
 from ...oauth.signin import SignInSession
-from ...sessions.service import normalize_email
 from .. import openapi as api
 from ..pages.account import account_page
 from ..pages.error import error_page
 from ..pages.signout import signed_out_page, signout_page
-from ..parsing import client_address, form_body
+from ..parsing import form_body
 from ..runtime import Runtime
 from ..signin_sessions import current_signin, end_signin
-from . import runtime_of
+from . import check_password_guess, runtime_of
 
 router = APIRouter()
 _S = {"type": "string"}
 _REFUSED = error_page  # a form post failing the CSRF checks
+# The two sign-out forms (this browser, every device) post nothing but the CSRF token.
+_SIGN_OUT_POST = api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,))
+_SIGN_OUT_FORM = api.form_body({"csrf_token": _S}, ("csrf_token",))
 
 
 def _csrf_refused() -> Response:
@@ -72,8 +74,8 @@ async def signout_form(request: Request) -> Response:
 @router.post(
     "/signout",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
+    responses=_SIGN_OUT_POST,
+    openapi_extra=_SIGN_OUT_FORM,
 )
 async def signout(request: Request) -> Response:
     runtime = runtime_of(request)
@@ -124,8 +126,8 @@ async def account(request: Request) -> Response:
 @router.post(
     "/account/sign-out-everywhere",
     response_class=HTMLResponse,
-    responses=api.page_responses(200, 400, 403, *api.EDGE, 415, *api.STORE, redirects=(303,)),
-    openapi_extra=api.form_body({"csrf_token": _S}, ("csrf_token",)),
+    responses=_SIGN_OUT_POST,
+    openapi_extra=_SIGN_OUT_FORM,
 )
 async def sign_out_everywhere(request: Request) -> Response:
     """End every sign-in session of the user and every refresh session (apps included)."""
@@ -164,9 +166,7 @@ async def change_password(request: Request) -> Response:
         return RedirectResponse("/signin", status_code=303)
     current, new = form.get("current_password", ""), form.get("new_password", "")
     try:
-        await runtime.limiter.check(
-            account=normalize_email(user.email) or user.email, address=client_address(request)
-        )
+        await check_password_guess(request, runtime, user.id, metric="password", email=user.email)
     except RateLimitedError as exc:
         response = await _account(
             runtime, session, error="Too many attempts. Try again later.", status=429

@@ -3,9 +3,11 @@ verification, forgot-password and reset, e-mail change, and deletion by the owne
 
 The answers that an address could leak through (sign-up, forgot-password, e-mail change) are
 one fixed ``202 {"status": "check_your_email"}`` whatever the address; each is rate limited per
-address and per account (the login limiter, buckets of their own). The link endpoints take the
-token in the JSON body (the page reads it from the link's fragment) and are limited per client
-address.
+address and per account (the login limiter, buckets of their own). The routes that take the
+account's password (e-mail change, deletion) spend the login's own budget instead
+(``check_password_guess``): a password typed there is a guess like a login's. The link
+endpoints take the token in the JSON body (the page reads it from the link's fragment) and
+are limited per client address.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..errors import NO_STORE, InvalidGrant, InvalidRequest
 from ..parsing import client_address, json_body, required_string
 from ..responses import json_response
 from ..runtime import Runtime
-from . import authenticate, runtime_of
+from . import authenticate, check_password_guess, runtime_of
 
 router = APIRouter(prefix="/account")
 _S = {"type": "string"}
@@ -131,7 +133,7 @@ async def change_email(request: Request) -> Response:
     password = required_string(data, "password", max_length=4096)
     email = required_string(data, "email", max_length=320)
     user_id = str(verified.claims["sub"])
-    await _limit(request, runtime, user_id, "email")  # a password guess: counted
+    await check_password_guess(request, runtime, user_id, metric="account")
     try:
         await runtime.lifecycle.request_email_change(user_id, password, email)
     except InvalidCredentialsError:
@@ -152,7 +154,7 @@ async def delete(request: Request) -> Response:
     verified, from_cookie = await authenticate(request, runtime)
     password = required_string(await json_body(request), "password", max_length=4096)
     user_id = str(verified.claims["sub"])
-    await _limit(request, runtime, user_id, "delete")
+    await check_password_guess(request, runtime, user_id, metric="account")
     try:
         await runtime.lifecycle.delete_account(user_id, password)
     except InvalidCredentialsError:

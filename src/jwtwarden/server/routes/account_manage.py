@@ -15,9 +15,8 @@ from .. import openapi as api
 from ..pages.lifecycle import Field, form_page, message_page
 from ..runtime import Runtime
 from ..signin_sessions import current_signin, end_signin
-from . import runtime_of
+from . import check_password_guess, runtime_of
 from .account import _posted
-from .account_api import _limit
 from .account_pages import _CHECK, _PASSWORD, _clean, _limited
 
 router = APIRouter()
@@ -98,8 +97,9 @@ async def change_email(request: Request) -> Response:
 
     if not email or not password or len(email) > 320 or len(password) > 4096:
         return again("Enter the new address and your password.", 400)
-    # A password guess: counted in the same bucket as POST /account/email.
-    refused = await _limited(_limit(request, runtime, session.user_id, "email"), again)
+    # A password guess: the login's budget, as POST /account/email.
+    guess = check_password_guess(request, runtime, session.user_id, metric="account")
+    refused = await _limited(guess, again)
     if refused is not None:
         return refused
     try:
@@ -140,7 +140,8 @@ async def delete_account(request: Request) -> Response:
 
     if not password or len(password) > 4096:
         return again("Enter your password.", 400)
-    refused = await _limited(_limit(request, runtime, session.user_id, "delete"), again)
+    guess = check_password_guess(request, runtime, session.user_id, metric="account")
+    refused = await _limited(guess, again)
     if refused is not None:
         return refused
     try:

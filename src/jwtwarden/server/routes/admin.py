@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...sessions.ports import UserRecord
+from ...accounts.admin import account_fields
 from .. import openapi as api
 from ..errors import AccessDenied, InvalidRequest, NotFound
 from ..parsing import json_body, path_id, required_string
@@ -35,18 +35,6 @@ async def _admin(request: Request) -> Runtime:
     if user is None or user.disabled or not user.is_admin:
         raise AccessDenied("administrators only")
     return runtime
-
-
-def _user(user: UserRecord) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "is_admin": user.is_admin,
-        "disabled": user.disabled,
-        "email_verified": user.email_verified,
-        "auth_version": user.auth_version,
-        "created_at": user.created_at,
-    }
 
 
 def _bounded_int(request: Request, name: str, default: int, high: int) -> int:
@@ -78,7 +66,7 @@ async def create_user(request: Request) -> Response:
         user = await runtime.service.create_user(email, password, is_admin=is_admin)
     except ValueError:
         raise InvalidRequest("email is not an email address") from None
-    return private_response(_user(user), status=201)
+    return private_response(account_fields(user), status=201)
 
 
 @router.get(
@@ -91,7 +79,7 @@ async def list_users(request: Request) -> Response:
     limit = _bounded_int(request, "limit", 100, 1000)
     offset = _bounded_int(request, "offset", 0, 10**9)
     users = await runtime.users.list_users(limit=limit, offset=offset)
-    return private_response({"users": [_user(u) for u in users]})
+    return private_response({"users": [account_fields(u) for u in users]})
 
 
 @router.get("/users/{user_id}", responses=api.responses(200, _USER, *api.BEARER, 404, *api.STORE))
@@ -100,7 +88,7 @@ async def get_user(request: Request, user_id: str) -> Response:
     user = await runtime.users.user_by_id(path_id(user_id))
     if user is None:
         raise NotFound("no such user")
-    return private_response(_user(user))
+    return private_response(account_fields(user))
 
 
 @router.post(
@@ -127,8 +115,14 @@ async def set_disabled(request: Request, user_id: str) -> Response:
 async def end_sessions(request: Request, user_id: str) -> Response:
     runtime = await _admin(request)
     user_id = path_id(user_id)
+    # The hosted sign-in sessions too, as the account page's "sign out everywhere": a browser
+    # still signed in at jwtwarden would otherwise get new codes from /oauth/authorize
+    # without a password, and the apps' sessions would come back at the next sign-in.
+    signins = await runtime.authorization_store.revoke_user_signins(
+        user_id, now=runtime.clock.now()
+    )
     count = await runtime.service.end_all_sessions(user_id, reason="admin")
-    return private_response({"id": user_id, "sessions_ended": count})
+    return private_response({"id": user_id, "sessions_ended": count, "signins_ended": signins})
 
 
 @router.get("/keys", responses=api.responses(200, _OBJECT, *api.BEARER, *api.STORE))

@@ -22,7 +22,7 @@ from ..parsing import (
 )
 from ..responses import json_response
 from ..runtime import Runtime
-from . import authenticate, runtime_of
+from . import authenticate, check_password_guess, runtime_of
 from .tokens import render_tokens
 
 router = APIRouter()
@@ -149,13 +149,7 @@ async def change_password(request: Request) -> Response:
     # A current-password check is a password guess: it spends the same per-account and
     # per-address budget as a login (the bucket of the account's email), so a stolen access
     # token cannot add its own budget of guesses to the attacker's logins.
-    user = await runtime.service.users.user_by_id(user_id)
-    account = (normalize_email(user.email) or user.email) if user is not None else user_id
-    try:
-        await runtime.limiter.check(account=account, address=client_address(request))
-    except RateLimitedError:
-        runtime.metrics.rate_limited.labels("password").inc()
-        raise
+    await check_password_guess(request, runtime, user_id, metric="password")
     try:
         await runtime.service.change_password(user_id, current, new)
     except InvalidCredentialsError:

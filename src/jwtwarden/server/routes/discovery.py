@@ -5,7 +5,8 @@ and ``/metrics``. The JWKS is served from memory (rebuilt when the key ring chan
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypedDict
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from ..errors import AccessDenied, NotFound
 from ..metrics import CONTENT_TYPE
 from ..parsing import client_address
 from ..responses import json_response
+from ..runtime import Runtime
 from ..settings import is_loopback_host
 from . import runtime_of
 
@@ -58,19 +60,36 @@ async def jwks(request: Request) -> Response:
     return jwks_response(runtime_of(request).jwks, request.headers.get("if-none-match"))
 
 
+class _ServerFacts(TypedDict):
+    issuer: str
+    grant_types: Collection[str]
+    auth_methods: Collection[str]
+    assertion_algorithms: Collection[str]
+    scopes: Collection[str]
+    access_token_algorithms: Collection[str]
+
+
+def _what_the_server_does(runtime: Runtime) -> _ServerFacts:
+    """The members both metadata documents (RFC 8414 here, Discovery 1.0 in ``routes/oidc.py``)
+    read from the running server: what is enabled, never what could be."""
+    settings = runtime.settings
+    return {
+        "issuer": settings.issuer_url,
+        "grant_types": runtime.grants.grant_types,
+        "auth_methods": runtime.client_auth.methods,
+        "assertion_algorithms": ASSERTION_ALGORITHMS,
+        "scopes": settings.scopes,
+        "access_token_algorithms": [settings.signing_algorithm],
+    }
+
+
 async def metadata(request: Request) -> Response:
     """RFC 8414 metadata (at the paths of ``oauth.metadata.metadata_paths``, mounted by the
     app). The OpenID Provider document (Discovery 1.0) is ``routes/oidc.py``'s."""
     runtime = runtime_of(request)
-    settings = runtime.settings
-    base = settings.issuer_url.rstrip("/")
+    base = runtime.settings.issuer_url.rstrip("/")
     body = authorization_server_metadata(
-        issuer=settings.issuer_url,
-        grant_types=runtime.grants.grant_types,
-        auth_methods=runtime.client_auth.methods,
-        assertion_algorithms=ASSERTION_ALGORITHMS,
-        scopes=settings.scopes,
-        access_token_algorithms=[settings.signing_algorithm],
+        **_what_the_server_does(runtime),
         authorization_endpoint=runtime.authorization_endpoint,
         extra={
             "jwtwarden_login_endpoint": f"{base}/auth/login",

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from ...errors import InvalidClientError, InvalidGrantError, InvalidTokenError
 from ...oauth.authentication import AUTHENTICATION_PARAMETERS, AuthenticatedClient
 from ...oauth.grants import TokenRequest
+from ...sessions.ports import SessionRecord
 from ...sessions.tokens import REFRESH_TOKEN_PREFIX, refresh_token_hash
 from .. import openapi as api
 from ..errors import NO_STORE, InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -60,9 +61,9 @@ async def token(request: Request) -> Response:
     grant = runtime.grants.get(grant_type)
     if grant is None:
         raise UnsupportedGrantType()
-    from_cookie = False
+    from_cookie, session = False, None
     if grant_type == "refresh_token":
-        form, from_cookie = await _refresh_token_source(request, runtime, form)
+        form, from_cookie, session = await _refresh_token_source(request, runtime, form)
     authenticated = await _client(
         request, runtime, form, anonymous_ok=grant_type == "refresh_token"
     )
@@ -81,6 +82,7 @@ async def token(request: Request) -> Response:
             client=client,
             authentication_method=authenticated.method,
             from_cookie=from_cookie,
+            session=session,
         )
     )
     return render_tokens(runtime, result, cookie_mode=from_cookie)
@@ -88,22 +90,23 @@ async def token(request: Request) -> Response:
 
 async def _refresh_token_source(
     request: Request, runtime: Runtime, form: dict[str, str]
-) -> tuple[dict[str, str], bool]:
+) -> tuple[dict[str, str], bool, SessionRecord | None]:
     """The form with the refresh token from the body, or (first-party browsers) from the
-    session cookie after the Origin and CSRF checks; and whether it came from the cookie."""
+    session cookie after the Origin and CSRF checks; whether it came from the cookie; and then
+    its session, read for the CSRF check (the refresh reuses it instead of reading it again)."""
     if "refresh_token" in form:
         if runtime.settings.cookie_mode:
             raise InvalidRequest("this server takes refresh tokens from its cookie only")
-        return form, False
+        return form, False, None
     refresh_token = runtime.cookies.refresh_cookie(request)
     if refresh_token is None:
         raise InvalidRequest("refresh_token is required")
     # The CSRF token must be the one of the cookie's session, checked before the refresh
     # token is spent: a refused request leaves the session as it was.
     runtime.cookies.check_origin(request)
-    session_id = await runtime.service.session_of(refresh_token)
-    runtime.cookies.check_csrf(request, session_id)
-    return {**form, "refresh_token": refresh_token}, True
+    session = await runtime.service.session_for(refresh_token)
+    runtime.cookies.check_csrf(request, None if session is None else session.id)
+    return {**form, "refresh_token": refresh_token}, True, session
 
 
 async def _client(

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidScopeError
-from ...oauth.client_assertions import ASSERTION_ALGORITHMS
 from ...oauth.oidc_metadata import openid_configuration, openid_configuration_paths
 from ...oauth.scopes import scope_items
 from ...oauth.userinfo import userinfo_claims
@@ -21,6 +20,7 @@ from ..parsing import bearer_token, form_body
 from ..responses import json_response
 from ..runtime import Runtime
 from . import runtime_of
+from .discovery import _what_the_server_does
 
 __all__ = ["openid_configuration_routes", "router"]
 
@@ -81,15 +81,8 @@ async def openid_configuration_document(request: Request) -> Response:
     runtime = runtime_of(request)
     if runtime.authorization_endpoint is None:
         raise NotFound()
-    settings = runtime.settings
     body = openid_configuration(
-        issuer=settings.issuer_url,
-        authorization_endpoint=runtime.authorization_endpoint,
-        grant_types=runtime.grants.grant_types,
-        auth_methods=runtime.client_auth.methods,
-        assertion_algorithms=ASSERTION_ALGORITHMS,
-        scopes=settings.scopes,
-        access_token_algorithms=[settings.signing_algorithm],
+        **_what_the_server_does(runtime), authorization_endpoint=runtime.authorization_endpoint
     )
     return json_response(body, headers={"Cache-Control": "public, max-age=3600"})
 

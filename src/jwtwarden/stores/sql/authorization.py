@@ -174,20 +174,16 @@ class SQLAuthorizationStore:
         return live[:_MAX_LISTED]
 
     async def revoke_signin(self, session_id: str, *, now: float) -> bool:
-        s = signin_sessions.c
-        stmt = (
-            update(signin_sessions)
-            .where(s.id == session_id, s.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        async with self.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return await self._revoke_signins(signin_sessions.c.id == session_id, now=now) == 1
 
     async def revoke_user_signins(self, user_id: str, *, now: float) -> int:
-        s = signin_sessions.c
+        return await self._revoke_signins(signin_sessions.c.user_id == user_id, now=now)
+
+    async def _revoke_signins(self, which: Any, *, now: float) -> int:
+        """Revoke the live sign-in sessions ``which`` selects; how many."""
         stmt = (
             update(signin_sessions)
-            .where(s.user_id == user_id, s.revoked_at.is_(None))
+            .where(which, signin_sessions.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         async with self.engine.begin() as conn:
