@@ -97,12 +97,18 @@ class SessionJar:
     def _left(self, session: WebSession) -> int:
         return max(1, int(session.created_at + self._lifetime - self.clock.now()))
 
-    # --- in a store: the pieces both drivers share --------------------------------------------
+    # --- the pieces both drivers share --------------------------------------------------------
 
-    def _sid_of(self, value: str) -> str | None:
+    def _locate(self, value: str | None) -> WebSession | tuple[str, str] | None:
+        """In cookie mode, the session itself; with a store, the session id and its store key
+        (the record is the caller's to load, sync or async); ``None``: no session."""
+        if not value:
+            return None
+        if self.store is None:
+            return self._open_cookie(value)
         payload = self.sealer.open(SESSION_COOKIE, value)
         sid = None if payload is None else payload.get("k")
-        return sid if isinstance(sid, str) and sid else None
+        return (sid, store_key(sid)) if isinstance(sid, str) and sid else None
 
     def _record_session(self, sid: str, key: str, record: str | None) -> WebSession | None:
         data = self.sealer.open(_RECORD + key, record, max_bytes=MAX_STORED_BYTES)
@@ -135,14 +141,10 @@ class SessionJar:
         Raises:
             StoreUnavailableError: the store cannot answer.
         """
-        if not value:
-            return None
-        if self.store is None:
-            return self._open_cookie(value)
-        sid = self._sid_of(value)
-        if sid is None:
-            return None
-        key = store_key(sid)
+        found = self._locate(value)
+        if not isinstance(found, tuple):
+            return found
+        sid, key = found
         return self._record_session(sid, key, self._sync_store().load(key))
 
     def save(self, session: WebSession) -> tuple[str, int]:
@@ -172,14 +174,10 @@ class SessionJar:
 
     async def aopen(self, value: str | None) -> WebSession | None:
         """The async twin of ``open``."""
-        if not value:
-            return None
-        if self.store is None:
-            return self._open_cookie(value)
-        sid = self._sid_of(value)
-        if sid is None:
-            return None
-        key = store_key(sid)
+        found = self._locate(value)
+        if not isinstance(found, tuple):
+            return found
+        sid, key = found
         return self._record_session(sid, key, await self._async_store().load(key))
 
     async def asave(self, session: WebSession) -> tuple[str, int]:
