@@ -59,6 +59,14 @@ def _keys_unavailable(exc: JWKSFetchError) -> ProviderUnavailableError:
     return ProviderUnavailableError(f"the provider's keys: {exc.detail}")
 
 
+def _failed_refresh(exc: JWTWardenError) -> Outcome:
+    """A refresh's error as the outcome its waiters share: a session error as it is, any
+    other (a fetch, a token refused) as the provider being unavailable."""
+    if isinstance(exc, WebSessionError):
+        return exc
+    return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+
+
 class RelyingParty:
     """The SDK's engine; the framework adapters (``webapp.starlette``, ``webapp.flask``) are
     thin edges over it.
@@ -257,16 +265,11 @@ class RelyingParty:
         )
 
     def _refresh_once(self, session: WebSession) -> Outcome:
-        self.refresh_count += 1
         try:
-            refreshed: WebSession = self._run(
-                refresh_session(session, self.settings, self.clock.now())
-            )
+            refreshed: WebSession = self._run(self._refresh_flow(session))
             return refreshed
-        except WebSessionError as exc:
-            return exc
         except JWTWardenError as exc:
-            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+            return _failed_refresh(exc)
 
     # --- the async driver -----------------------------------------------------------------------
 
@@ -345,18 +348,18 @@ class RelyingParty:
         )
 
     async def _arefresh_once(self, session: WebSession) -> Outcome:
-        self.refresh_count += 1
         try:
-            refreshed: WebSession = await self._arun(
-                refresh_session(session, self.settings, self.clock.now())
-            )
+            refreshed: WebSession = await self._arun(self._refresh_flow(session))
             return refreshed
-        except WebSessionError as exc:
-            return exc
         except JWTWardenError as exc:
-            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+            return _failed_refresh(exc)
 
     # --- shared pieces --------------------------------------------------------------------------
+
+    def _refresh_flow(self, session: WebSession) -> Flow:
+        """The one refresh this process runs for ``session`` now (counted)."""
+        self.refresh_count += 1
+        return refresh_session(session, self.settings, self.clock.now())
 
     def _revoke_flow(self, session: WebSession) -> Flow:
         provider: Provider = yield Discover()
