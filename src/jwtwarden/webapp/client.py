@@ -139,6 +139,21 @@ class RelyingParty:
         """The async twin of ``seal_session``."""
         return await self.jar.asave(session)
 
+    def seal_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """As ``seal_session``, for a session this process has just refreshed: with a store,
+        its record is only replaced, never created; ``None`` when the record is gone (the
+        session was signed out during the refresh: treat the request as signed out) (sync).
+
+        Raises:
+            SessionTooLargeError: the session does not fit a cookie (or the store's limit).
+            StoreUnavailableError: the server-side store cannot answer.
+        """
+        return self.jar.save_refreshed(session)
+
+    async def aseal_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """The async twin of ``seal_refreshed``."""
+        return await self.jar.asave_refreshed(session)
+
     def delete_session(self, sid: str) -> None:
         """End session ``sid`` server-side: its next request finds no session, in every
         process (a server-side store only; a cookie session lives until it expires).
