@@ -19,7 +19,9 @@ SESSION_SECRET = "s" * 32
 class Offline:
     """``rp`` and what a test needs to make sessions for it."""
 
-    def __init__(self, clock: Clock, *, store: Any = None, lifetime: float = 3600.0) -> None:
+    def __init__(
+        self, clock: Clock, *, store: Any = None, lifetime: float = 3600.0, key: Any = None
+    ) -> None:
         self.clock = clock
         settings = WebAppSettings(
             issuer=ISS,
@@ -31,7 +33,8 @@ class Offline:
             session_lifetime=lifetime,
         )
         self.rp = RelyingParty(settings, clock=clock, store=store)
-        self.key = generate_key("ES256", kid="k1")
+        # ``key``: the provider's signing key, to share with another process of the app.
+        self.key = key if key is not None else generate_key("ES256", kid="k1")
         metadata = ProviderMetadata(
             issuer=ISS,
             authorization_endpoint=f"{ISS}/auth",

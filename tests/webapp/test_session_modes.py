@@ -19,7 +19,7 @@ from jwtwarden import FixedClock
 from jwtwarden.stores.memory import MemoryWebSessionStore, SyncMemoryWebSessionStore
 from jwtwarden.stores.redis import redis_client
 from jwtwarden.stores.redis_websessions import RedisWebSessionStore
-from jwtwarden.webapp import SESSION_COOKIE, WebUser
+from jwtwarden.webapp import SESSION_COOKIE, WebSession, WebUser
 from jwtwarden.webapp._opened import OpenedCookies
 from jwtwarden.webapp.flask import FlaskWebApp
 from jwtwarden.webapp.flask import require_user as flask_require_user
@@ -169,3 +169,42 @@ def test_should_keep_at_most_max_entries_opened_cookies() -> None:
     assert len(cache) == 2
     assert cache.get(OpenedCookies.key("value-0")) is None  # the least recently used left
     assert cache.get(OpenedCookies.key("value-2")) is sessions[2]
+
+
+def test_should_never_serve_an_opened_cookie_at_or_past_its_sealed_expiry() -> None:
+    clock = FixedClock(NOW)
+    offline = Offline(clock, lifetime=3600)
+    cookie, _ = offline.rp.seal_session(offline.session())
+    assert offline.rp.open_session(cookie) is not None  # cold: opened and cached
+    clock.advance(3599)
+    assert offline.rp.open_session(cookie) is not None  # from the cache
+    assert len(offline.rp.jar._opened) == 1
+    clock.advance(1)  # the sealed expiry: the cold path refuses now, and so must the cache
+    assert offline.rp.open_session(cookie) is None
+    assert len(offline.rp.jar._opened) == 0
+
+
+async def test_should_end_a_session_at_its_access_tokens_expiry_though_its_cookie_is_cached(
+    mode: str,
+) -> None:
+    clock = FixedClock(NOW)
+    store = MemoryWebSessionStore(clock=clock) if mode == "store" else None
+    offline = Offline(clock, store=store, lifetime=7200)  # the session outlives the token
+    session = WebSession.new(
+        claims={"sub": "alice", "email": "alice@example.test"},
+        access_token=offline.access_token(lifetime=600),
+        access_expires_at=NOW + 600,
+        refresh_token=None,  # nothing to refresh with: the session ends with its token
+        id_token=None,
+        now=NOW,
+    )
+    cookie, _ = await offline.rp.aseal_session(session)
+    app = fastapi_app(offline)
+    for _ in range(2):  # cold, then from the opened-cookie cache (cookie mode)
+        assert (await get(app, "/me", cookie)).status_code == 200
+    assert len(offline.rp.jar._opened) == (1 if mode == "cookie" else 0)
+    clock.advance(600)
+    response = await get(app, "/me", cookie)
+    assert response.status_code == 401
+    assert "Your session has ended" in response.text
+    assert f"{SESSION_COOKIE}=; Max-Age=0" in response.headers["set-cookie"]

@@ -42,6 +42,9 @@ class SyncAsAsync:
     async def save(self, key: str, value: str, *, until: float) -> None:
         self.store.save(key, value, until=until)
 
+    async def replace(self, key: str, value: str, *, until: float) -> bool:
+        return self.store.replace(key, value, until=until)  # type: ignore[no-any-return]
+
     async def delete(self, key: str) -> None:
         self.store.delete(key)
 
@@ -118,6 +121,26 @@ async def test_should_give_nothing_once_the_records_time_has_passed(store: Any) 
     assert await store.load("soon") == "sealed"
     await asyncio.sleep(0.5)
     assert await store.load("soon") is None
+
+
+async def test_should_replace_only_a_live_record_and_give_it_the_new_time(store: Any) -> None:
+    await store.save("a", "first", until=time.time() + 0.3)
+    assert await store.replace("a", "refreshed", until=time.time() + 60) is True
+    await asyncio.sleep(0.5)  # past the first time: the replacement's own time counts
+    assert await store.load("a") == "refreshed"
+
+
+async def test_should_never_create_a_record_by_replacing(store: Any) -> None:
+    await store.save("deleted", "sealed", until=time.time() + 60)
+    await store.delete("deleted")  # a sign-out: the refresh after it must not undo it
+    await store.save("expired", "sealed", until=time.time() + 0.2)
+    await asyncio.sleep(0.4)
+    for key in ("never-saved", "deleted", "expired"):
+        assert await store.replace(key, "refreshed", until=time.time() + 60) is False
+        assert await store.load(key) is None
+    await store.save("ending", "sealed", until=time.time() + 60)
+    assert await store.replace("ending", "refreshed", until=time.time() - 1) is False
+    assert await store.load("ending") is None  # a time already past ends it, as save does
 
 
 def test_should_satisfy_the_port_protocols() -> None:
@@ -266,6 +289,26 @@ def test_should_serve_the_sync_calls_from_a_sync_store(sync_redis: redis.Redis, 
     assert sync_redis.pttl(prefix + "web:" + store_key(session.sid)) > 3_500_000
     offline.rp.delete_session(session.sid)
     assert offline.rp.open_session(cookie) is None
+
+
+class SaveOnlyStore:
+    """A store of the port before ``replace`` (a third party's, say)."""
+
+    async def load(self, key: str) -> str | None:
+        return None
+
+    async def save(self, key: str, value: str, *, until: float) -> None:
+        return None
+
+    async def delete(self, key: str) -> None:
+        return None
+
+
+def test_should_refuse_a_store_that_cannot_replace_without_creating() -> None:
+    # Refreshing with save would re-create a session signed out during the refresh.
+    assert not isinstance(SaveOnlyStore(), WebSessionStore)
+    with pytest.raises(TypeError, match=r"no replace\(key, value, \*, until\)"):
+        Offline(FixedClock(NOW), store=SaveOnlyStore())
 
 
 async def test_should_refuse_the_wrong_kind_of_call_for_the_store() -> None:

@@ -3,7 +3,9 @@ server-side sessions shared by every process of the application, revocable at on
 
 One key per session (``{prefix}web:{store key}``, the store key being a SHA-256 of the session
 id), its value the sealed session, expiring with the session (``SET ... PXAT``): Redis drops
-an ended session by itself. Redis errors become ``StoreUnavailableError`` (the SDK answers
+an ended session by itself. A refresh replaces a record with ``SET ... XX PXAT``, one command
+that writes only over an existing key: a session signed out meanwhile (its key deleted by
+any process) is not brought back. Redis errors become ``StoreUnavailableError`` (the SDK answers
 503 and the browser keeps its cookie), never a driver's exception.
 
     >>> from jwtwarden.stores.redis import redis_client                   # doctest: +SKIP
@@ -72,6 +74,17 @@ class RedisWebSessionStore:
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from None
 
+    async def replace(self, key: str, value: str, *, until: float) -> bool:
+        try:
+            if until <= self.clock.now():
+                await self.client.delete(self.prefix + key)
+                return False
+            # XX: only over an existing (so unexpired) key, in the same command as the write.
+            pxat = math.ceil(until * 1000)
+            return bool(await self.client.set(self.prefix + key, value, xx=True, pxat=pxat))
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from None
+
     async def delete(self, key: str) -> None:
         try:
             await self.client.delete(self.prefix + key)
@@ -103,6 +116,17 @@ class SyncRedisWebSessionStore:
                 self.client.delete(self.prefix + key)
             else:
                 self.client.set(self.prefix + key, value, pxat=math.ceil(until * 1000))
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from None
+
+    def replace(self, key: str, value: str, *, until: float) -> bool:
+        try:
+            if until <= self.clock.now():
+                self.client.delete(self.prefix + key)
+                return False
+            # XX: only over an existing (so unexpired) key, in the same command as the write.
+            pxat = math.ceil(until * 1000)
+            return bool(self.client.set(self.prefix + key, value, xx=True, pxat=pxat))
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from None
 

@@ -9,6 +9,8 @@ carries over between requests. Failures are ``ProviderUnavailableError`` (a 503)
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -58,15 +60,10 @@ class ProviderRequests:
             target = self.guard.check(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        try:
-            with httpx.Client(**self._client_options()) as client:
-                response = client.send(self._request(target, effect))
-                response.read()
-                return response
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider did not answer ({type(exc).__name__})"
-            ) from None
+        with _answer_of("the provider"), httpx.Client(**self._client_options()) as client:
+            response = client.send(self._request(target, effect))
+            response.read()
+            return response
 
     async def apost(self, effect: Post) -> httpx.Response:
         """The async twin of ``post``."""
@@ -74,15 +71,11 @@ class ProviderRequests:
             target = await self.guard.acheck(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's endpoint: {exc.detail}") from None
-        try:
+        with _answer_of("the provider"):
             async with httpx.AsyncClient(**self._client_options()) as client:
                 response = await client.send(self._request(target, effect))
                 await response.aread()
                 return response
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider did not answer ({type(exc).__name__})"
-            ) from None
 
     def userinfo(self, effect: UserInfo) -> dict[str, Any]:
         """The userinfo endpoint's JSON object for the access token (Core 5.3, sync)."""
@@ -90,21 +83,17 @@ class ProviderRequests:
             target = self.guard.check(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's userinfo: {exc.detail}") from None
-        try:
-            with (
-                httpx.Client(**self._client_options()) as client,
-                client.stream(**self._userinfo_request(target, effect)) as response,
-            ):
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_USERINFO_BYTES:
-                        break
-                return _userinfo(response.status_code, body)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider's userinfo did not answer ({type(exc).__name__})"
-            ) from None
+        with (
+            _answer_of("the provider's userinfo"),
+            httpx.Client(**self._client_options()) as client,
+            client.stream(**self._userinfo_request(target, effect)) as response,
+        ):
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_USERINFO_BYTES:
+                    break
+            return _userinfo(response.status_code, body)
 
     async def auserinfo(self, effect: UserInfo) -> dict[str, Any]:
         """The async twin of ``userinfo``."""
@@ -112,7 +101,7 @@ class ProviderRequests:
             target = await self.guard.acheck(effect.url)
         except JWKSFetchError as exc:
             raise ProviderUnavailableError(f"the provider's userinfo: {exc.detail}") from None
-        try:
+        with _answer_of("the provider's userinfo"):
             async with (
                 httpx.AsyncClient(**self._client_options()) as client,
                 client.stream(**self._userinfo_request(target, effect)) as response,
@@ -123,10 +112,6 @@ class ProviderRequests:
                     if len(body) > MAX_USERINFO_BYTES:
                         break
                 return _userinfo(response.status_code, body)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailableError(
-                f"the provider's userinfo did not answer ({type(exc).__name__})"
-            ) from None
 
     @staticmethod
     def _userinfo_request(target: Target, effect: UserInfo) -> dict[str, Any]:
@@ -172,6 +157,16 @@ class ProviderRequests:
             data=form,
             extensions=target.extensions(),
         )
+
+
+@contextmanager
+def _answer_of(who: str) -> Iterator[None]:
+    """httpx's errors as ``ProviderUnavailableError`` naming the error's class only (the
+    shape of httpx's ``map_exceptions``: the layer that uses httpx translates its errors)."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailableError(f"{who} did not answer ({type(exc).__name__})") from None
 
 
 def _userinfo(status: int, body: bytes) -> dict[str, Any]:

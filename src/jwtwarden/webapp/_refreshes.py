@@ -33,6 +33,10 @@ def _copy(outcome: Outcome) -> WebSession:
     return outcome
 
 
+def _unfinished() -> ProviderUnavailableError:
+    return ProviderUnavailableError("the refresh did not complete")
+
+
 def _timed_out() -> ProviderUnavailableError:
     return ProviderUnavailableError("timed out waiting for the session's refresh")
 
@@ -53,19 +57,17 @@ class Refreshes:
         self, session: WebSession, run: Callable[[], Outcome], wait_limit: float
     ) -> WebSession:
         """The session refreshed once for every caller: ``run`` by the first, shared."""
-        key = self.key(session)
-        claimed = self._claim(key)
+        claimed = self._claim(session)
         if not isinstance(claimed, tuple):
             return _copy(claimed)
-        flight, claim = claimed
+        key, flight, claim = claimed
         if claim.owner:
-            outcome: Outcome = ProviderUnavailableError("the refresh did not complete")
+            outcome: Outcome = _unfinished()
             try:
                 outcome = run()
             finally:
                 # Always land, even when interrupted: the waiters must not hang on it.
-                self._land(key, outcome)
-                flight.finish(claim, outcome)
+                self._land(key, flight, claim, outcome)
             return _copy(outcome)
         try:
             return _copy(claim.wait(wait_limit))
@@ -76,27 +78,29 @@ class Refreshes:
         self, session: WebSession, run: Callable[[], Awaitable[Outcome]], wait_limit: float
     ) -> WebSession:
         """The async twin of ``refresh``."""
-        key = self.key(session)
-        claimed = self._claim(key)
+        claimed = self._claim(session)
         if not isinstance(claimed, tuple):
             return _copy(claimed)
-        flight, claim = claimed
+        key, flight, claim = claimed
         if claim.owner:
-            outcome: Outcome = ProviderUnavailableError("the refresh did not complete")
+            outcome: Outcome = _unfinished()
             try:
                 outcome = await run()
             finally:
                 # Always land, even when cancelled: the waiters must not hang on it.
-                self._land(key, outcome)
-                flight.finish(claim, outcome)
+                self._land(key, flight, claim, outcome)
             return _copy(outcome)
         try:
             return _copy(await claim.wait_async(wait_limit))
         except TimeoutError:
             raise _timed_out() from None
 
-    def _claim(self, key: str) -> Outcome | tuple[SingleFlight[Outcome], Claim[Outcome]]:
-        """A recent outcome to hand out, or this caller's share of the flight."""
+    def _claim(
+        self, session: WebSession
+    ) -> Outcome | tuple[str, SingleFlight[Outcome], Claim[Outcome]]:
+        """A recent outcome to hand out, or this caller's share of the session's flight (with
+        the key ``_land`` needs)."""
+        key = self.key(session)
         recent = self._recent_outcome(key)
         if recent is not None:
             return recent
@@ -104,7 +108,7 @@ class Refreshes:
         claim = flight.claim(start_if=lambda: self._recent_outcome(key) is None)
         if claim is None:
             return self._recent_outcome(key) or ProviderUnavailableError("refresh lost")
-        return flight, claim
+        return key, flight, claim
 
     def _recent_outcome(self, key: str) -> Outcome | None:
         with self._lock:
@@ -120,9 +124,11 @@ class Refreshes:
                 flight = self._flights[key] = SingleFlight()
             return flight
 
-    def _land(self, key: str, outcome: Outcome) -> None:
+    def _land(
+        self, key: str, flight: SingleFlight[Outcome], claim: Claim[Outcome], outcome: Outcome
+    ) -> None:
         """Drop the flight; remember a new session or an ended one (a provider that failed
-        is asked again by the next request)."""
+        is asked again by the next request); then hand ``outcome`` to the waiters."""
         now = time.monotonic()
         with self._lock:
             if isinstance(outcome, WebSession | SessionEndedError):
@@ -133,3 +139,4 @@ class Refreshes:
             ):
                 self._recent.popitem(last=False)
             self._flights.pop(key, None)
+        flight.finish(claim, outcome)

@@ -59,6 +59,14 @@ def _keys_unavailable(exc: JWKSFetchError) -> ProviderUnavailableError:
     return ProviderUnavailableError(f"the provider's keys: {exc.detail}")
 
 
+def _failed_refresh(exc: JWTWardenError) -> Outcome:
+    """A refresh's error as the outcome its waiters share: a session error as it is, any
+    other (a fetch, a token refused) as the provider being unavailable."""
+    if isinstance(exc, WebSessionError):
+        return exc
+    return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+
+
 class RelyingParty:
     """The SDK's engine; the framework adapters (``webapp.starlette``, ``webapp.flask``) are
     thin edges over it.
@@ -130,6 +138,21 @@ class RelyingParty:
     async def aseal_session(self, session: WebSession) -> tuple[str, int]:
         """The async twin of ``seal_session``."""
         return await self.jar.asave(session)
+
+    def seal_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """As ``seal_session``, for a session this process has just refreshed: with a store,
+        its record is only replaced, never created; ``None`` when the record is gone (the
+        session was signed out during the refresh: treat the request as signed out) (sync).
+
+        Raises:
+            SessionTooLargeError: the session does not fit a cookie (or the store's limit).
+            StoreUnavailableError: the server-side store cannot answer.
+        """
+        return self.jar.save_refreshed(session)
+
+    async def aseal_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """The async twin of ``seal_refreshed``."""
+        return await self.jar.asave_refreshed(session)
 
     def delete_session(self, sid: str) -> None:
         """End session ``sid`` server-side: its next request finds no session, in every
@@ -257,16 +280,11 @@ class RelyingParty:
         )
 
     def _refresh_once(self, session: WebSession) -> Outcome:
-        self.refresh_count += 1
         try:
-            refreshed: WebSession = self._run(
-                refresh_session(session, self.settings, self.clock.now())
-            )
+            refreshed: WebSession = self._run(self._refresh_flow(session))
             return refreshed
-        except WebSessionError as exc:
-            return exc
         except JWTWardenError as exc:
-            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+            return _failed_refresh(exc)
 
     # --- the async driver -----------------------------------------------------------------------
 
@@ -345,18 +363,18 @@ class RelyingParty:
         )
 
     async def _arefresh_once(self, session: WebSession) -> Outcome:
-        self.refresh_count += 1
         try:
-            refreshed: WebSession = await self._arun(
-                refresh_session(session, self.settings, self.clock.now())
-            )
+            refreshed: WebSession = await self._arun(self._refresh_flow(session))
             return refreshed
-        except WebSessionError as exc:
-            return exc
         except JWTWardenError as exc:
-            return ProviderUnavailableError(f"the refresh failed: {exc.detail}")
+            return _failed_refresh(exc)
 
     # --- shared pieces --------------------------------------------------------------------------
+
+    def _refresh_flow(self, session: WebSession) -> Flow:
+        """The one refresh this process runs for ``session`` now (counted)."""
+        self.refresh_count += 1
+        return refresh_session(session, self.settings, self.clock.now())
 
     def _revoke_flow(self, session: WebSession) -> Flow:
         provider: Provider = yield Discover()

@@ -64,8 +64,8 @@ def current_session() -> WebSession | None:
     except SessionEndedError:
         webapp.clear(state, state.session)
         raise
-    if fresh is not state.session:
-        webapp.replace(state, fresh)
+    if fresh is not state.session and not webapp.replace_refreshed(state, fresh):
+        return None  # signed out during the refresh: as a deleted session is
     state.checked = True
     return fresh
 
@@ -140,10 +140,23 @@ class FlaskWebApp:
         return Response(body, status=status, headers=self._headers, mimetype="text/html")
 
     def replace(self, state: _State, session: WebSession) -> None:
-        value, max_age = self.rp.seal_session(session)
+        self._keep(state, session, self.rp.seal_session(session))
+
+    def replace_refreshed(self, state: _State, session: WebSession) -> bool:
+        """Keep the session this request refreshed; ``False`` if it was signed out during the
+        refresh (its record is gone, and stays gone): the request has no session now."""
+        sealed = self.rp.seal_refreshed(session)
+        if sealed is None:
+            self.clear(state, None)
+            return False
+        self._keep(state, session, sealed)
+        return True
+
+    @staticmethod
+    def _keep(state: _State, session: WebSession, sealed: tuple[str, int]) -> None:
         state.session = session
         state.checked = True
-        state.cookies.append(set_cookie(SESSION_COOKIE, value, max_age))
+        state.cookies.append(set_cookie(SESSION_COOKIE, *sealed))
 
     def clear(self, state: _State, ended: WebSession | None) -> None:
         """Sign the browser out; with a server-side store, the session ``ended`` is deleted."""

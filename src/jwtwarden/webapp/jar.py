@@ -1,6 +1,7 @@
 """``SessionJar``: where a session is kept between requests, and how it comes back.
 
-Two modes, one interface (``open``/``aopen``, ``save``/``asave``, ``delete``/``adelete``):
+Two modes, one interface (``open``/``aopen``, ``save``/``asave``,
+``save_refreshed``/``asave_refreshed``, ``delete``/``adelete``):
 
 - **in the cookie** (the default): the whole session sealed into ``__Host-jwtwarden-session``
   (``sealing.CookieSealer``, under 4 KB). Opened values are cached by the digest of the value
@@ -10,8 +11,10 @@ Two modes, one interface (``open``/``aopen``, ``save``/``asave``, ``delete``/``a
   sealed random session id (``{"k": sid}``); the session is sealed again under its store key
   (``webapp-session|`` + SHA-256 of the id, the associated data of the record) and kept in the
   store until the session's absolute end. Deleting the record ends the session everywhere.
-  Nothing is cached in this mode: every request asks the store, so a revocation is seen at
-  once.
+  A refreshed session only replaces its record (the store's ``replace``): if the record is
+  gone, the session was signed out during the refresh, and ``save_refreshed`` gives ``None``
+  instead of bringing it back. Nothing is cached in this mode: every request asks the store,
+  so a revocation is seen at once.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class SessionJar:
         cache_entries: how many opened cookies are kept (cookie mode).
 
     Raises:
-        TypeError: ``store`` has not the port's methods.
+        TypeError: ``store`` has not the port's methods (``replace`` included: without it a
+            refresh could only re-create a record, undoing a sign-out made meanwhile).
     """
 
     __slots__ = ("_lifetime", "_opened", "clock", "sealer", "store", "store_is_async")
@@ -72,6 +76,11 @@ class SessionJar:
             callable(getattr(store, name, None)) for name in ("load", "save", "delete")
         ):
             raise TypeError("store must be a WebSessionStore or a SyncWebSessionStore")
+        if store is not None and not callable(getattr(store, "replace", None)):
+            raise TypeError(
+                "the session store has no replace(key, value, *, until) (webapp.store): a"
+                " refresh must only replace a record, never re-create a signed-out session"
+            )
         self.sealer = sealer
         self.clock = clock
         self.store = store
@@ -97,12 +106,18 @@ class SessionJar:
     def _left(self, session: WebSession) -> int:
         return max(1, int(session.created_at + self._lifetime - self.clock.now()))
 
-    # --- in a store: the pieces both drivers share --------------------------------------------
+    # --- the pieces both drivers share --------------------------------------------------------
 
-    def _sid_of(self, value: str) -> str | None:
+    def _locate(self, value: str | None) -> WebSession | tuple[str, str] | None:
+        """In cookie mode, the session itself; with a store, the session id and its store key
+        (the record is the caller's to load, sync or async); ``None``: no session."""
+        if not value:
+            return None
+        if self.store is None:
+            return self._open_cookie(value)
         payload = self.sealer.open(SESSION_COOKIE, value)
         sid = None if payload is None else payload.get("k")
-        return sid if isinstance(sid, str) and sid else None
+        return (sid, store_key(sid)) if isinstance(sid, str) and sid else None
 
     def _record_session(self, sid: str, key: str, record: str | None) -> WebSession | None:
         data = self.sealer.open(_RECORD + key, record, max_bytes=MAX_STORED_BYTES)
@@ -135,14 +150,10 @@ class SessionJar:
         Raises:
             StoreUnavailableError: the store cannot answer.
         """
-        if not value:
-            return None
-        if self.store is None:
-            return self._open_cookie(value)
-        sid = self._sid_of(value)
-        if sid is None:
-            return None
-        key = store_key(sid)
+        found = self._locate(value)
+        if not isinstance(found, tuple):
+            return found
+        sid, key = found
         return self._record_session(sid, key, self._sync_store().load(key))
 
     def save(self, session: WebSession) -> tuple[str, int]:
@@ -159,6 +170,22 @@ class SessionJar:
         self._sync_store().save(key, record, until=self.clock.now() + left)
         return self._id_cookie(session, left), left
 
+    def save_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """As ``save``, for a refreshed session: with a store, it only replaces the record;
+        ``None`` if the record is gone (signed out during the refresh: it stays gone).
+
+        Raises:
+            SessionTooLargeError: the session does not fit the cookie (or the store's limit).
+            StoreUnavailableError: the store cannot answer.
+        """
+        left = self._left(session)
+        if self.store is None:
+            return self.sealer.seal(SESSION_COOKIE, session.to_payload(), max_age=left), left
+        key, record = self._record(session, left)
+        if not self._sync_store().replace(key, record, until=self.clock.now() + left):
+            return None
+        return self._id_cookie(session, left), left
+
     def delete(self, sid: str) -> None:
         """End session ``sid`` in the store (nothing to do in cookie mode).
 
@@ -172,14 +199,10 @@ class SessionJar:
 
     async def aopen(self, value: str | None) -> WebSession | None:
         """The async twin of ``open``."""
-        if not value:
-            return None
-        if self.store is None:
-            return self._open_cookie(value)
-        sid = self._sid_of(value)
-        if sid is None:
-            return None
-        key = store_key(sid)
+        found = self._locate(value)
+        if not isinstance(found, tuple):
+            return found
+        sid, key = found
         return self._record_session(sid, key, await self._async_store().load(key))
 
     async def asave(self, session: WebSession) -> tuple[str, int]:
@@ -189,6 +212,16 @@ class SessionJar:
             return self.sealer.seal(SESSION_COOKIE, session.to_payload(), max_age=left), left
         key, record = self._record(session, left)
         await self._async_store().save(key, record, until=self.clock.now() + left)
+        return self._id_cookie(session, left), left
+
+    async def asave_refreshed(self, session: WebSession) -> tuple[str, int] | None:
+        """The async twin of ``save_refreshed``."""
+        left = self._left(session)
+        if self.store is None:
+            return self.sealer.seal(SESSION_COOKIE, session.to_payload(), max_age=left), left
+        key, record = self._record(session, left)
+        if not await self._async_store().replace(key, record, until=self.clock.now() + left):
+            return None
         return self._id_cookie(session, left), left
 
     async def adelete(self, sid: str) -> None:

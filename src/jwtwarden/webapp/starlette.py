@@ -8,7 +8,9 @@
 ``require_user`` is a FastAPI dependency and, in plain Starlette, an ``await``-able helper
 (``user = await require_user(request)``). It gives the verified user; when the access token is
 expired or within ``refresh_margin`` of it, the session is refreshed first (once per session,
-however many requests arrive together) and the new cookie goes out with the response. A
+however many requests arrive together) and the new cookie goes out with the response; with
+a server-side store, a session signed out while it was being refreshed stays signed out (the
+refresh only replaces its record), and the request is treated as having no session. A
 session the provider refuses ends with a clear page (401) and its cookie cleared; a provider
 that is down is a 503 and the session stays. A visitor without a session is sent to sign in
 (303 for GET and HEAD, 401 otherwise).
@@ -83,10 +85,22 @@ class _RequestState:
 
     async def replace(self, session: WebSession) -> None:
         # SessionTooLargeError (and a store's StoreUnavailableError) here, not later.
-        value, max_age = await self.rp.aseal_session(session)
+        self._keep(session, await self.rp.aseal_session(session))
+
+    async def replace_refreshed(self, session: WebSession) -> bool:
+        """Keep the session this request refreshed; ``False`` if it was signed out during the
+        refresh (its record is gone, and stays gone): the request has no session now."""
+        sealed = await self.rp.aseal_refreshed(session)
+        if sealed is None:
+            await self.clear(None)
+            return False
+        self._keep(session, sealed)
+        return True
+
+    def _keep(self, session: WebSession, sealed: tuple[str, int]) -> None:
         self.session = session
         self.checked = True
-        self.cookies.append(set_cookie(SESSION_COOKIE, value, max_age))
+        self.cookies.append(set_cookie(SESSION_COOKIE, *sealed))
 
     async def clear(self, ended: WebSession | None) -> None:
         """Sign the browser out; with a server-side store, the session ``ended`` is deleted."""
@@ -206,8 +220,8 @@ async def current_session(conn: HTTPConnection) -> WebSession | None:
     except SessionEndedError:
         await state.clear(state.session)
         raise
-    if fresh is not state.session:
-        await state.replace(fresh)
+    if fresh is not state.session and not await state.replace_refreshed(fresh):
+        return None  # signed out during the refresh: as a deleted session is
     state.checked = True
     return fresh
 

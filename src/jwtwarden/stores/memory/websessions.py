@@ -14,13 +14,17 @@ __all__ = ["MemoryWebSessionStore", "SyncMemoryWebSessionStore"]
 class SyncMemoryWebSessionStore:
     """Values by key until their time, in this process (the ``SyncWebSessionStore`` port).
 
-    Thread-safe; expired records are swept as new ones arrive.
+    Thread-safe; expired records are swept as new ones arrive. ``replace`` (a refresh) writes
+    only over a live record, under the lock.
 
     Example:
         >>> store = SyncMemoryWebSessionStore()
         >>> store.save("k", "sealed", until=4102444800)
         >>> store.load("k")
         'sealed'
+        >>> store.delete("k")
+        >>> store.replace("k", "refreshed", until=4102444800)
+        False
     """
 
     __slots__ = ("_clock", "_lock", "_next_sweep", "_records")
@@ -47,6 +51,16 @@ class SyncMemoryWebSessionStore:
             if len(self._records) >= self._next_sweep:
                 self._records = {k: r for k, r in self._records.items() if r[1] > now}
                 self._next_sweep = max(1024, 2 * len(self._records))
+
+    def replace(self, key: str, value: str, *, until: float) -> bool:
+        now = self._clock.now()
+        with self._lock:  # the check and the write as one step: a delete cannot fall between
+            record = self._records.get(key)
+            if record is None or now >= record[1] or until <= now:
+                self._records.pop(key, None)
+                return False
+            self._records[key] = (value, until)
+            return True
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -77,6 +91,9 @@ class MemoryWebSessionStore:
 
     async def save(self, key: str, value: str, *, until: float) -> None:
         self.sync.save(key, value, until=until)
+
+    async def replace(self, key: str, value: str, *, until: float) -> bool:
+        return self.sync.replace(key, value, until=until)
 
     async def delete(self, key: str) -> None:
         self.sync.delete(key)
