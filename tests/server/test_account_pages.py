@@ -211,6 +211,26 @@ async def test_should_reset_a_password_through_the_landing_once(
     assert await _can_log_in(server, "ada@example.test", NEW_PASSWORD)
 
 
+@pytest.mark.parametrize(
+    ("landing", "fields"),
+    [("/account/verify", {}), ("/account/reset", {"password": NEW_PASSWORD})],
+)
+async def test_should_say_the_code_is_missing_when_a_landing_posts_no_token(
+    server: Server, browser: Browser, landing: str, fields: dict[str, str]
+) -> None:
+    # The landing's script did not run (JavaScript off): the link was never tried, so the
+    # answer must not call it dead and send the person for a new one.
+    await browser.submit("/forgot-password", email="ada@example.test")
+    _, token = await server.last_link("ada@example.test")
+    r = await browser.submit(landing, token="", **fields)
+    assert r.status_code == 400 and "This page did not get the link" in r.text
+    assert "not valid any more" not in r.text
+    assert await _can_log_in(server, "ada@example.test", PASSWORD)
+    # The link still works.
+    landed = await browser.submit("/account/reset", token=token, password=NEW_PASSWORD)
+    assert landed.status_code == 200 and "Password changed" in landed.text
+
+
 # --- CSRF and Origin --------------------------------------------------------------------------
 
 SIGNED_OUT_FORMS = {

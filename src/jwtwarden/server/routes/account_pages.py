@@ -44,6 +44,12 @@ router = APIRouter()
 _S = {"type": "string"}
 _CHECK = "If the address can be used, a message with a link is on its way. Check your e-mail."
 _BAD_LINK = "This link is not valid any more (used, expired or replaced). Ask for a new one."
+# No token at all: the landing's script did not run (JavaScript off), so the link was never
+# tried and may still be good; "ask for a new one" would send the person round in a circle.
+_NO_TOKEN = (
+    "This page did not get the link's code, so nothing changed. Turn JavaScript on for this "
+    "site, then open the link from your e-mail again."
+)
 _EMAIL = Field(name="email", label="Email", type="email", autocomplete="email")
 _PASSWORD = Field(
     name="password", label="Password", type="password", autocomplete="current-password"
@@ -271,11 +277,14 @@ async def verify_email(request: Request) -> Response:
     def again(error: str | None, status: int) -> Response:
         return _verify_form(form["csrf_token"], error, status)
 
+    token = form.get("token", "")
+    if not token:
+        return again(_NO_TOKEN, 400)
     refused = await _limited(_limit(request, runtime, client_address(request), "link"), again)
     if refused is not None:
         return refused
     try:
-        outcome = await runtime.lifecycle.verify_email(form.get("token", "")[:2048])
+        outcome = await runtime.lifecycle.verify_email(token[:2048])
     except InvalidLinkError:
         return again(_BAD_LINK, 400)
     message = (
@@ -323,14 +332,16 @@ async def reset_password(request: Request) -> Response:
     def again(error: str | None, status: int) -> Response:
         return _reset_form(form["csrf_token"], error, status)
 
-    password = form.get("password", "")
+    token, password = form.get("token", ""), form.get("password", "")
+    if not token:
+        return again(_NO_TOKEN, 400)
     if not password or len(password) > 4096:
         return again("Enter a new password.", 400)
     refused = await _limited(_limit(request, runtime, client_address(request), "link"), again)
     if refused is not None:
         return refused
     try:
-        await runtime.lifecycle.reset_password(form.get("token", "")[:2048], password)
+        await runtime.lifecycle.reset_password(token[:2048], password)
     except InvalidLinkError:
         return again(_BAD_LINK, 400)
     except PasswordPolicyError as exc:
