@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _flows import run_flow, serve_with_client
+from _flows import SCOPES_FROM_ROLES, run_flow
+from tests.server.support import serve_with_client
 
 REDIRECT = "https://rp.example.test/callback"
 LOGOUT = "https://rp.example.test/signed-out"
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    yield from serve_with_client(
+    with serve_with_client(
         tmp_path_factory.mktemp("openid-client-oidc"),
         USER,
         [
@@ -37,7 +38,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "--grant",
             "refresh_token",
         ],
-    )
+        SCOPES_FROM_ROLES,
+    ) as (process, client):
+        yield {"url": process.base_url, "client": client}
 
 
 def test_should_run_discovery_code_flow_id_token_userinfo_and_logout_with_openid_client(
