@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from jwtwarden.webapp import SESSION_COOKIE, CookieSealer
+from jwtwarden.webapp import SESSION_COOKIE
 
 from ..jwks._servers import free_port
+from ._pages import script_visible, session_cookie, tokens
 from .conftest import load_example, screenshot, serve
 from .jwtwarden_provider import PASSWORD, HostedProvider, jwtwarden_provider
 
@@ -82,33 +83,6 @@ def sign_in(page: Any, site: HostedSite, *, shot: bool = False) -> None:
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     page.wait_for_url(f"{site.base}/me")
-
-
-def session_cookie(context: Any, site: HostedSite) -> dict[str, Any] | None:
-    for cookie in context.cookies(site.base):
-        if cookie["name"] == SESSION_COOKIE:
-            return dict(cookie)
-    return None
-
-
-def tokens(context: Any, site: HostedSite) -> dict[str, str]:
-    cookie = session_cookie(context, site)
-    assert cookie is not None
-    payload = CookieSealer(site.session_secret).open(SESSION_COOKIE, cookie["value"])
-    assert payload is not None
-    return {"access": payload["a"], "refresh": payload["r"], "id": payload["t"]}
-
-
-def script_visible(page: Any) -> str:
-    return str(
-        page.evaluate(
-            """() => JSON.stringify({
-                cookie: document.cookie,
-                local: Object.fromEntries(Object.entries(localStorage)),
-                session: Object.fromEntries(Object.entries(sessionStorage)),
-            })"""
-        )
-    )
 
 
 def refreshes(site: HostedSite) -> int:
