@@ -25,10 +25,9 @@ from jwtwarden.webapp import SESSION_COOKIE
 
 from ..jwks._servers import free_port
 from ._pages import script_visible, session_cookie, tokens
-from .conftest import load_example, screenshot, serve
+from .conftest import API, configure_webapp, load_example, screenshot, serve
 from .jwtwarden_provider import PASSWORD, HostedProvider, jwtwarden_provider
 
-API = "https://api.example"
 ACCESS_TOKEN_TTL = 300
 REFRESH_MARGIN = 296  # due 4 s after it was issued
 
@@ -57,17 +56,15 @@ def hosted(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostedSite]:
     with jwtwarden_provider(base, access_token_ttl=ACCESS_TOKEN_TTL, audience=API) as provider:
         assert provider.client_secret is not None
         session_secret = secrets.token_urlsafe(32)
-        for name, value in {
-            "WEBAPP_ISSUER": provider.issuer,
-            "WEBAPP_CLIENT_ID": provider.client_id,
-            "WEBAPP_CLIENT_SECRET": provider.client_secret,
-            "WEBAPP_BASE_URL": base,
-            "WEBAPP_SESSION_SECRET": session_secret,
-            "WEBAPP_AUDIENCE": API,
-            "WEBAPP_REFRESH_MARGIN": str(REFRESH_MARGIN),
-            "WEBAPP_ALLOW_LOOPBACK_HTTP": "1",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_webapp(
+            monkeypatch,
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            base=base,
+            session_secret=session_secret,
+            refresh_margin=REFRESH_MARGIN,
+        )
         with serve(load_example("webapp").app, port):
             yield HostedSite(base, provider, session_secret)
 
