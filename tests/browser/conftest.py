@@ -176,6 +176,31 @@ def flask_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     yield from _site(monkeypatch, "webapp_flask", serve_wsgi)
 
 
+def configure_webapp(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    base: str,
+    session_secret: str,
+    refresh_margin: int,
+) -> None:
+    """The example app's WEBAPP_* variables: its provider and client, its own base URL and
+    session secret, the API audience, the refresh margin, and plain http on loopback."""
+    for name, value in {
+        "WEBAPP_ISSUER": issuer,
+        "WEBAPP_CLIENT_ID": client_id,
+        "WEBAPP_CLIENT_SECRET": client_secret,
+        "WEBAPP_BASE_URL": base,
+        "WEBAPP_SESSION_SECRET": session_secret,
+        "WEBAPP_AUDIENCE": API,
+        "WEBAPP_REFRESH_MARGIN": str(refresh_margin),
+        "WEBAPP_ALLOW_LOOPBACK_HTTP": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def _site(monkeypatch: pytest.MonkeyPatch, example: str, server: Any) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -188,17 +213,15 @@ def _site(monkeypatch: pytest.MonkeyPatch, example: str, server: Any) -> Iterato
     }
     with oidc_provider(config) as provider:
         session_secret = secrets.token_urlsafe(32)
-        for name, value in {
-            "WEBAPP_ISSUER": provider.issuer,
-            "WEBAPP_CLIENT_ID": "webapp",
-            "WEBAPP_CLIENT_SECRET": secret,
-            "WEBAPP_BASE_URL": base,
-            "WEBAPP_SESSION_SECRET": session_secret,
-            "WEBAPP_AUDIENCE": API,
-            "WEBAPP_REFRESH_MARGIN": str(REFRESH_MARGIN),
-            "WEBAPP_ALLOW_LOOPBACK_HTTP": "1",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_webapp(
+            monkeypatch,
+            issuer=provider.issuer,
+            client_id="webapp",
+            client_secret=secret,
+            base=base,
+            session_secret=session_secret,
+            refresh_margin=REFRESH_MARGIN,
+        )
         app = load_example(example).app
         with server(app, port):
             yield Site(base, provider, "webapp", secret, session_secret)

@@ -8,7 +8,6 @@ The server's own log is kept, and quoted when it does not start.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+from tests.server.support import ServerProcess, serve_with_client
 
 __all__ = ["PASSWORD", "HostedProvider", "jwtwarden_provider"]
 
@@ -42,13 +41,6 @@ class HostedProvider:
         return self.server.log()
 
 
-def _cli(args: list[str], env: dict[str, str], *, stdin: str = "") -> str:
-    result = run_cli(args, env, stdin=stdin)
-    if result.returncode != 0:
-        raise RuntimeError(f"jwtwarden {' '.join(args[:2])} failed:\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
 @contextmanager
 def jwtwarden_provider(
     app_base: str,
@@ -65,41 +57,29 @@ def jwtwarden_provider(
     ``access_token_ttl``: the client's (the server allows 300 s at least: tests that cross a
     refresh set the web app's ``refresh_margin`` close to it instead of waiting).
     """
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="jwtwarden-serve-") as tmp:
-        folder = Path(tmp)
-        env = clean_env({"JWTWARDEN_DATA_DIR": str(folder / "data"), "JWTWARDEN_ISSUER": issuer})
-        if audience is not None:
-            env["JWTWARDEN_AUDIENCE"] = audience  # the server serves it; the client gets it
-        _cli(
-            ["users", "create", email, "--password-stdin", "--create-database"],
-            env,
-            stdin=PASSWORD + "\n",
+    create = [
+        "--name", "web app",
+        "--type", "confidential" if confidential else "public",
+        "--redirect-uri", f"{app_base}/callback",
+        "--post-logout-redirect-uri", f"{app_base}/",
+        "--grant", "authorization_code", "--grant", "refresh_token",
+        "--scope", "openid", "--scope", "email", "--scope", "profile",
+    ]  # fmt: skip
+    env: dict[str, str] = {}
+    if audience is not None:
+        env["JWTWARDEN_AUDIENCE"] = audience  # the server serves it; the client gets it
+        create += ["--audience", audience]
+    if access_token_ttl is not None:
+        create += ["--access-token-ttl", str(access_token_ttl)]
+    with (
+        tempfile.TemporaryDirectory(prefix="jwtwarden-serve-") as tmp,
+        serve_with_client(Path(tmp), (email, PASSWORD), create, env) as (server, client),
+    ):
+        yield HostedProvider(
+            issuer=server.base_url,
+            client_id=client["client_id"],
+            client_secret=client.get("client_secret"),
+            email=email,
+            server=server,
+            env=server.env,
         )
-        create = [
-            "clients", "create", "--name", "web app", "--json",
-            "--type", "confidential" if confidential else "public",
-            "--redirect-uri", f"{app_base}/callback",
-            "--post-logout-redirect-uri", f"{app_base}/",
-            "--grant", "authorization_code", "--grant", "refresh_token",
-            "--scope", "openid", "--scope", "email", "--scope", "profile",
-        ]  # fmt: skip
-        if audience is not None:
-            create += ["--audience", audience]
-        if access_token_ttl is not None:
-            create += ["--access-token-ttl", str(access_token_ttl)]
-        client = json.loads(_cli(create, env))
-        server = ServerProcess(env, port, folder / "server.log")
-        try:
-            server.wait_ready()
-            yield HostedProvider(
-                issuer=issuer,
-                client_id=client["client_id"],
-                client_secret=client.get("client_secret"),
-                email=email,
-                server=server,
-                env=env,
-            )
-        finally:
-            server.stop()

@@ -6,19 +6,16 @@ alone. The client's redirect URI is answered by the test (no request leaves the 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+from tests.server.authorize_support import authorize_url, code_exchange_form, pkce, query_of
+from tests.server.support import serve_with_client
 
 from .conftest import screenshot
 
@@ -30,38 +27,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("signin-browser")
-    port = free_port()
-    env = clean_env(
-        {"JWTWARDEN_DATA_DIR": str(tmp / "data"), "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}"}
-    )
-    made = run_cli(
-        ["users", "create", USER[0], "--password-stdin", "--create-database"],
-        env,
-        stdin=USER[1] + "\n",
-    )
-    assert made.returncode == 0, made.stderr
-    done = run_cli(
-        [
-            "clients",
-            "create",
-            "--name",
-            "Browser app",
-            "--type",
-            "public",
-            "--redirect-uri",
-            REDIRECT,
-            "--json",
-        ],
-        env,
-    )
-    assert done.returncode == 0, done.stderr
-    process = ServerProcess(env, port, tmp / "server.log")
-    try:
-        process.wait_ready()
-        yield {"url": process.base_url, "client_id": json.loads(done.stdout)["client_id"]}
-    finally:
-        process.stop()
+    with serve_with_client(
+        tmp_path_factory.mktemp("signin-browser"),
+        USER,
+        ["--name", "Browser app", "--type", "public", "--redirect-uri", REDIRECT],
+    ) as (process, client):
+        yield {"url": process.base_url, "client_id": client["client_id"]}
 
 
 def test_should_sign_in_with_the_keyboard_in_chromium_and_land_on_the_client_with_a_code(
@@ -85,23 +56,11 @@ def test_should_sign_in_with_the_keyboard_in_chromium_and_land_on_the_client_wit
     try:
         page = context.new_page()
         page.on("console", lambda message: problems.append(message.text))
-        verifier = secrets.token_urlsafe(48)
-        challenge = (
-            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-            .rstrip(b"=")
-            .decode()
+        verifier, challenge = pkce()
+        authorize = authorize_url(
+            server["url"], server["client_id"], REDIRECT, challenge, state="chromium-state"
         )
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": server["client_id"],
-                "redirect_uri": REDIRECT,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-                "state": "chromium-state",
-            }
-        )
-        page.goto(f"{server['url']}/oauth/authorize?{query}")
+        page.goto(authorize)
         assert page.locator("h1").inner_text() == "Sign in"
         # The style applied: the CSP nonce let the page's own <style> in.
         assert page.locator("button").evaluate("b => getComputedStyle(b).borderRadius") == "8px"
@@ -112,7 +71,7 @@ def test_should_sign_in_with_the_keyboard_in_chromium_and_land_on_the_client_wit
         page.keyboard.type(USER[1])
         with page.expect_request(lambda r: r.url.startswith(REDIRECT)):
             page.keyboard.press("Enter")
-        answer = {k: v[0] for k, v in parse_qs(urlsplit(callbacks[-1]).query).items()}
+        answer = query_of(callbacks[-1])
         assert answer["state"] == "chromium-state" and answer["iss"] == server["url"]
         cookies = {c["name"]: c for c in context.cookies(server["url"])}
         signin = cookies["__Host-jwtwarden-signin"]
@@ -120,13 +79,7 @@ def test_should_sign_in_with_the_keyboard_in_chromium_and_land_on_the_client_wit
         assert not [p for p in problems if "Content Security Policy" in p], problems
         token = httpx.post(
             server["url"] + "/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": server["client_id"],
-                "code": answer["code"],
-                "redirect_uri": REDIRECT,
-                "code_verifier": verifier,
-            },
+            data=code_exchange_form(server["client_id"], answer["code"], REDIRECT, verifier),
         )
         assert token.status_code == 200, token.text
         # Signed in now: the next authorization request goes straight back with a code.
@@ -136,7 +89,7 @@ def test_should_sign_in_with_the_keyboard_in_chromium_and_land_on_the_client_wit
             page.expect_request(lambda r: r.url.startswith(REDIRECT)),
             contextlib.suppress(PlaywrightError),  # the client's host does not resolve
         ):
-            page.goto(f"{server['url']}/oauth/authorize?{query}", wait_until="commit")
+            page.goto(authorize, wait_until="commit")
         assert "code=" in callbacks[-1] and len(callbacks) == 2
     finally:
         context.close()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from jwtwarden.webapp import SESSION_COOKIE, CookieSealer
+from jwtwarden.webapp import SESSION_COOKIE
 
 from ..jwks._servers import Route, counting_server
+from ._pages import script_visible, session_cookie, site_cookies, tokens
 from .conftest import ACCESS_TOKEN_TTL, REFRESH_MARGIN, Site, screenshot
 
 
@@ -31,47 +31,6 @@ def sign_in(page: Any, site: Site, *, login: str = "alice", shot: bool = False) 
     page.fill('input[name="password"]', "any password")
     page.click('button[type="submit"]')
     page.wait_for_url(f"{site.base}/me")
-
-
-def site_cookies(context: Any, site: Site) -> list[dict[str, Any]]:
-    """The browser's cookies for the site's host (cookies ignore the port: RFC 6265 8.5).
-
-    Not ``context.cookies(site.base)``: Playwright 1.50 (the lowest declared) leaves every Secure
-    cookie out for an http:// URL, loopback included, although Chromium stores and sends them
-    there (a loopback origin is a secure context): the lowest-versions leg saw no session cookie
-    (1.65 lists them).
-    """
-    host = urlsplit(site.base).hostname
-    return [dict(c) for c in context.cookies() if c["domain"].lstrip(".") == host]
-
-
-def session_cookie(context: Any, site: Site) -> dict[str, Any] | None:
-    for cookie in site_cookies(context, site):
-        if cookie["name"] == SESSION_COOKIE:
-            return dict(cookie)
-    return None
-
-
-def tokens(context: Any, site: Site) -> dict[str, str]:
-    """The tokens sealed in the session cookie (the test holds the secret)."""
-    cookie = session_cookie(context, site)
-    assert cookie is not None
-    payload = CookieSealer(site.session_secret).open(SESSION_COOKIE, cookie["value"])
-    assert payload is not None
-    return {"access": payload["a"], "refresh": payload["r"], "id": payload["t"]}
-
-
-def script_visible(page: Any) -> str:
-    """Everything a script of the page can read: document.cookie and both Web Storages."""
-    return str(
-        page.evaluate(
-            """() => JSON.stringify({
-                cookie: document.cookie,
-                local: Object.fromEntries(Object.entries(localStorage)),
-                session: Object.fromEntries(Object.entries(sessionStorage)),
-            })"""
-        )
-    )
 
 
 def wait_for_access_token_to_be_due() -> None:

@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from jwtwarden.webapp import SESSION_COOKIE, CookieSealer
+from jwtwarden.webapp import SESSION_COOKIE
 
 from ..jwks._servers import free_port
-from .conftest import load_example, screenshot, serve
+from ._pages import script_visible, session_cookie, tokens
+from .conftest import API, configure_webapp, load_example, screenshot, serve
 from .jwtwarden_provider import PASSWORD, HostedProvider, jwtwarden_provider
 
-API = "https://api.example"
 ACCESS_TOKEN_TTL = 300
 REFRESH_MARGIN = 296  # due 4 s after it was issued
 
@@ -56,17 +56,15 @@ def hosted(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostedSite]:
     with jwtwarden_provider(base, access_token_ttl=ACCESS_TOKEN_TTL, audience=API) as provider:
         assert provider.client_secret is not None
         session_secret = secrets.token_urlsafe(32)
-        for name, value in {
-            "WEBAPP_ISSUER": provider.issuer,
-            "WEBAPP_CLIENT_ID": provider.client_id,
-            "WEBAPP_CLIENT_SECRET": provider.client_secret,
-            "WEBAPP_BASE_URL": base,
-            "WEBAPP_SESSION_SECRET": session_secret,
-            "WEBAPP_AUDIENCE": API,
-            "WEBAPP_REFRESH_MARGIN": str(REFRESH_MARGIN),
-            "WEBAPP_ALLOW_LOOPBACK_HTTP": "1",
-        }.items():
-            monkeypatch.setenv(name, value)
+        configure_webapp(
+            monkeypatch,
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            base=base,
+            session_secret=session_secret,
+            refresh_margin=REFRESH_MARGIN,
+        )
         with serve(load_example("webapp").app, port):
             yield HostedSite(base, provider, session_secret)
 
@@ -82,33 +80,6 @@ def sign_in(page: Any, site: HostedSite, *, shot: bool = False) -> None:
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     page.wait_for_url(f"{site.base}/me")
-
-
-def session_cookie(context: Any, site: HostedSite) -> dict[str, Any] | None:
-    for cookie in context.cookies(site.base):
-        if cookie["name"] == SESSION_COOKIE:
-            return dict(cookie)
-    return None
-
-
-def tokens(context: Any, site: HostedSite) -> dict[str, str]:
-    cookie = session_cookie(context, site)
-    assert cookie is not None
-    payload = CookieSealer(site.session_secret).open(SESSION_COOKIE, cookie["value"])
-    assert payload is not None
-    return {"access": payload["a"], "refresh": payload["r"], "id": payload["t"]}
-
-
-def script_visible(page: Any) -> str:
-    return str(
-        page.evaluate(
-            """() => JSON.stringify({
-                cookie: document.cookie,
-                local: Object.fromEntries(Object.entries(localStorage)),
-                session: Object.fromEntries(Object.entries(sessionStorage)),
-            })"""
-        )
-    )
 
 
 def refreshes(site: HostedSite) -> int:

@@ -6,6 +6,8 @@
 // Usage: node code_flow.mjs ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI EMAIL PASSWORD
 import * as client from "openid-client";
 
+import { Browser } from "./_browser.mjs";
+
 const [issuer, clientId, clientSecret, redirectUri, email, password] = process.argv.slice(2);
 const out = {};
 
@@ -29,44 +31,10 @@ const url = client.buildAuthorizationUrl(config, {
   state,
 });
 
-// The browser: a cookie jar by name (loopback counts as a secure context for Secure cookies).
-const jar = new Map();
-const remember = (response) => {
-  for (const line of response.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const at = pair.indexOf("=");
-    const name = pair.slice(0, at);
-    const value = pair.slice(at + 1);
-    if (!value || /max-age=0/i.test(line)) jar.delete(name);
-    else jar.set(name, value);
-  }
-};
-const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-
-const page = await fetch(url, { redirect: "manual" });
-remember(page);
-const html = await page.text();
+// The browser: the hosted sign-in page and its form (_browser.mjs).
+const { page, signedIn, callback } = await new Browser().signIn(url, issuer, email, password);
 out.page_status = page.status;
-const form = new URLSearchParams();
-for (const [, name, value] of html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)">/g)) {
-  form.set(name, value.replaceAll("&quot;", '"').replaceAll("&#x27;", "'").replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">").replaceAll("&amp;", "&"));
-}
-form.set("email", email);
-form.set("password", password);
-const signedIn = await fetch(new URL("/signin", issuer), {
-  method: "POST",
-  redirect: "manual",
-  headers: {
-    "content-type": "application/x-www-form-urlencoded",
-    cookie: cookie(),
-    origin: new URL(issuer).origin,
-  },
-  body: form,
-});
-remember(signedIn);
 out.signin_status = signedIn.status;
-const callback = new URL(signedIn.headers.get("location"));
 out.callback_iss = callback.searchParams.get("iss");
 
 // Checks state and the RFC 9207 iss parameter, then exchanges the code with the verifier.

@@ -9,6 +9,8 @@
 import * as client from "openid-client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 
+import { Browser } from "./_browser.mjs";
+
 const [issuer, clientId, clientSecret, redirectUri, logoutUri, email, password] =
   process.argv.slice(2);
 const out = {};
@@ -37,44 +39,10 @@ const url = client.buildAuthorizationUrl(config, {
   nonce,
 });
 
-// The browser: a cookie jar by name (loopback counts as a secure context for Secure cookies).
-const jar = new Map();
-const remember = (response) => {
-  for (const line of response.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const at = pair.indexOf("=");
-    const name = pair.slice(0, at);
-    const value = pair.slice(at + 1);
-    if (!value || /max-age=0/i.test(line)) jar.delete(name);
-    else jar.set(name, value);
-  }
-};
-const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-const unescape = (value) =>
-  value.replaceAll("&quot;", '"').replaceAll("&#x27;", "'").replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">").replaceAll("&amp;", "&");
-
-const page = await fetch(url, { redirect: "manual" });
-remember(page);
-const html = await page.text();
-const form = new URLSearchParams();
-for (const [, name, value] of html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)">/g)) {
-  form.set(name, unescape(value));
-}
-form.set("email", email);
-form.set("password", password);
-const signedIn = await fetch(new URL("/signin", issuer), {
-  method: "POST",
-  redirect: "manual",
-  headers: {
-    "content-type": "application/x-www-form-urlencoded",
-    cookie: cookie(),
-    origin: new URL(issuer).origin,
-  },
-  body: form,
-});
-remember(signedIn);
-const callback = new URL(signedIn.headers.get("location"));
+// The browser: the hosted sign-in page and its form (_browser.mjs); its cookies are sent
+// again at logout.
+const browser = new Browser();
+const { callback } = await browser.signIn(url, issuer, email, password);
 
 // Validates the ID token: signature (JWKS), iss, aud, exp, iat, nonce; state and iss too.
 const tokens = await client.authorizationCodeGrant(config, callback, {
@@ -111,13 +79,18 @@ const endSession = client.buildEndSessionUrl(config, {
   post_logout_redirect_uri: logoutUri,
   state: logoutState,
 });
-const loggedOut = await fetch(endSession, { redirect: "manual", headers: { cookie: cookie() } });
-remember(loggedOut);
+const loggedOut = await fetch(endSession, {
+  redirect: "manual",
+  headers: { cookie: browser.cookie() },
+});
+browser.remember(loggedOut);
 out.logout_status = loggedOut.status;
 const back = new URL(loggedOut.headers.get("location"));
 out.logout_location = back.origin + back.pathname;
 out.logout_state_echoed = back.searchParams.get("state") === logoutState;
-out.signin_cookie_cleared = ![...jar.keys()].some((name) => name.endsWith("jwtwarden-signin"));
+out.signin_cookie_cleared = ![...browser.jar.keys()].some((name) =>
+  name.endsWith("jwtwarden-signin"),
+);
 
 try {
   await client.fetchUserInfo(config, tokens.access_token, claims.sub);

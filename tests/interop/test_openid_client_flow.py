@@ -8,63 +8,25 @@ locally and fail under ``CI=true``."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+from _flows import SCOPES_FROM_ROLES, run_flow
+from tests.server.support import serve_with_client
 
-HERE = Path(__file__).resolve().parent
-IN_CI = os.environ.get("CI", "").lower() == "true"
 REDIRECT = "https://rp.example.test/callback"
 USER = ("rp-user@example.test", "a long and honest password")
 
 pytestmark = pytest.mark.node
 
 
-def _node() -> str:
-    path = shutil.which("node")
-    problem = None
-    if path is None:
-        problem = "node is not installed"
-    elif not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
-        problem = "the openid-client package is missing: run `npm ci` in tests/interop"
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(problem + " (CI=true, so this is a failure, not a skip)")
-        pytest.skip(problem)
-    assert path is not None
-    return path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("openid-client")
-    port = free_port()
-    env = clean_env(
-        {
-            "JWTWARDEN_DATA_DIR": str(tmp / "data"),
-            "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
-            "JWTWARDEN_SCOPES": "read,write",
-            # Every account may have read and write (issue 15: scopes come from roles).
-            "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
-            "JWTWARDEN_DEFAULT_ROLES": "member",
-        }
-    )
-    made = run_cli(
-        ["users", "create", USER[0], "--password-stdin", "--create-database"],
-        env,
-        stdin=USER[1] + "\n",
-    )
-    assert made.returncode == 0, made.stderr
-    done = run_cli(
+    with serve_with_client(
+        tmp_path_factory.mktemp("openid-client"),
+        USER,
         [
-            "clients",
-            "create",
             "--name",
             "Node RP",
             "--redirect-uri",
@@ -75,35 +37,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "refresh_token",
             "--scope",
             "read",
-            "--json",
         ],
-        env,
-    )
-    assert done.returncode == 0, done.stderr
-    process = ServerProcess(env, port, tmp / "server.log")
-    try:
-        process.wait_ready()
-        yield {"url": process.base_url, "client": json.loads(done.stdout)}
-    finally:
-        process.stop()
+        SCOPES_FROM_ROLES,
+    ) as (process, client):
+        yield {"url": process.base_url, "client": client}
 
 
 def test_should_run_the_whole_code_flow_with_node_openid_client(server: dict[str, Any]) -> None:
     client = server["client"]
-    done = subprocess.run(
-        [
-            _node(),
-            str(HERE / "code_flow.mjs"),
-            server["url"],
-            client["client_id"],
-            client["client_secret"],
-            REDIRECT,
-            *USER,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_flow(
+        "code_flow.mjs",
+        server["url"],
+        client["client_id"],
+        client["client_secret"],
+        REDIRECT,
+        *USER,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

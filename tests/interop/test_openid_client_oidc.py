@@ -7,16 +7,13 @@ the packages these tests skip locally and fail under ``CI=true``."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_openid_client_flow import _node
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+from _flows import SCOPES_FROM_ROLES, run_flow
+from tests.server.support import serve_with_client
 
-HERE = Path(__file__).resolve().parent
 REDIRECT = "https://rp.example.test/callback"
 LOGOUT = "https://rp.example.test/signed-out"
 USER = ("oidc-rp-user@example.test", "a long and honest password")
@@ -26,28 +23,10 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("openid-client-oidc")
-    port = free_port()
-    env = clean_env(
-        {
-            "JWTWARDEN_DATA_DIR": str(tmp / "data"),
-            "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
-            "JWTWARDEN_SCOPES": "read,write",
-            # Every account may have read and write (issue 15: scopes come from roles).
-            "JWTWARDEN_ROLES": '{"member": ["read", "write"]}',
-            "JWTWARDEN_DEFAULT_ROLES": "member",
-        }
-    )
-    made = run_cli(
-        ["users", "create", USER[0], "--password-stdin", "--create-database"],
-        env,
-        stdin=USER[1] + "\n",
-    )
-    assert made.returncode == 0, made.stderr
-    done = run_cli(
+    with serve_with_client(
+        tmp_path_factory.mktemp("openid-client-oidc"),
+        USER,
         [
-            "clients",
-            "create",
             "--name",
             "Node OIDC RP",
             "--redirect-uri",
@@ -58,38 +37,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "authorization_code",
             "--grant",
             "refresh_token",
-            "--json",
         ],
-        env,
-    )
-    assert done.returncode == 0, done.stderr
-    process = ServerProcess(env, port, tmp / "server.log")
-    try:
-        process.wait_ready()
-        yield {"url": process.base_url, "client": json.loads(done.stdout)}
-    finally:
-        process.stop()
+        SCOPES_FROM_ROLES,
+    ) as (process, client):
+        yield {"url": process.base_url, "client": client}
 
 
 def test_should_run_discovery_code_flow_id_token_userinfo_and_logout_with_openid_client(
     server: dict[str, Any],
 ) -> None:
     client = server["client"]
-    done = subprocess.run(
-        [
-            _node(),
-            str(HERE / "oidc_flow.mjs"),
-            server["url"],
-            client["client_id"],
-            client["client_secret"],
-            REDIRECT,
-            LOGOUT,
-            *USER,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_flow(
+        "oidc_flow.mjs",
+        server["url"],
+        client["client_id"],
+        client["client_secret"],
+        REDIRECT,
+        LOGOUT,
+        *USER,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

@@ -29,13 +29,17 @@ PEER = Path(__file__).resolve().parent / "oidc-provider"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def node() -> str:
+def node(folder: Path = PEER, package: str = "oidc-provider") -> str:
+    """The ``node`` executable, once ``package`` is installed in ``folder``'s node_modules
+    (``npm ci`` there); otherwise skip, or fail under ``CI=true``. The interop tests ask it for
+    their own folder and package."""
     path = shutil.which("node")
     problem = None
     if path is None:
         problem = "node is not installed"
-    elif not (PEER / "node_modules" / "oidc-provider" / "package.json").is_file():
-        problem = "oidc-provider is missing: run `npm ci` in tests/peers/oidc-provider"
+    elif not (folder / "node_modules" / package / "package.json").is_file():
+        where = folder.relative_to(PEER.parents[2])
+        problem = f"the {package} package is missing: run `npm ci` in {where}"
     if problem is not None:
         if IN_CI:
             pytest.fail(problem + " (CI=true, so this is a failure, not a skip)")

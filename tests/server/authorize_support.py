@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 import secrets
 from typing import Any
@@ -15,9 +16,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from .support import run_cli
+
 __all__ = [
     "Browser",
     "authorize_url",
+    "clients_cli",
+    "code_exchange_form",
+    "code_for",
     "create_user",
     "hidden_fields",
     "pkce",
@@ -64,6 +70,39 @@ def create_user(base: str, admin_token: str, email: str, password: str) -> None:
         headers={"Authorization": "Bearer " + admin_token},
     )
     assert made.status_code == 201, made.text
+
+
+def clients_cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """``jwtwarden clients ARGS --json`` in ``env``; its JSON answer."""
+    done = run_cli(["clients", *args, "--json"], env)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def code_for(
+    browser: Browser, client_id: str, redirect_uri: str, email: str, password: str, **extra: str
+) -> tuple[str, str]:
+    """The front channel of the code flow: authorize (``extra`` added to the request), sign in
+    unless the browser's session answers at once, and take the code from the redirect.
+    Returns the code and its PKCE verifier."""
+    verifier, challenge = pkce()
+    page = browser.get(authorize_url(browser.base, client_id, redirect_uri, challenge, **extra))
+    done = page if page.status_code == 302 else browser.sign_in(page, email, password)
+    assert done.status_code in (302, 303), done.text
+    return query_of(done.headers["location"])["code"], verifier
+
+
+def code_exchange_form(
+    client_id: str, code: str, redirect_uri: str, verifier: str
+) -> dict[str, str]:
+    """The token request's form for the authorization code grant (RFC 6749 4.1.3, RFC 7636)."""
+    return {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
 
 
 class Browser:

@@ -4,18 +4,29 @@ app in process (``App``) for the tests that need a seam."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["App", "ServerProcess", "free_port", "new_kek", "run_cli"]
+__all__ = [
+    "App",
+    "ServerProcess",
+    "clean_env",
+    "free_port",
+    "new_kek",
+    "run_cli",
+    "serve_with_client",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,3 +137,39 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self._log.close()
+
+
+@contextmanager
+def serve_with_client(
+    folder: Path,
+    user: tuple[str, str],
+    client_args: list[str],
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    """``jwtwarden serve`` in development mode (data in ``folder``, issuer its own loopback
+    URL, ``env`` added) with one account and one client registered through the CLI as the
+    README shows it: ``users create EMAIL --password-stdin --create-database`` for ``user``
+    (email, password), then ``clients create CLIENT_ARGS --json``. Yields the running server
+    and the client's JSON; stops the server afterwards."""
+    port = free_port()
+    full = clean_env(
+        {
+            "JWTWARDEN_DATA_DIR": str(folder / "data"),
+            "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
+            **(env or {}),
+        }
+    )
+    made = run_cli(
+        ["users", "create", user[0], "--password-stdin", "--create-database"],
+        full,
+        stdin=user[1] + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    done = run_cli(["clients", "create", *client_args, "--json"], full)
+    assert done.returncode == 0, done.stderr
+    process = ServerProcess(full, port, folder / "server.log")
+    try:
+        process.wait_ready()
+        yield process, dict(json.loads(done.stdout))
+    finally:
+        process.stop()

@@ -5,7 +5,6 @@ max_age, and one winner among concurrent exchanges of a code."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,25 +19,27 @@ from jwtwarden.keys.keyset import KeySet
 from jwtwarden.policy import VerificationPolicy
 from jwtwarden.verify import Verifier
 
-from .authorize_support import Browser, authorize_url, create_user, pkce, query_of
+from .authorize_support import (
+    Browser,
+    authorize_url,
+    clients_cli,
+    code_exchange_form,
+    code_for,
+    create_user,
+    pkce,
+    query_of,
+)
 from .conftest import Deployment
-from .support import run_cli
 
 REDIRECT = "https://app.example.test/callback"
 PASSWORD = "a long and honest password"
 
 
-def _cli(d: Deployment, *args: str) -> dict[str, Any]:
-    done = run_cli(["clients", *args, "--json"], d.env)
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
-
-
 @pytest.fixture(scope="module")
 def clients(deployment: Deployment) -> dict[str, dict[str, Any]]:
     return {
-        "public": _cli(
-            deployment,
+        "public": clients_cli(
+            deployment.env,
             "create",
             "--name",
             "Web app",
@@ -49,8 +50,8 @@ def clients(deployment: Deployment) -> dict[str, dict[str, Any]]:
             "--scope",
             "read",
         ),
-        "confidential": _cli(
-            deployment,
+        "confidential": clients_cli(
+            deployment.env,
             "create",
             "--name",
             "Server app",
@@ -90,26 +91,9 @@ def _verify(d: Deployment, token: str) -> dict[str, Any]:
     return dict(Verifier(policy).verify(token).claims)
 
 
-def _code(
-    d: Deployment, browser: Browser, client_id: str, user: str, **extra: str
-) -> tuple[str, str]:
-    verifier, challenge = pkce()
-    page = browser.get(authorize_url(d.url, client_id, REDIRECT, challenge, **extra))
-    done = page if page.status_code == 302 else browser.sign_in(page, user, PASSWORD)
-    assert done.status_code in (302, 303), done.text
-    return query_of(done.headers["location"])["code"], verifier
-
-
 def _exchange(d: Deployment, client_id: str, code: str, verifier: str) -> httpx.Response:
     return httpx.post(
-        d.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": client_id,
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        },
+        d.url + "/oauth/token", data=code_exchange_form(client_id, code, REDIRECT, verifier)
     )
 
 
@@ -175,7 +159,7 @@ def test_should_give_a_public_client_tokens_for_its_client_id_and_verifier_only(
     deployment: Deployment, clients: dict[str, dict[str, Any]], user: str, browser: Browser
 ) -> None:
     client_id = clients["public"]["client_id"]
-    code, verifier = _code(deployment, browser, client_id, user, scope="read")
+    code, verifier = code_for(browser, client_id, REDIRECT, user, PASSWORD, scope="read")
     answer = _exchange(deployment, client_id, code, verifier)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -196,7 +180,7 @@ def test_should_not_ask_a_signed_in_browser_again_unless_prompt_login_or_max_age
     deployment: Deployment, clients: dict[str, dict[str, Any]], user: str, browser: Browser
 ) -> None:
     client_id = clients["public"]["client_id"]
-    _code(deployment, browser, client_id, user)
+    code_for(browser, client_id, REDIRECT, user, PASSWORD)
     _, challenge = pkce()
     quiet = browser.get(authorize_url(deployment.url, client_id, REDIRECT, challenge))
     assert quiet.status_code == 302 and "code" in query_of(quiet.headers["location"])
@@ -238,7 +222,7 @@ def test_should_leave_no_live_tokens_after_concurrent_exchanges_of_one_code(
     # PostgreSQL and SQLite); the others are replays and revoke what it issued, whether they
     # arrive before its session exists (it then refuses itself) or after (they revoke it).
     client_id = clients["public"]["client_id"]
-    code, verifier = _code(deployment, browser, client_id, user)
+    code, verifier = code_for(browser, client_id, REDIRECT, user, PASSWORD)
     with ThreadPoolExecutor(8) as pool:
         answers = list(
             pool.map(lambda _: _exchange(deployment, client_id, code, verifier), range(8))

@@ -5,7 +5,6 @@ the attacks of issue 15, each a named test."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -22,28 +21,32 @@ from jwtwarden.keys.keyset import KeySet
 from jwtwarden.policy import VerificationPolicy
 from jwtwarden.verify import Verifier
 
-from .authorize_support import Browser, authorize_url, create_user, pkce, query_of
+from .authorize_support import (
+    Browser,
+    authorize_url,
+    clients_cli,
+    code_exchange_form,
+    code_for,
+    create_user,
+    pkce,
+    query_of,
+)
 from .conftest import Deployment
-from .support import run_cli
 
 REDIRECT = "https://rp.example.test/callback"
 LOGOUT = "https://rp.example.test/signed-out"
 PASSWORD = "a long and honest password"
 
 
-def _cli(d: Deployment, *args: str) -> dict[str, Any]:
-    done = run_cli(["clients", *args, "--json"], d.env)
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
-
-
 @pytest.fixture(scope="module")
 def clients(deployment: Deployment) -> dict[str, dict[str, Any]]:
     common = ("--redirect-uri", REDIRECT, "--post-logout-redirect-uri", LOGOUT)
     return {
-        "confidential": _cli(deployment, "create", "--name", "OIDC RP", *common),
-        "public": _cli(deployment, "create", "--name", "SPA", "--type", "public", *common),
-        "other": _cli(deployment, "create", "--name", "Other RP", *common),
+        "confidential": clients_cli(deployment.env, "create", "--name", "OIDC RP", *common),
+        "public": clients_cli(
+            deployment.env, "create", "--name", "SPA", "--type", "public", *common
+        ),
+        "other": clients_cli(deployment.env, "create", "--name", "Other RP", *common),
     }
 
 
@@ -70,18 +73,8 @@ def _tokens(
     d: Deployment, browser: Browser, client: dict[str, Any], user: str, **extra: str
 ) -> dict[str, Any]:
     """The code flow as a browser and a back-end run it; the token response."""
-    verifier, challenge = pkce()
-    page = browser.get(authorize_url(d.url, client["client_id"], REDIRECT, challenge, **extra))
-    done = page if page.status_code == 302 else browser.sign_in(page, user, PASSWORD)
-    assert done.status_code in (302, 303), done.text
-    code = query_of(done.headers["location"])["code"]
-    form = {
-        "grant_type": "authorization_code",
-        "client_id": client["client_id"],
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "code_verifier": verifier,
-    }
+    code, verifier = code_for(browser, client["client_id"], REDIRECT, user, PASSWORD, **extra)
+    form = code_exchange_form(client["client_id"], code, REDIRECT, verifier)
     secret = client.get("client_secret")
     auth = (client["client_id"], secret) if secret else None
     answer = httpx.post(d.url + "/oauth/token", data=form, auth=auth)
