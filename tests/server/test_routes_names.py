@@ -10,7 +10,7 @@ from jwtwarden.server.runtime import Runtime
 
 
 def test_should_name_the_request_accessor_runtime_of_and_not_shadow_the_runtime_module():
-    assert routes.__all__ == ["authenticate", "runtime_of"]
+    assert routes.__all__ == ["authenticate", "check_password_guess", "runtime_of"]
     assert not hasattr(routes, "runtime") or routes.runtime is importlib.import_module(
         "jwtwarden.server.runtime"
     )
