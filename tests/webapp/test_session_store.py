@@ -7,9 +7,7 @@ large for a cookie fits."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -47,35 +45,6 @@ class SyncAsAsync:
 
     async def delete(self, key: str) -> None:
         self.store.delete(key)
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"jwtwarden-test-{secrets.token_hex(4)}:"
-
-
-@pytest.fixture
-async def async_redis(redis_url: str, prefix: str) -> AsyncIterator[Any]:
-    client = redis_client(redis_url)
-    try:
-        yield client
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-
-
-@pytest.fixture
-def sync_redis(redis_url: str, prefix: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    try:
-        yield client
-    finally:
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 @pytest.fixture(params=["memory", "sync-memory", "redis", "sync-redis"])

@@ -10,9 +10,8 @@ token endpoint is a fake in process (``TokenEndpoint``)."""
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import httpx
@@ -23,7 +22,6 @@ from flask import Flask
 
 from jwtwarden import FixedClock
 from jwtwarden.stores.memory import MemoryWebSessionStore, SyncMemoryWebSessionStore
-from jwtwarden.stores.redis import redis_client
 from jwtwarden.stores.redis_websessions import RedisWebSessionStore, SyncRedisWebSessionStore
 from jwtwarden.webapp import SESSION_COOKIE, WebSession, WebUser
 from jwtwarden.webapp.flask import FlaskWebApp
@@ -166,32 +164,6 @@ async def test_should_sign_out_with_the_sessions_token_and_clear_the_cookie(
 
 
 # --- another process sharing the store on Redis --------------------------------------------------
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"jwtwarden-test-{secrets.token_hex(4)}:"
-
-
-@pytest.fixture
-async def async_redis(redis_url: str, prefix: str) -> AsyncIterator[Any]:
-    client = redis_client(redis_url)
-    try:
-        yield client
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-
-
-@pytest.fixture
-def sync_redis(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 async def test_should_end_a_session_signed_out_in_another_process_sharing_redis(
