@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from jwtwarden.accounts.mail import read_outbox
-from tests.server.support import ServerProcess, clean_env, free_port, run_cli
+from tests.server.support import run_cli, serve_with_account
 
 from .conftest import screenshot
 
@@ -45,26 +45,13 @@ document.addEventListener('securitypolicyviolation', e => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("account-pages-browser")
-    port = free_port()
-    env = clean_env(
-        {
-            "JWTWARDEN_DATA_DIR": str(tmp / "data"),
-            "JWTWARDEN_ISSUER": f"http://127.0.0.1:{port}",
-            "JWTWARDEN_SIGNUP": "true",
+    with serve_with_account(tmp, (FORGETFUL, PASSWORD), {"JWTWARDEN_SIGNUP": "true"}) as process:
+        yield {
+            "url": process.base_url,
+            "env": process.env,
+            "outbox": tmp / "data" / "outbox",
+            "p": process,
         }
-    )
-    made = run_cli(
-        ["users", "create", FORGETFUL, "--password-stdin", "--create-database"],
-        env,
-        stdin=PASSWORD + "\n",
-    )
-    assert made.returncode == 0, made.stderr
-    process = ServerProcess(env, port, tmp / "server.log")
-    try:
-        process.wait_ready()
-        yield {"url": process.base_url, "env": env, "outbox": tmp / "data" / "outbox", "p": process}
-    finally:
-        process.stop()
 
 
 def _mail_to(outbox: Path, to: str, count: int, timeout: float = 15.0) -> EmailMessage:

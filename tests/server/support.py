@@ -25,6 +25,7 @@ __all__ = [
     "free_port",
     "new_kek",
     "run_cli",
+    "serve_with_account",
     "serve_with_client",
 ]
 
@@ -139,18 +140,12 @@ class ServerProcess:
         self._log.close()
 
 
-@contextmanager
-def serve_with_client(
-    folder: Path,
-    user: tuple[str, str],
-    client_args: list[str],
-    env: dict[str, str] | None = None,
-) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
-    """``jwtwarden serve`` in development mode (data in ``folder``, issuer its own loopback
-    URL, ``env`` added) with one account and one client registered through the CLI as the
-    README shows it: ``users create EMAIL --password-stdin --create-database`` for ``user``
-    (email, password), then ``clients create CLIENT_ARGS --json``. Yields the running server
-    and the client's JSON; stops the server afterwards."""
+def _account_and_env(
+    folder: Path, user: tuple[str, str], env: dict[str, str] | None
+) -> tuple[dict[str, str], int]:
+    """The environment of a development server on a free port (data in ``folder``, issuer its
+    own loopback URL, ``env`` added), with ``user`` (email, password) created through the CLI
+    as the README shows it (``users create EMAIL --password-stdin --create-database``)."""
     port = free_port()
     full = clean_env(
         {
@@ -165,11 +160,41 @@ def serve_with_client(
         stdin=user[1] + "\n",
     )
     assert made.returncode == 0, made.stderr
-    done = run_cli(["clients", "create", *client_args, "--json"], full)
-    assert done.returncode == 0, done.stderr
+    return full, port
+
+
+@contextmanager
+def _running(full: dict[str, str], port: int, folder: Path) -> Iterator[ServerProcess]:
     process = ServerProcess(full, port, folder / "server.log")
     try:
         process.wait_ready()
-        yield process, dict(json.loads(done.stdout))
+        yield process
     finally:
         process.stop()
+
+
+@contextmanager
+def serve_with_account(
+    folder: Path, user: tuple[str, str], env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """``jwtwarden serve`` in development mode (``_account_and_env``) with one account; stops
+    the server afterwards. Its settings are ``process.env``."""
+    full, port = _account_and_env(folder, user, env)
+    with _running(full, port, folder) as process:
+        yield process
+
+
+@contextmanager
+def serve_with_client(
+    folder: Path,
+    user: tuple[str, str],
+    client_args: list[str],
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    """As ``serve_with_account``, with one client registered before the start
+    (``clients create CLIENT_ARGS --json``). Yields the running server and the client's JSON."""
+    full, port = _account_and_env(folder, user, env)
+    done = run_cli(["clients", "create", *client_args, "--json"], full)
+    assert done.returncode == 0, done.stderr
+    with _running(full, port, folder) as process:
+        yield process, dict(json.loads(done.stdout))
