@@ -41,7 +41,7 @@ CROSS_CUTTING: dict[str, str] = {
 }
 # Folders that hold no tests, only a support part other tests start.
 SUPPORT: dict[str, str] = {
-    "peers": "the reference OpenID provider (Node oidc-provider) the web-app tests talk to",
+    "peers": "the reference OpenID provider (Node oidc-provider) and the discovery validators",
 }
 # A package whose tests live elsewhere, and where.
 TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {

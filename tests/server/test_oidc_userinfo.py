@@ -17,6 +17,7 @@ from jwtwarden.oauth.id_tokens import IDTokenRequest
 from jwtwarden.server.app import create_app
 from jwtwarden.server.runtime import Runtime
 from jwtwarden.server.settings import Settings
+from tests.peers.discovery_validators import verdicts
 
 from .support import App
 
@@ -218,6 +219,44 @@ async def test_should_serve_a_discovery_document_authlib_validates(
     assert body["claims_parameter_supported"] is False
     assert body["request_parameter_supported"] is False
     assert body["request_uri_parameter_supported"] is False
+
+
+async def test_should_serve_a_discovery_document_oic_idpyoidc_and_the_mcp_sdk_accept(
+    tmp_path: Path,
+) -> None:
+    # Discovery 1.0 3: the issuer is an https URL (oic and idpyoidc refuse http), so this
+    # deployment names one; the document is served the same way whatever the scheme.
+    issuer = "https://op.example.test"
+    app = await _app(tmp_path, issuer=issuer)
+    async with app.app.router.lifespan_context(app.app):
+        openid = await _document(app, "/.well-known/openid-configuration")
+        oauth = await _document(app, "/.well-known/oauth-authorization-server")
+    assert openid["issuer"] == oauth["issuer"] == issuer
+    on_openid, on_oauth = verdicts(openid, oauth)
+    assert on_openid == {n: {"accepted": True} for n in ("oic", "idpyoidc", "mcp")}
+    # The RFC 8414 document (what an MCP client reads first) is OAuth metadata, not an OpenID
+    # configuration: it carries no subject_types_supported, so only the MCP SDK judges it.
+    assert on_oauth["mcp"] == {"accepted": True}
+
+
+async def test_should_see_each_validator_refuse_a_document_that_breaks_its_rules(
+    server: tuple[App, FixedClock],
+) -> None:
+    """The validators are live: each refuses what its specification requires, so their
+    acceptance of the served document above is a verdict, not a formality."""
+    app, _ = server
+    served = await _document(app, "/.well-known/openid-configuration")
+    served["issuer"] = "https://op.example.test"
+    no_jwks = {k: v for k, v in served.items() if k != "jwks_uri"}  # Discovery 3: REQUIRED
+    http_issuer = {**served, "issuer": "http://op.example.test"}  # Discovery 3: https
+    bad_token_endpoint = {**served, "token_endpoint": "not a URL"}  # RFC 8414 2: a URL
+    got = verdicts(no_jwks, http_issuer, bad_token_endpoint)
+    for openid_rule in got[:2]:
+        assert not openid_rule["oic"]["accepted"] and not openid_rule["idpyoidc"]["accepted"]
+        assert openid_rule["mcp"] == {"accepted": True}  # RFC 8414 asks neither
+    assert "jwks_uri" in got[0]["oic"]["error"] and "jwks_uri" in got[0]["idpyoidc"]["error"]
+    assert "HTTPS" in got[1]["oic"]["error"] and "HTTPS" in got[1]["idpyoidc"]["error"]
+    assert not got[2]["mcp"]["accepted"] and "token_endpoint" in got[2]["mcp"]["error"]
 
 
 async def test_should_let_caches_keep_the_discovery_document_for_an_hour(
