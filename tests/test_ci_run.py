@@ -22,7 +22,7 @@ exit "$NEWEST_RC"
 
 
 def _run(
-    tmp_path: Path, newest: int, lowest: int, *, gate: bool = True
+    tmp_path: Path, newest: int, lowest: int, *, lowest_setting: str | None = None
 ) -> tuple[int, list[str], str]:
     (tmp_path / ".ci").mkdir()
     (tmp_path / "scripts").mkdir()
@@ -31,8 +31,8 @@ def _run(
     stand_in.write_text(STAND_IN)
     stand_in.chmod(0o755)
     env = {"PATH": "/usr/bin:/bin", "NEWEST_RC": str(newest), "LOWEST_RC": str(lowest)}
-    if gate:
-        env["JWTWARDEN_CI_LOWEST"] = "gate"
+    if lowest_setting is not None:
+        env["JWTWARDEN_CI_LOWEST"] = lowest_setting
     done = subprocess.run(
         [str(tmp_path / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60
     )
@@ -62,8 +62,18 @@ def test_should_run_both_legs_and_fail_when_either_fails(
     assert f"newest exit {newest}, lowest exit {lowest}" in log
 
 
-def test_should_report_but_not_gate_on_a_failing_lowest_leg_unless_asked(tmp_path: Path) -> None:
-    rc, calls, log = _run(tmp_path, 0, 1, gate=False)
+def test_should_gate_on_the_lowest_leg_by_default_and_when_asked(tmp_path: Path) -> None:
+    for setting in (None, "gate"):
+        where = tmp_path / str(setting)
+        where.mkdir()
+        rc, calls, log = _run(where, 0, 1, lowest_setting=setting)
+        assert rc == 1, (setting, log)
+        assert calls == ["-q", "--lowest -q"]
+        assert "it is reported, not gating" not in log
+
+
+def test_should_report_but_not_gate_on_a_failing_lowest_leg_only_when_told(tmp_path: Path) -> None:
+    rc, calls, log = _run(tmp_path, 0, 1, lowest_setting="report")
     assert rc == 0, log
     assert calls == ["-q", "--lowest -q"]
     assert "lowest versions: exit 1 in " in log
@@ -71,5 +81,5 @@ def test_should_report_but_not_gate_on_a_failing_lowest_leg_unless_asked(tmp_pat
 
 
 def test_should_fail_on_the_newest_leg_whatever_the_lowest_setting(tmp_path: Path) -> None:
-    rc, _, log = _run(tmp_path, 1, 0, gate=False)
+    rc, _, log = _run(tmp_path, 1, 0, lowest_setting="report")
     assert rc == 1, log
