@@ -18,9 +18,19 @@ The pages, each round in turn (interleaved, so drift in the machine's load hits 
   ``Depends``, which no SDK can go under.
 
     python bench/webapp_bench.py [--requests 4000] [--rounds 7]
+    python bench/webapp_bench.py --http [--connections 16] [--seconds 5] [--rounds 7]
 
 Prints, per page, the median requests per second over the rounds and the median of the
 per-round ratios to ``plain``.
+
+``--http`` measures the same pages behind a real server instead: each page is its own uvicorn
+process (one worker; uvloop and httptools, as ``uvicorn[standard]`` installs them; no access
+log) on 127.0.0.1, driven by wrk (one thread, N connections, ``bench/server/lua/page.lua``) with
+the session cookie, each round in turn. This is the throughput a user of the page sees; the
+server's own per-request cost (HTTP parsing, the socket) is paid by both pages alike, so the
+ratio is the SDK's share of a served request. Before the rounds, each page is asked once with
+httpx: the protected pages must answer 200 with the cookie and refuse without it, so the
+measured path is the SDK's.
 """
 
 from __future__ import annotations
@@ -29,7 +39,11 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -210,6 +224,107 @@ async def main(requests: int, rounds: int) -> None:
     print("target: depends >= 0.85x plain")
 
 
+def served() -> FastAPI:
+    """uvicorn factory for ``--http``: the page ``BENCH_WEBAPP_PAGE``; the live session's cookie
+    is written to ``BENCH_WEBAPP_COOKIE`` (each server seals its own, under its own keys)."""
+    pages, cookie = apps()
+    Path(os.environ["BENCH_WEBAPP_COOKIE"]).write_text(cookie)
+    return pages[os.environ["BENCH_WEBAPP_PAGE"]]
+
+
+HTTP_PAGES = ("plain", "depends", "await", "noop-depends")
+
+
+def _serve(name: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
+    from _deploy import free_port  # type: ignore[import-not-found]
+
+    port = free_port()
+    cookie_file = folder / f"{name}.cookie"
+    env = {**os.environ, "BENCH_WEBAPP_PAGE": name, "BENCH_WEBAPP_COOKIE": str(cookie_file)}
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "webapp_bench:served"]
+    argv += ["--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
+    argv += ["--loop", "uvloop", "--http", "httptools"]
+    process = subprocess.Popen(argv, env=env)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/page", headers={"host": "app.example"}, timeout=1)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise SystemExit(f"the {name} page's server did not start") from None
+            time.sleep(0.2)
+    return process, url, cookie_file.read_text()
+
+
+def _check(name: str, url: str, cookie: str) -> None:
+    import httpx
+
+    host = {"host": "app.example"}
+    with_cookie = {**host, "cookie": f"{SESSION_COOKIE}={cookie}"}
+    ok = httpx.get(url + "/page", headers=with_cookie)
+    assert ok.status_code == 200 and "alice@example.test" in ok.text, (name, ok.status_code)
+    if name in ("depends", "await"):
+        refused = httpx.get(url + "/page", headers=host)
+        assert refused.status_code != 200, (name, "answered 200 without a session")
+
+
+def main_http(connections: int, seconds: float, rounds: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
+    from _wrk import wrk  # type: ignore[import-not-found]
+
+    folder = Path(tempfile.mkdtemp(prefix="webapp-bench-"))
+    servers = {name: _serve(name, folder) for name in HTTP_PAGES}
+    try:
+        for name, (_, url, cookie) in servers.items():
+            _check(name, url, cookie)
+        rates: dict[str, list[float]] = {name: [] for name in HTTP_PAGES}
+        for _name, (_, url, cookie) in servers.items():  # warm-up: each page once, unmeasured
+            wrk(
+                url + "/page",
+                "page.lua",
+                ["/page", "app.example", f"{SESSION_COOKIE}={cookie}"],
+                connections=connections,
+                seconds=1,
+            )
+        for _ in range(rounds):  # interleaved, so drift in the machine's load hits all alike
+            for name, (_, url, cookie) in servers.items():
+                sent = f"{SESSION_COOKIE}={cookie}" if name in ("depends", "await") else ""
+                got = wrk(
+                    url + "/page",
+                    "page.lua",
+                    ["/page", "app.example", sent],
+                    connections=connections,
+                    seconds=seconds,
+                )
+                if got.errors:
+                    raise SystemExit(f"{name}: {got.errors} errors ({got.non_2xx} not 2xx)")
+                rates[name].append(got.rps)
+    finally:
+        for process, _, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=10)
+    print(
+        f"behind uvicorn (1 worker), wrk 1 thread, {connections} connections, "
+        f"{seconds:g} s a run, {rounds} rounds"
+    )
+    print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    for name, values in rates.items():
+        ratios = [value / base for value, base in zip(values, rates["plain"], strict=True)]
+        print(
+            f"{name:13s} {statistics.median(values):8.0f} req/s   "
+            f"ratio {statistics.median(ratios):.3f}x  "
+            f"(rounds {min(ratios):.3f}-{max(ratios):.3f}x)"
+        )
+    print("target: depends >= 0.85x plain")
+
+
 LOAD = os.getloadavg()
 
 
@@ -217,5 +332,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--http", action="store_true", help="behind uvicorn, driven by wrk")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.rounds))
+    if args.http:
+        main_http(args.connections, args.seconds, args.rounds)
+    else:
+        asyncio.run(main(args.requests, args.rounds))
