@@ -41,11 +41,12 @@ from _deploy import (  # noqa: E402
     Deployment,
     check_services,
     flush_redis,
+    peer_node,
     run,
 )
 from _profile import record, summarise  # noqa: E402
 from _report import write_report  # noqa: E402
-from _scenarios import RESOURCE_APPS, SCENARIOS, Workload, argon2_rate  # noqa: E402
+from _scenarios import PEER_KEYS, RESOURCE_APPS, SCENARIOS, Workload, argon2_rate  # noqa: E402
 from _wrk import need_wrk, wrk  # noqa: E402
 
 ROOT = HERE.parents[1]
@@ -59,6 +60,7 @@ PROFILED = (
     "protected",
     "login",
 )  # login last: its queue drains slowly
+QUEUED = ("login", "signin_post")  # argon2id: requests keep hashing after wrk stops
 
 
 def _log(message: str) -> None:
@@ -80,14 +82,13 @@ class Bench:
     def measure(self, key: str, connections: int, seconds: float | None = None) -> dict[str, Any]:
         """One wrk run, after waiting for the machine to calm down, with the CPU burnt per
         request by the server, PostgreSQL and Redis."""
-        url, script, wrk_args = self.work.args(key, connections)
+        seconds = seconds or self.seconds
+        url, script, wrk_args = self.work.args(key, connections, seconds)
         app = self.dep.processes[SCENARIOS[key].app]
         busy = wait_for_quiet()
         meter = Meter(app.proc.pid)
         meter.start()
-        result = wrk(
-            url, script, wrk_args, connections=connections, seconds=seconds or self.seconds
-        )
+        result = wrk(url, script, wrk_args, connections=connections, seconds=seconds)
         server, postgres, redis = meter.stop()
         n = max(result.requests, 1)
         out: dict[str, Any] = result.as_dict()
@@ -97,7 +98,8 @@ class Bench:
             redis_cpu_us=redis / n * 1e6,
             busy_before=busy,
         )
-        if key == "login":
+        self.work.rates[key] = result.rps
+        if key in QUEUED:
             settle(app.proc.pid)  # queued logins keep hashing after wrk stops
         return out
 
@@ -110,7 +112,7 @@ class Bench:
 
     def warm_up(self) -> None:
         for key in SCENARIOS:
-            if key in self.only and key != "login":
+            if key in self.only and key not in QUEUED:
                 self.measure(key, 16, seconds=1)
 
     def main_rounds(self) -> None:
@@ -124,12 +126,23 @@ class Bench:
                         # The hash alone, on as many threads as there are cores, just before.
                         rate = argon2_rate(password_hash, threads=2, seconds=self.seconds)
                         self.out.setdefault("argon2_2_threads", []).append(rate)
+                    hash_rate = None
+                    if key == "signin_post":
+                        # The hash alone on as many threads as the server has workers, just
+                        # before (argon2-cffi releases the GIL; each worker hashes on its own).
+                        workers = self.dep.workers
+                        hash_rate = argon2_rate(
+                            password_hash, threads=workers, seconds=self.seconds
+                        )
                     result = self.measure(key, connections)
+                    if hash_rate is not None:
+                        result["argon2_rate"] = hash_rate
                     self._keep(self.out["runs"], key, connections, result)
                     _log(
                         f"round {r + 1} {key:<17} c={connections:<3} {result['rps']:8.0f}/s "
                         f"p50 {result['p50_ms']:6.2f} ms p99 {result['p99_ms']:7.2f} ms "
                         f"cpu {result['server_cpu_us']:6.0f} us/req errors {result['errors']} "
+                        f"{'(dry ' + str(result['dry']) + ') ' if result.get('dry') else ''}"
                         f"(machine {result['busy_before']:.0%} busy before)"
                     )
             if "login" in self.only:
@@ -245,6 +258,8 @@ class Bench:
         }
 
     def start_apps(self) -> None:
+        if self.only & PEER_KEYS:
+            self.dep.start_peer(self.work.peer_config())
         self.dep.start_auth()
         self.dep.start_app("rotate", "ceilings:rotate_app", self.rotate_env)
         self.dep.start_app("hello", "ceilings:hello_app", {})
@@ -351,6 +366,13 @@ def main() -> None:
         kept = "kept" if args.keep_files else "removed at the end; --keep-files keeps them"
         _log(f"schema {db.schema}, work files in {workdir} ({kept})")
         dep.migrate()
+        if bench.only & PEER_KEYS and peer_node() is None:
+            _log(
+                "skipping the oidc-provider scenarios: node or its package is missing "
+                "(npm ci in tests/peers/oidc-provider)"
+            )
+            bench.only -= PEER_KEYS
+        work.register_clients(bench.only)
         bench.dep_password_hash = PasswordHasher().hash(PASSWORD)
         run(db.load_users(bench.dep_password_hash))
         base = 10_000
