@@ -9,8 +9,9 @@
 --   type=...  auth=...  origin=...  cookie=...   Content-Type, Authorization, Origin, Cookie
 --   expect=303        any other status below 400 is counted as unexpected (wrk itself counts
 --                     every status from 400 up as an error)
---   once=1            each line is sent at most once; past the end the lines are sent again
---                     (a single-use line is then refused: counted), and counted as "dry"
+--   once=1            each line is meant to be sent once; past the end the lines are sent
+--                     again (a single-use line is then refused: an error), each such request
+--                     counted as "dry"
 --   save=FILE         mint mode: the code and state of each redirect's Location, one
 --                     "state code" line each (the last line is sent again while the answers
 --                     come in); the thread stops once every line is answered
@@ -21,7 +22,7 @@ local lines, count, i = {}, 0, 0
 local method, path, kind = "GET", "/", "path"
 local headers = {}
 local expect, once, save = nil, false, nil
-local answered, seen = 0, {}
+local answered, seen, wrapped = 0, {}, false
 unexpected, dry = 0, 0
 
 threads = {}
@@ -58,10 +59,10 @@ function request()
     if save then
       i = count -- every line sent: the last one again until the answers are in
     else
-      if once then dry = dry + 1 end
-      i = 1
+      i, wrapped = 1, true
     end
   end
+  if once and wrapped then dry = dry + 1 end
   local line = lines[i]
   if kind == "path" then
     return wrk.format(method, line, headers, nil)
