@@ -45,7 +45,7 @@ from _deploy import (  # noqa: E402
     run,
 )
 from _profile import record, summarise  # noqa: E402
-from _report import write_report  # noqa: E402
+from _report import targets, write_report  # noqa: E402
 from _scenarios import PEER_KEYS, RESOURCE_APPS, SCENARIOS, Workload, argon2_rate  # noqa: E402
 from _wrk import need_wrk, wrk  # noqa: E402
 
@@ -416,6 +416,7 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(bench.out, indent=1))
     _log(f"raw results in {RESULTS.relative_to(ROOT)} ({bench.out['seconds']:.0f} s)")
+    print("\n".join(targets(bench.out)), flush=True)
     if not args.no_write:
         write_report(DOC, bench.out)
         _log(f"wrote {DOC.relative_to(ROOT)}")
