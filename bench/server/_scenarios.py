@@ -124,7 +124,8 @@ class Workload:
         self._n = 0
         self._access_tokens: list[str] = []
         self._access_at = 0.0
-        self.rates: dict[str, float] = {}  # the last req/s of each scenario (pool sizes)
+        self.rates: dict[str, float] = {}  # the highest req/s of each scenario (pool sizes)
+        self.mint_rate = 0.0  # codes a second, the last mint
         self.service: dict[str, Any] = {}  # our client_credentials client
         self.web: dict[str, Any] = {}  # our confidential code-flow client
         self._signin_cookie = ""
@@ -182,8 +183,8 @@ class Workload:
         }
 
     def _pool(self, key: str, guess: float, seconds: float, connections: int) -> int:
-        """Enough single-use requests for a run: the expected rate (the higher of this
-        scenario's last and ``guess``) x seconds x 1.5."""
+        """Enough single-use requests for a run: the expected rate (the highest this scenario
+        has reached, or ``guess`` if higher) x seconds x 1.5."""
         rate = max(self.rates.get(key, 0.0), guess)
         return int(rate * max(1, round(seconds)) * 1.5) + connections + 2
 
@@ -285,8 +286,17 @@ class Workload:
             return app.base_url, "chain.lua", [self._file(tokens), "/token", basic, "-"]
         if key == "code_exchange":
             # Every code is single-use: one per request, minted just now (they live 60 s).
-            # The refresh grant's last rate is the guess: the exchange should not beat it.
-            count = self._pool(key, self.rates.get("refresh", 1500.0), seconds, connections)
+            # The expected rate: the higher of the exchange's and the refresh grant's best (the
+            # exchange should not beat it); without the refresh grant, twice the exchange's
+            # (its first estimate is a 1-second warm-up). No more than the last mint made in
+            # 30 s (codes live 60 s): short of the need, the run goes past the pool and says so.
+            own = self.rates.get(key, 0.0)
+            refresh = self.rates.get("refresh")
+            guess = max(own, refresh) if refresh else (2 * own or 1000.0)
+            count = self._pool(key, guess, seconds, connections)
+            if self.mint_rate:
+                count = min(count, int(self.mint_rate * 30))
+            started = time.monotonic()
             codes = mint_codes(
                 app.base_url,
                 self.signin_cookie(),
@@ -307,6 +317,7 @@ class Workload:
                 )
                 for code, verifier in codes
             ]
+            self.mint_rate = len(codes) / (time.monotonic() - started)
             args = [
                 "method=POST",
                 "path=/oauth/token",
