@@ -9,7 +9,10 @@
 Everything runs on 127.0.0.1: a dedicated PostgreSQL schema and Redis prefix (both removed at
 the end), ``jwtwarden serve --workers N`` in production mode (KEK, keys in PostgreSQL, Redis
 denylist), the ceiling apps and a resource server under the same uvicorn settings, and wrk
-(which must be installed: ``apt-get install -y wrk``). Each figure is the median over rounds;
+(which must be installed: ``apt-get install -y wrk``); for the ``peer_*`` scenarios, the reference
+provider oidc-provider, one Node process from ``tests/peers/oidc-provider`` (``npm ci`` there;
+skipped, and said so, without it), stopped at the end like every server. Each figure is the
+median over rounds;
 each ratio the median of per-round ratios of runs made back to back. Raw figures go to
 ``bench/server/results/latest.json``; the generated section of the doc (between its markers)
 is replaced and the hand-written analysis around it kept.
