@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import signal
@@ -41,6 +42,8 @@ INTROSPECTION_ID = "bench-resource-server"
 INTROSPECTION_SECRET = "s" * 40
 USERS = 100
 SESSION_TTL = 30 * 86400
+SCOPE = "api:read"  # the one server scope (JWTWARDEN_SCOPES); the peer's API scope too
+PEER = ROOT / "tests" / "peers" / "oidc-provider"  # provider.mjs and its node_modules
 
 
 def free_port() -> int:
@@ -301,6 +304,7 @@ class Deployment:
                 "JWTWARDEN_REDIS_PREFIX": self.redis_prefix,
                 "JWTWARDEN_INTROSPECTION_CLIENT_ID": INTROSPECTION_ID,
                 "JWTWARDEN_INTROSPECTION_CLIENT_SECRET": INTROSPECTION_SECRET,
+                "JWTWARDEN_SCOPES": SCOPE,
                 # The limiter still counts every login in Redis; it just never refuses here.
                 "JWTWARDEN_RATE_LIMIT_LOGIN_ACCOUNT": "1000000000",
                 "JWTWARDEN_RATE_LIMIT_LOGIN_ADDRESS": "1000000000",
@@ -325,6 +329,37 @@ class Deployment:
         )
         if done.returncode != 0:
             raise RuntimeError(f"jwtwarden db upgrade failed:\n{done.stderr[-2000:]}")
+
+    def create_client(self, *args: str) -> dict[str, Any]:
+        """``jwtwarden clients create ARGS --json`` on the bench schema: the client's JSON
+        (with its secret, printed once)."""
+        done = subprocess.run(
+            [PY, "-m", "jwtwarden", "clients", "create", *args, "--json"],
+            env=self.auth_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"jwtwarden clients create failed:\n{done.stderr[-2000:]}")
+        return dict(json.loads(done.stdout))
+
+    def start_peer(self, config: dict[str, Any]) -> Process:
+        """The reference provider (``tests/peers/oidc-provider/provider.mjs``: oidc-provider
+        from npm, one Node process, its in-memory store) on a free port; stopped with the
+        rest (``stop_all``)."""
+        node = peer_node()
+        if node is None:
+            raise RuntimeError("node or tests/peers/oidc-provider/node_modules is missing")
+        port = self.ports.setdefault("peer", free_port())
+        path = self.workdir / "peer-config.json"
+        path.write_text(json.dumps({**config, "port": port}))
+        argv = [node, str(PEER / "provider.mjs"), "@" + str(path)]
+        proc = Process("peer", argv, dict(os.environ), port, self.workdir / "peer.log")
+        self.processes["peer"] = proc
+        proc.wait_ready("/jwks", timeout=30)
+        return proc
 
     def start_auth(self, workers: int | None = None) -> Process:
         n = workers or self.workers
@@ -367,6 +402,16 @@ def _wait_for_workers(proc: Process, workers: int) -> None:
     while time.monotonic() < deadline and len(proc.worker_pids()) < workers:
         time.sleep(0.2)
     time.sleep(1.0)
+
+
+def peer_node() -> str | None:
+    """The node executable, if oidc-provider is installed (``npm ci`` in tests/peers/...)."""
+    import shutil
+
+    path = shutil.which("node")
+    if path is None or not (PEER / "node_modules" / "oidc-provider" / "package.json").is_file():
+        return None
+    return path
 
 
 def run(coro: Any) -> Any:

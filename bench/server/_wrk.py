@@ -23,7 +23,8 @@ __all__ = ["Result", "need_wrk", "wrk"]
 @dataclass(frozen=True, slots=True)
 class Result:
     """One wrk run. Latencies in milliseconds; ``errors`` counts non-2xx/3xx answers,
-    socket errors and timeouts."""
+    socket errors, timeouts and (``lua/lines.lua``) any status but the expected one;
+    ``dry``: requests sent after a single-use pool ran out (``lines.lua`` ``once=1``)."""
 
     requests: int
     seconds: float
@@ -36,6 +37,8 @@ class Result:
     mean_ms: float
     errors: int
     non_2xx: int
+    unexpected: int = 0
+    dry: int = 0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -85,7 +88,9 @@ def wrk(
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     raw = json.loads(line[5:])
     secs = raw["duration_us"] / 1e6
+    unexpected = int(raw.get("unexpected", 0))  # statuses under 400 other than the expected one
     errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
+    errors += unexpected
     return Result(
         requests=raw["requests"],
         seconds=secs,
@@ -98,4 +103,6 @@ def wrk(
         mean_ms=raw["mean_us"] / 1000,
         errors=errors,
         non_2xx=raw["status"],
+        unexpected=unexpected,
+        dry=int(raw.get("dry", 0)),
     )

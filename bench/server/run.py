@@ -9,7 +9,10 @@
 Everything runs on 127.0.0.1: a dedicated PostgreSQL schema and Redis prefix (both removed at
 the end), ``jwtwarden serve --workers N`` in production mode (KEK, keys in PostgreSQL, Redis
 denylist), the ceiling apps and a resource server under the same uvicorn settings, and wrk
-(which must be installed: ``apt-get install -y wrk``). Each figure is the median over rounds;
+(which must be installed: ``apt-get install -y wrk``); for the ``peer_*`` scenarios, the reference
+provider oidc-provider, one Node process from ``tests/peers/oidc-provider`` (``npm ci`` there;
+skipped, and said so, without it), stopped at the end like every server. Each figure is the
+median over rounds;
 each ratio the median of per-round ratios of runs made back to back. Raw figures go to
 ``bench/server/results/latest.json``; the generated section of the doc (between its markers)
 is replaced and the hand-written analysis around it kept.
@@ -41,11 +44,12 @@ from _deploy import (  # noqa: E402
     Deployment,
     check_services,
     flush_redis,
+    peer_node,
     run,
 )
 from _profile import record, summarise  # noqa: E402
-from _report import write_report  # noqa: E402
-from _scenarios import RESOURCE_APPS, SCENARIOS, Workload, argon2_rate  # noqa: E402
+from _report import targets, write_report  # noqa: E402
+from _scenarios import PEER_KEYS, RESOURCE_APPS, SCENARIOS, Workload, argon2_rate  # noqa: E402
 from _wrk import need_wrk, wrk  # noqa: E402
 
 ROOT = HERE.parents[1]
@@ -57,8 +61,12 @@ PROFILED = (
     "jwks",
     "introspect",
     "protected",
+    "code_exchange",
+    "signin_get",
+    "client_credentials",
     "login",
 )  # login last: its queue drains slowly
+QUEUED = ("login", "signin_post")  # argon2id: requests keep hashing after wrk stops
 
 
 def _log(message: str) -> None:
@@ -80,14 +88,13 @@ class Bench:
     def measure(self, key: str, connections: int, seconds: float | None = None) -> dict[str, Any]:
         """One wrk run, after waiting for the machine to calm down, with the CPU burnt per
         request by the server, PostgreSQL and Redis."""
-        url, script, wrk_args = self.work.args(key, connections)
+        seconds = seconds or self.seconds
+        url, script, wrk_args = self.work.args(key, connections, seconds)
         app = self.dep.processes[SCENARIOS[key].app]
         busy = wait_for_quiet()
         meter = Meter(app.proc.pid)
         meter.start()
-        result = wrk(
-            url, script, wrk_args, connections=connections, seconds=seconds or self.seconds
-        )
+        result = wrk(url, script, wrk_args, connections=connections, seconds=seconds)
         server, postgres, redis = meter.stop()
         n = max(result.requests, 1)
         out: dict[str, Any] = result.as_dict()
@@ -97,7 +104,8 @@ class Bench:
             redis_cpu_us=redis / n * 1e6,
             busy_before=busy,
         )
-        if key == "login":
+        self.work.rates[key] = max(result.rps, self.work.rates.get(key, 0.0))
+        if key in QUEUED:
             settle(app.proc.pid)  # queued logins keep hashing after wrk stops
         return out
 
@@ -110,7 +118,7 @@ class Bench:
 
     def warm_up(self) -> None:
         for key in SCENARIOS:
-            if key in self.only and key != "login":
+            if key in self.only and key not in QUEUED:
                 self.measure(key, 16, seconds=1)
 
     def main_rounds(self) -> None:
@@ -124,12 +132,23 @@ class Bench:
                         # The hash alone, on as many threads as there are cores, just before.
                         rate = argon2_rate(password_hash, threads=2, seconds=self.seconds)
                         self.out.setdefault("argon2_2_threads", []).append(rate)
+                    hash_rate = None
+                    if key == "signin_post":
+                        # The hash alone on as many threads as the server has workers, just
+                        # before (argon2-cffi releases the GIL; each worker hashes on its own).
+                        workers = self.dep.workers
+                        hash_rate = argon2_rate(
+                            password_hash, threads=workers, seconds=self.seconds
+                        )
                     result = self.measure(key, connections)
+                    if hash_rate is not None:
+                        result["argon2_rate"] = hash_rate
                     self._keep(self.out["runs"], key, connections, result)
                     _log(
                         f"round {r + 1} {key:<17} c={connections:<3} {result['rps']:8.0f}/s "
                         f"p50 {result['p50_ms']:6.2f} ms p99 {result['p99_ms']:7.2f} ms "
                         f"cpu {result['server_cpu_us']:6.0f} us/req errors {result['errors']} "
+                        f"{'(dry ' + str(result['dry']) + ') ' if result.get('dry') else ''}"
                         f"(machine {result['busy_before']:.0%} busy before)"
                     )
             if "login" in self.only:
@@ -215,7 +234,7 @@ class Bench:
             connections = 16 if key == "login" else 64
             app = self.dep.processes[SCENARIOS[key].app]
             target = self.dep.workdir / f"profile-{key}.txt"
-            url, script, wrk_args = self.work.args(key, connections)
+            url, script, wrk_args = self.work.args(key, connections, seconds + 1)
             spy = record(app.proc.pid, seconds, target)
             time.sleep(0.5)
             wrk(url, script, wrk_args, connections=connections, seconds=seconds + 1)
@@ -245,6 +264,8 @@ class Bench:
         }
 
     def start_apps(self) -> None:
+        if self.only & PEER_KEYS:
+            self.dep.start_peer(self.work.peer_config())
         self.dep.start_auth()
         self.dep.start_app("rotate", "ceilings:rotate_app", self.rotate_env)
         self.dep.start_app("hello", "ceilings:hello_app", {})
@@ -351,6 +372,13 @@ def main() -> None:
         kept = "kept" if args.keep_files else "removed at the end; --keep-files keeps them"
         _log(f"schema {db.schema}, work files in {workdir} ({kept})")
         dep.migrate()
+        if bench.only & PEER_KEYS and peer_node() is None:
+            _log(
+                "skipping the oidc-provider scenarios: node or its package is missing "
+                "(npm ci in tests/peers/oidc-provider)"
+            )
+            bench.only -= PEER_KEYS
+        work.register_clients(bench.only)
         bench.dep_password_hash = PasswordHasher().hash(PASSWORD)
         run(db.load_users(bench.dep_password_hash))
         base = 10_000
@@ -394,6 +422,7 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(bench.out, indent=1))
     _log(f"raw results in {RESULTS.relative_to(ROOT)} ({bench.out['seconds']:.0f} s)")
+    print("\n".join(targets(bench.out)), flush=True)
     if not args.no_write:
         write_report(DOC, bench.out)
         _log(f"wrote {DOC.relative_to(ROOT)}")
