@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     exc,
     insert,
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...clock import SYSTEM_CLOCK, Clock
 from ...oauth._codec import client_from_stored, registration_json
 from ...oauth.clients import Client, ClientSecretHash
+from .driver import DriverStatement, driver_connection
 from .failures import translates_driver_errors
 from .schema import metadata
 
@@ -92,6 +94,43 @@ def _secret(row: Any) -> ClientSecretHash:
     )
 
 
+# One statement for a client and its secrets (oldest first), for the asyncpg pool: a client
+# without secrets is one row whose secret columns are NULL.
+_GET_PG = DriverStatement(
+    select(
+        clients,
+        client_secrets.c.digest,
+        client_secrets.c.created_at.label("secret_created_at"),
+        client_secrets.c.expires_at.label("secret_expires_at"),
+    )
+    .select_from(
+        clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id)
+    )
+    .where(clients.c.client_id == bindparam("cid"))
+    .order_by(client_secrets.c.created_at)
+)
+
+
+class _Row:
+    """An asyncpg record read by attribute, as ``_client`` reads SQLAlchemy's rows."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+def _joined_secret(record: Any) -> ClientSecretHash:
+    return ClientSecretHash(
+        digest=bytes(record["digest"]),
+        created_at=record["secret_created_at"],
+        expires_at=record["secret_expires_at"],
+    )
+
+
 def _client(row: Any, secrets: tuple[ClientSecretHash, ...]) -> Client:
     return client_from_stored(
         client_id=row.client_id,
@@ -123,8 +162,19 @@ class SQLClientStore:
     def __init__(self, engine: AsyncEngine, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
         self.clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
 
     async def get(self, client_id: str) -> Client | None:
+        if self._postgres:
+            # Every client authentication and authorization request reads this: the asyncpg
+            # pool directly (stores/sql/driver.py), one statement for the client and its
+            # secrets, no BEGIN/COMMIT and no pre-ping round trip.
+            async with driver_connection(self.engine) as driver:
+                rows = await driver.fetch(_GET_PG.sql, *_GET_PG.args({"cid": client_id}))
+            if not rows:
+                return None
+            found = tuple(_joined_secret(r) for r in rows if r["digest"] is not None)
+            return _client(_Row(rows[0]), found)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(clients).where(clients.c.client_id == client_id))

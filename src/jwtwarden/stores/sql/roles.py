@@ -6,17 +6,25 @@ its leading column: a login's role lookup costs the same with ten accounts or te
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exc, insert, select
+from sqlalchemy import bindparam, delete, exc, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...accounts.roles import RoleAssignment
 from ...errors import UserNotFoundError
+from .driver import DriverStatement, driver_connection
 from .failures import translates_driver_errors
 from .schema import user_roles, users
 
 __all__ = ["SQLRoleStore"]
 
 _EVERY_CLIENT = ""  # the key column's value for an assignment that holds for every client
+_ROLES_OF = (
+    select(user_roles.c.role, user_roles.c.client_id)
+    .where(user_roles.c.user_id == bindparam("user_id"))
+    .order_by(user_roles.c.role, user_roles.c.client_id)
+)
+# Read at every login and refresh (the scopes a token may carry): the asyncpg pool directly.
+_ROLES_OF_PG = DriverStatement(_ROLES_OF)
 
 
 def _key(user_id: str, assignment: RoleAssignment) -> dict[str, str]:
@@ -33,15 +41,17 @@ class SQLRoleStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
 
     async def roles_of(self, user_id: str) -> list[RoleAssignment]:
-        stmt = (
-            select(user_roles.c.role, user_roles.c.client_id)
-            .where(user_roles.c.user_id == user_id)
-            .order_by(user_roles.c.role, user_roles.c.client_id)
-        )
+        if self._postgres:
+            async with driver_connection(self.engine) as driver:
+                found = await driver.fetch(
+                    _ROLES_OF_PG.sql, *_ROLES_OF_PG.args({"user_id": user_id})
+                )
+            return [RoleAssignment(role=r["role"], client_id=r["client_id"] or None) for r in found]
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_ROLES_OF, {"user_id": user_id})).all()
         return [RoleAssignment(role=r.role, client_id=r.client_id or None) for r in rows]
 
     async def assign(self, user_id: str, assignment: RoleAssignment, *, now: float) -> bool:

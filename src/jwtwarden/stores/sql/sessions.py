@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 from ...sessions.ports import NewRefreshToken, SessionRecord, TokenState
 from .driver import DriverStatement, driver_connection
@@ -213,13 +214,18 @@ def _successor(session: SessionRecord, new: NewRefreshToken) -> dict[str, Any]:
     }
 
 
-def _session_by_token(token_hash: bytes) -> Any:
+def _session_by_token(token_hash: bytes | BindParameter[bytes]) -> Any:
     """The session of a refresh token: one lookup by the token hash's unique index."""
     return (
         select(*_SESSION_COLUMNS)
         .select_from(rt.join(st, st.c.id == rt.c.session_id))
         .where(rt.c.token_hash == token_hash)
     )
+
+
+# Read before every refresh (the session's user, client and roles decide the new token's
+# scope): the asyncpg pool directly on PostgreSQL.
+_SESSION_BY_TOKEN_PG = DriverStatement(_session_by_token(bindparam("h", type_=LargeBinary)))
 
 
 @translates_driver_errors
@@ -286,6 +292,12 @@ class SQLSessionStore:
         return _session(row)
 
     async def session_by_token(self, token_hash: bytes) -> SessionRecord | None:
+        if self._postgres:
+            async with driver_connection(self.engine) as driver:
+                found = await driver.fetchrow(
+                    _SESSION_BY_TOKEN_PG.sql, *_SESSION_BY_TOKEN_PG.args({"h": token_hash})
+                )
+            return None if found is None else SessionRecord(**dict(found.items()))
         async with self.engine.connect() as conn:
             row = (await conn.execute(_session_by_token(token_hash))).first()
         return None if row is None else _session(row)
