@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...oauth.codes import AuthorizationCode
 from ...oauth.signin import SignInSession
+from .driver import AttributeRow, DriverStatement, driver_connection
 from .failures import translates_driver_errors
 from .schema import metadata
 
@@ -95,12 +97,31 @@ def _signin(row: Any) -> SignInSession:
     return SignInSession(**values)
 
 
+_c = authorization_codes.c
+# Every code exchange redeems its code and then checks that it was not replayed meanwhile:
+# on PostgreSQL both through the asyncpg pool (stores/sql/driver.py).
+_REDEEM = (
+    update(authorization_codes)
+    .where(
+        _c.code_hash == bindparam("h", type_=LargeBinary),
+        _c.redeemed_at.is_(None),
+        _c.expires_at > bindparam("now", type_=Double),
+    )
+    .values(redeemed_at=bindparam("now", type_=Double), session_id=bindparam("sid"))
+    .returning(*authorization_codes.columns)
+)
+_REDEEM_PG = DriverStatement(_REDEEM)
+_REPLAYED = select(_c.replayed_at).where(_c.code_hash == bindparam("h", type_=LargeBinary))
+_REPLAYED_PG = DriverStatement(_REPLAYED)
+
+
 @translates_driver_errors
 class SQLAuthorizationStore:
     """Codes in ``jw_oauth_codes``, sign-in sessions in ``jw_signin_sessions``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
 
     # --- codes ----------------------------------------------------------------------------
 
@@ -112,15 +133,15 @@ class SQLAuthorizationStore:
     async def redeem_code(
         self, code_hash: bytes, *, now: float, session_id: str
     ) -> AuthorizationCode | None:
-        c = authorization_codes.c
-        stmt = (
-            update(authorization_codes)
-            .where(c.code_hash == code_hash, c.redeemed_at.is_(None), c.expires_at > now)
-            .values(redeemed_at=now, session_id=session_id)
-            .returning(*authorization_codes.columns)
-        )
+        params = {"h": code_hash, "now": now, "sid": session_id}
+        if self._postgres:
+            # One conditional UPDATE: atomic on its own (no BEGIN/COMMIT round trips); of two
+            # concurrent redemptions, the row lock lets one update the row, the other none.
+            async with driver_connection(self.engine) as driver:
+                found = await driver.fetchrow(_REDEEM_PG.sql, *_REDEEM_PG.args(params))
+            return None if found is None else _code(AttributeRow(found))
         async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_REDEEM, params)).first()
         return None if row is None else _code(row)
 
     async def mark_replayed(self, code_hash: bytes, *, now: float) -> AuthorizationCode | None:
@@ -136,10 +157,14 @@ class SQLAuthorizationStore:
         return None if row is None else _code(row)
 
     async def code_replayed(self, code_hash: bytes) -> bool:
-        c = authorization_codes.c
-        stmt = select(c.replayed_at).where(c.code_hash == code_hash)
+        if self._postgres:
+            async with driver_connection(self.engine) as driver:
+                value = await driver.fetchval(
+                    _REPLAYED_PG.sql, *_REPLAYED_PG.args({"h": code_hash})
+                )
+            return value is not None
         async with self.engine.connect() as conn:
-            return (await conn.execute(stmt)).scalar() is not None
+            return (await conn.execute(_REPLAYED, {"h": code_hash})).scalar() is not None
 
     async def purge_codes(self, *, before: float) -> int:
         stmt = delete(authorization_codes).where(authorization_codes.c.expires_at < before)

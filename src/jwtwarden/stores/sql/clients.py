@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...clock import SYSTEM_CLOCK, Clock
 from ...oauth._codec import client_from_stored, registration_json
 from ...oauth.clients import Client, ClientSecretHash
-from .driver import DriverStatement, driver_connection
+from .driver import AttributeRow, DriverStatement, driver_connection
 from .failures import translates_driver_errors
 from .schema import metadata
 
@@ -111,18 +111,6 @@ _GET_PG = DriverStatement(
 )
 
 
-class _Row:
-    """An asyncpg record read by attribute, as ``_client`` reads SQLAlchemy's rows."""
-
-    __slots__ = ("_record",)
-
-    def __init__(self, record: Any) -> None:
-        self._record = record
-
-    def __getattr__(self, name: str) -> Any:
-        return self._record[name]
-
-
 def _joined_secret(record: Any) -> ClientSecretHash:
     return ClientSecretHash(
         digest=bytes(record["digest"]),
@@ -174,7 +162,7 @@ class SQLClientStore:
             if not rows:
                 return None
             found = tuple(_joined_secret(r) for r in rows if r["digest"] is not None)
-            return _client(_Row(rows[0]), found)
+            return _client(AttributeRow(rows[0]), found)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(clients).where(clients.c.client_id == client_id))

@@ -63,6 +63,19 @@ class DriverStatement:
         return [params[name] for name in self.names]
 
 
+class AttributeRow:
+    """An asyncpg record read by attribute, as SQLAlchemy's rows are: the stores' row
+    converters then serve both drivers."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
 # SQLAlchemy's own options that its asyncpg adapter takes from the URL (not asyncpg's).
 _SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
 # How long a request waits for a connection before failing (503) unless told otherwise
