@@ -240,6 +240,12 @@ async def main(requests: int, rounds: int) -> None:
         for name, app in pages.items():
             headers = host if name in ("plain", "noop-depends") else with_cookie
             rates[name].append(await _rate(app, headers, requests))
+    _report(rates)
+
+
+def _report(rates: dict[str, list[float]]) -> None:
+    """Per page: the median rate, the median of the per-round ratios to ``plain``, their range,
+    and the microseconds a request costs over the plain page (from the medians)."""
     print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
     plain_us = 1e6 / statistics.median(rates["plain"])
     for name, values in rates.items():
@@ -343,15 +349,7 @@ def main_http(connections: int, seconds: float, rounds: int) -> None:
         f"behind uvicorn (1 worker), wrk 1 thread, {connections} connections, "
         f"{seconds:g} s a run, {rounds} rounds"
     )
-    print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
-    for name, values in rates.items():
-        ratios = [value / base for value, base in zip(values, rates["plain"], strict=True)]
-        print(
-            f"{name:13s} {statistics.median(values):8.0f} req/s   "
-            f"ratio {statistics.median(ratios):.3f}x  "
-            f"(rounds {min(ratios):.3f}-{max(ratios):.3f}x)"
-        )
-    print("target: depends >= 0.85x plain")
+    _report(rates)
 
 
 LOAD = os.getloadavg()

@@ -318,9 +318,10 @@ class Deployment:
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.ports['auth']}"
 
-    def migrate(self) -> None:
+    def _cli(self, *args: str) -> str:
+        """``jwtwarden ARGS`` with the auth server's environment; its stdout."""
         done = subprocess.run(
-            [PY, "-m", "jwtwarden", "db", "upgrade"],
+            [PY, "-m", "jwtwarden", *args],
             env=self.auth_env(),
             capture_output=True,
             text=True,
@@ -328,22 +329,16 @@ class Deployment:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"jwtwarden db upgrade failed:\n{done.stderr[-2000:]}")
+            raise RuntimeError(f"jwtwarden {' '.join(args[:2])} failed:\n{done.stderr[-2000:]}")
+        return done.stdout
+
+    def migrate(self) -> None:
+        self._cli("db", "upgrade")
 
     def create_client(self, *args: str) -> dict[str, Any]:
         """``jwtwarden clients create ARGS --json`` on the bench schema: the client's JSON
         (with its secret, printed once)."""
-        done = subprocess.run(
-            [PY, "-m", "jwtwarden", "clients", "create", *args, "--json"],
-            env=self.auth_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"jwtwarden clients create failed:\n{done.stderr[-2000:]}")
-        return dict(json.loads(done.stdout))
+        return dict(json.loads(self._cli("clients", "create", *args, "--json")))
 
     def start_peer(self, config: dict[str, Any]) -> Process:
         """The reference provider (``tests/peers/oidc-provider/provider.mjs``: oidc-provider
