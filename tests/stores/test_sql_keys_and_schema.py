@@ -7,6 +7,7 @@ import base64
 import secrets
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -79,6 +80,53 @@ async def test_should_refuse_a_row_whose_metadata_was_edited(
         store.load()
     assert "cannot be decrypted" in str(info.value)
     assert record.key.export_private_jwk()["d"] not in str(info.value)
+
+
+class _CountingSealer:
+    """The store's own sealer, counting how many rows it opens (and opening them itself)."""
+
+    def __init__(self, sealer: Any) -> None:
+        self.sealer = sealer
+        self.opened = 0
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        self.opened += 1
+        return self.sealer.open(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sealer, name)
+
+
+def test_should_open_an_unchanged_row_once_and_a_changed_one_again(store: SQLKeyStore) -> None:
+    counting = _CountingSealer(store._sealer)
+    store._sealer = counting  # type: ignore[assignment]
+    first, second = _record(), _record()
+    store.save(first)
+    store.save(second)
+    assert {r.kid for r in store.load()} == {first.kid, second.kid}
+    assert counting.opened == 2
+    assert {r.kid for r in store.load()} == {first.kid, second.kid}
+    assert counting.opened == 2  # the periodic re-read: nothing changed, nothing re-opened
+    store.save(first.moved(state=KeyState.RETIRING, retire_at=3.0, remove_at=4.0))
+    loaded = {r.kid: r for r in store.load()}
+    assert counting.opened == 3 and loaded[first.kid].state is KeyState.RETIRING
+    store.delete(second.kid)
+    assert [r.kid for r in store.load()] == [first.kid] and counting.opened == 3
+
+
+async def test_should_refuse_a_row_edited_after_it_was_loaded(
+    store: SQLKeyStore, engine: AsyncEngine
+) -> None:
+    # The cache never answers for a row whose columns changed: the edit is opened, and refused.
+    record = _record()
+    store.save(record.moved(state=KeyState.PENDING, activate_at=100.0))
+    (loaded,) = store.load()
+    assert loaded.state is KeyState.PENDING
+    async with engine.begin() as conn:
+        await conn.execute(update(signing_keys).values(state="active", activate_at=1.0))
+    with pytest.raises(KeyStoreError) as info:
+        store.load()
+    assert "cannot be decrypted" in str(info.value)
 
 
 def test_should_refuse_another_kek_and_another_environment(store: SQLKeyStore, db: DB) -> None:

@@ -121,6 +121,7 @@ class SQLKeyStore:
         )
         self._loop = _Loop()
         self._mutex = threading.RLock()
+        self._opened: dict[tuple[Any, ...], KeyRecord] = {}
         self._local = threading.local()
 
     # --- the KeyStore protocol --------------------------------------------------------------
@@ -133,7 +134,27 @@ class SQLKeyStore:
             KeyStoreError: the database cannot be read, or a row cannot be decrypted.
         """
         rows = self._run(self._select())
-        return [self._parse(row) for row in rows]
+        # Every process re-reads the store every few seconds (KeyRing's refresh); opening a
+        # row (AEAD, then importing the private key: milliseconds for RSA) is done once per
+        # exact row. The cache key is every column the opening reads, so a row changed in any
+        # way (state, dates, a new seal, another KEK or environment) is opened, and checked,
+        # again; rows no longer in the store leave the cache with this load.
+        opened: dict[tuple[Any, ...], KeyRecord] = {}
+        records = []
+        for row in rows:
+            cache_key = (
+                row.kek_id,
+                row.nonce,
+                row.sealed,
+                *(getattr(row, name) for name in METADATA),
+            )
+            record = self._opened.get(cache_key)
+            if record is None:
+                record = self._parse(row)
+            opened[cache_key] = record
+            records.append(record)
+        self._opened = opened
+        return records
 
     def save(self, record: KeyRecord) -> None:
         """Insert or replace one record (one statement: atomic).

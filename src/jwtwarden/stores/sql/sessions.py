@@ -7,6 +7,10 @@ of the successor; the service mints the access token before ``COMMIT``. On Postg
 one statement (a data-modifying ``WITH``), and the whole transaction runs on an asyncpg
 connection directly (see ``stores.sql.driver``): ``BEGIN``, that statement, ``COMMIT``. Only a
 refused token costs more queries (its state, a reuse revocation), in the same transaction.
+
+Size: one adapter of one port, with each hot statement written twice on purpose, once for
+SQLAlchemy (SQLite) and once compiled for the asyncpg pool (PostgreSQL), next to the method
+that runs both; split by operation, a statement would live apart from its only caller.
 """
 
 from __future__ import annotations
