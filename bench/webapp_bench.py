@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
@@ -270,8 +271,15 @@ def served() -> FastAPI:
 HTTP_PAGES = ("plain", "depends", "await", "noop-depends")
 
 
+def _server_bench() -> None:
+    """bench/server (wrk, free ports) importable, once."""
+    folder = str(Path(__file__).resolve().parent / "server")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
 def _serve(name: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
+    _server_bench()
     from _deploy import free_port  # type: ignore[import-not-found]
 
     port = free_port()
@@ -283,8 +291,6 @@ def _serve(name: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     argv += ["--loop", "uvloop", "--http", "httptools"]
     process = subprocess.Popen(argv, env=env)
     url = f"http://127.0.0.1:{port}"
-    import httpx
-
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -299,8 +305,6 @@ def _serve(name: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
 
 
 def _check(name: str, url: str, cookie: str) -> None:
-    import httpx
-
     host = {"host": "app.example"}
     with_cookie = {**host, "cookie": f"{SESSION_COOKIE}={cookie}"}
     ok = httpx.get(url + "/page", headers=with_cookie)
@@ -311,7 +315,7 @@ def _check(name: str, url: str, cookie: str) -> None:
 
 
 def main_http(connections: int, seconds: float, rounds: int) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
+    _server_bench()
     from _wrk import wrk  # type: ignore[import-not-found]
 
     folder = Path(tempfile.mkdtemp(prefix="webapp-bench-"))

@@ -6,8 +6,6 @@ devInteractions form."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import os
 import re
@@ -20,6 +18,8 @@ from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
 
 import httpx
 from _wrk import LUA, need_wrk
+
+from jwtwarden.oauth.codes import pkce_challenge
 
 __all__ = [
     "authorize_path",
@@ -38,8 +38,7 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"/?>'
 def pkce() -> tuple[str, str]:
     """A verifier and its S256 challenge (RFC 7636 4.1-4.2)."""
     verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier, pkce_challenge(verifier)
 
 
 def authorize_path(

@@ -134,22 +134,18 @@ def _targets_14(out: dict[str, Any]) -> list[str]:
             f"({_fmt(ours)} vs {_fmt(peer)} us a grant; our server process alone "
             f"{alone:.2f}x) | >= 1.00x | {_verdict(ratio >= 1.0)} |"
         )
-    if _runs(runs, "code_exchange", 64) and _runs(runs, "refresh", 64):
-        ratio = _ratio(runs, "code_exchange", "refresh", 64)
-        rows.append(
-            f"| 14 | code exchange / refresh grant (PostgreSQL), 64 connections | {ratio:.2f}x "
-            f"({_fmt(_stat(runs, 'code_exchange', 64, 'rps'))} vs "
-            f"{_fmt(_stat(runs, 'refresh', 64, 'rps'))} req/s) | >= 0.70x | "
-            f"{_verdict(ratio >= 0.7)} |"
-        )
-    if _runs(runs, "signin_get", 64) and _runs(runs, "hello", 64):
-        ratio = _ratio(runs, "signin_get", "hello", 64)
-        rows.append(
-            f"| 14 | sign-in page GET / bare hello world, 64 connections | {ratio:.2f}x "
-            f"({_fmt(_stat(runs, 'signin_get', 64, 'rps'))} vs "
-            f"{_fmt(_stat(runs, 'hello', 64, 'rps'))} req/s) | >= 0.50x | "
-            f"{_verdict(ratio >= 0.5)} |"
-        )
+    for key, base, label, goal in (
+        ("code_exchange", "refresh", "code exchange / refresh grant (PostgreSQL)", 0.7),
+        ("signin_get", "hello", "sign-in page GET / bare hello world", 0.5),
+    ):
+        if _runs(runs, key, 64) and _runs(runs, base, 64):
+            ratio = _ratio(runs, key, base, 64)
+            rows.append(
+                f"| 14 | {label}, 64 connections | {ratio:.2f}x "
+                f"({_fmt(_stat(runs, key, 64, 'rps'))} vs "
+                f"{_fmt(_stat(runs, base, 64, 'rps'))} req/s) | >= {goal:.2f}x | "
+                f"{_verdict(ratio >= goal)} |"
+            )
     if _runs(runs, "signin_post", 64):
         ratio = _per_run_ratio(runs, "signin_post", 64, "argon2_rate")
         workers = out.get("environment", {}).get("workers", "?")

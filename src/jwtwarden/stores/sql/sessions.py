@@ -33,10 +33,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import BindParameter
 
 from ...sessions.ports import NewRefreshToken, SessionRecord, TokenState
-from .driver import DriverStatement, driver_connection
+from .driver import AttributeRow, DriverStatement, driver_connection
 from .failures import translates_driver_errors, unavailable
 from .schema import refresh_tokens as rt
 from .schema import sessions as st
@@ -218,18 +217,15 @@ def _successor(session: SessionRecord, new: NewRefreshToken) -> dict[str, Any]:
     }
 
 
-def _session_by_token(token_hash: bytes | BindParameter[bytes]) -> Any:
-    """The session of a refresh token: one lookup by the token hash's unique index."""
-    return (
-        select(*_SESSION_COLUMNS)
-        .select_from(rt.join(st, st.c.id == rt.c.session_id))
-        .where(rt.c.token_hash == token_hash)
-    )
-
-
-# Read before every refresh (the session's user, client and roles decide the new token's
-# scope): the asyncpg pool directly on PostgreSQL.
-_SESSION_BY_TOKEN_PG = DriverStatement(_session_by_token(bindparam("h", type_=LargeBinary)))
+# The session of a refresh token: one lookup by the token hash's unique index. Read before
+# every refresh (the session's user, client and roles decide the new token's scope): on
+# PostgreSQL through the asyncpg pool directly.
+_SESSION_BY_TOKEN = (
+    select(*_SESSION_COLUMNS)
+    .select_from(rt.join(st, st.c.id == rt.c.session_id))
+    .where(rt.c.token_hash == bindparam("h", type_=LargeBinary))
+)
+_SESSION_BY_TOKEN_PG = DriverStatement(_SESSION_BY_TOKEN)
 
 
 @translates_driver_errors
@@ -301,16 +297,16 @@ class SQLSessionStore:
                 found = await driver.fetchrow(
                     _SESSION_BY_TOKEN_PG.sql, *_SESSION_BY_TOKEN_PG.args({"h": token_hash})
                 )
-            return None if found is None else SessionRecord(**dict(found.items()))
+            return None if found is None else _session(AttributeRow(found))
         async with self.engine.connect() as conn:
-            row = (await conn.execute(_session_by_token(token_hash))).first()
+            row = (await conn.execute(_SESSION_BY_TOKEN, {"h": token_hash})).first()
         return None if row is None else _session(row)
 
     async def revoke_by_token(
         self, token_hash: bytes, *, now: float, reason: str
     ) -> SessionRecord | None:
         async with self.engine.begin() as conn:
-            row = (await conn.execute(_session_by_token(token_hash))).first()
+            row = (await conn.execute(_SESSION_BY_TOKEN, {"h": token_hash})).first()
             if row is None:
                 return None
             await self._revoke(conn, row.id, now=now, reason=reason)
